@@ -1,0 +1,1 @@
+"""AWS tooling: one DeploymentConfig behind deploy / redeploy / train / pipeline / doctor."""

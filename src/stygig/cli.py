@@ -1,0 +1,71 @@
+"""The ``stygig`` command line.
+
+Each area of the product registers its own subcommands (``register(subparsers)``) from a small
+module that imports nothing heavy at import time; handlers import what they need when they run,
+so ``stygig --help`` is instant and the serving path never imports torch.
+
+User errors (:class:`~stygig.errors.StygigError`) print one line ``stygig: error: ...`` and exit
+with status 2; an interrupted command exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from stygig import __version__
+from stygig.errors import StygigError
+
+#: modules that add subcommands, in the order they appear in --help
+COMMAND_MODULES = [
+    "stygig.commands",  # sample-catalog, build, recommend, demo
+    "stygig.export.commands",  # export-clip
+    "stygig.serving.commands",  # serve, invoke, package
+    "stygig.aws.commands",  # aws ...
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stygig",
+        description="StyGig: complete an outfit from one garment, over your own catalog.",
+    )
+    parser.add_argument("--version", action="version", version=f"stygig {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:  # an area not yet present in this build
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        rc = args.func(args)
+    except StygigError as e:
+        print(f"stygig: error: {e.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stygig: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(rc or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Export of open_clip models to ONNX — the only package that imports torch."""

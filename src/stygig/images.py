@@ -1,0 +1,93 @@
+"""Decoding untrusted image bytes into RGB pictures.
+
+One function used by catalog ingestion, the engine and the server, so that every path agrees on
+what an acceptable image is: the pixel limit is checked from the header *before* any pixels are
+decoded (decompression bombs), the first frame of an animation is used, EXIF orientation is
+honoured, and every mode (CMYK, 16-bit, palette with transparency, LA, ...) becomes 8-bit RGB with
+transparency composited onto white.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from stygig.errors import ImageError
+
+MAX_PIXELS = 64_000_000
+MIN_SIDE = 32
+
+# We check the pixel count ourselves before decoding; Pillow's own guard would raise a warning at
+# half our limit and an error at twice Pillow's default, neither of which is what we want.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def decode_image(
+    data: bytes | str | Path,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    min_side: int = MIN_SIDE,
+) -> Image.Image:
+    """Decode bytes (or a file path) into an RGB :class:`PIL.Image.Image`.
+
+    Raises :class:`ImageError` with a one-line reason for anything unusable.
+    """
+    if isinstance(data, (str, Path)):
+        try:
+            data = Path(data).read_bytes()
+        except OSError as e:
+            raise ImageError(f"unreadable file: {e.strerror or e}") from None
+    if not data:
+        raise ImageError("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"image is {width}x{height} = {width * height / 1e6:.1f} megapixels, "
+                    f"over the limit of {max_pixels / 1e6:.0f}"
+                )
+            if min(width, height) < min_side:
+                raise ImageError(f"image is {width}x{height}, under the minimum side of {min_side} px")
+            if getattr(img, "is_animated", False):
+                img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            return to_rgb(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("not an image (unrecognised format)") from None
+    except Image.DecompressionBombError as e:  # pragma: no cover - guarded above
+        raise ImageError(f"image too large: {e}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"corrupt or truncated image: {e}") from None
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparency is composited onto white."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = arr.max() if arr.size else 1.0
+        scale = 255.0 / (65535.0 if hi > 255 else 255.0)
+        arr8 = np.clip(arr * scale, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, "L").convert("RGB")
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        arr8 = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr8, "L").convert("RGB")
+    if img.mode == "P" or img.mode == "PA":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "La", "RGBa"):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, img).convert("RGB")
+    return img.convert("RGB")

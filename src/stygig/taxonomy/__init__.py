@@ -1,0 +1,161 @@
+"""Category rules as data.
+
+The taxonomy is a JSON file: categories (each in a group, with a display name and a default
+gender), groups (which groups they exclude from an outfit and how compatible they are with each
+other group), and the prompt templates used for zero-shot category detection of text queries.
+It is validated when loaded; any reference to an unknown group or category is an error naming it.
+
+Rules (the original StyGig's, kept by ``default.json``):
+
+* the query's own category is never recommended;
+* a group listed in ``excludes`` is never recommended (a top never gets tops or one-pieces, ...);
+* a category is *complementary* to the query's when its group appears in the query group's
+  ``compatible`` map (the value is the category-compatibility score in [0, 1]);
+* the user's gender is a hard filter: male -> male + unisex, female -> female + unisex,
+  unisex or absent -> all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stygig.errors import TaxonomyError
+
+GENDERS = ("male", "female", "unisex")
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    group: str
+    display: str
+    default_gender: str
+
+
+@dataclass
+class Taxonomy:
+    name: str
+    categories: dict[str, Category]
+    groups: dict[str, dict[str, Any]]
+    prompts: list[str]
+    raw: dict[str, Any] = field(repr=False)
+
+    # ---- loading -------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Taxonomy":
+        if not isinstance(data, dict):
+            raise TaxonomyError("taxonomy: expected a JSON object")
+        groups = data.get("groups")
+        cats = data.get("categories")
+        if not isinstance(groups, dict) or not groups:
+            raise TaxonomyError("taxonomy: 'groups' must be a non-empty object")
+        if not isinstance(cats, dict) or not cats:
+            raise TaxonomyError("taxonomy: 'categories' must be a non-empty object")
+        for gname, g in groups.items():
+            if not isinstance(g, dict):
+                raise TaxonomyError(f"taxonomy: group {gname!r} must be an object")
+            for ref in g.get("excludes", []):
+                if ref not in groups:
+                    raise TaxonomyError(f"taxonomy: group {gname!r} excludes unknown group {ref!r}")
+            compat = g.get("compatible", {})
+            if not isinstance(compat, dict):
+                raise TaxonomyError(f"taxonomy: group {gname!r}: 'compatible' must be an object")
+            for ref, score in compat.items():
+                if ref not in groups and ref not in cats:
+                    raise TaxonomyError(
+                        f"taxonomy: group {gname!r} is compatible with unknown group or category {ref!r}"
+                    )
+                if not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
+                    raise TaxonomyError(
+                        f"taxonomy: group {gname!r}: compatibility with {ref!r} must be a number in [0, 1]"
+                    )
+        categories: dict[str, Category] = {}
+        for cname, c in cats.items():
+            if not isinstance(c, dict):
+                raise TaxonomyError(f"taxonomy: category {cname!r} must be an object")
+            group = c.get("group")
+            if group not in groups:
+                raise TaxonomyError(f"taxonomy: category {cname!r} is in unknown group {group!r}")
+            gender = c.get("default_gender", "unisex")
+            if gender not in GENDERS:
+                raise TaxonomyError(f"taxonomy: category {cname!r} has unknown default_gender {gender!r}")
+            categories[cname] = Category(cname, group, str(c.get("display", cname)), gender)
+        prompts = data.get("prompts") or ["a photo of a {display}"]
+        if not all(isinstance(p, str) and "{display}" in p for p in prompts):
+            raise TaxonomyError("taxonomy: every prompt must be a string containing '{display}'")
+        return cls(str(data.get("name", "custom")), categories, groups, list(prompts), data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Taxonomy":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise TaxonomyError(f"taxonomy file not found: {path}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise TaxonomyError(f"taxonomy file {path} is not valid JSON: {e}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def default(cls) -> "Taxonomy":
+        text = resources.files("stygig.taxonomy").joinpath("default.json").read_text(encoding="utf-8")
+        return cls.from_dict(json.loads(text))
+
+    def to_json(self) -> str:
+        return json.dumps(self.raw, indent=2, sort_keys=True)
+
+    # ---- rules ---------------------------------------------------------------------------
+    def check_category(self, name: str) -> Category:
+        try:
+            return self.categories[name]
+        except KeyError:
+            raise TaxonomyError(f"unknown category {name!r}") from None
+
+    def group_of(self, category: str) -> str:
+        return self.check_category(category).group
+
+    def compatibility(self, query_category: str, candidate_category: str) -> float:
+        """Category-compatibility score in [0, 1]; 0 means never recommend."""
+        if query_category == candidate_category:
+            return 0.0
+        qg = self.group_of(query_category)
+        cg = self.group_of(candidate_category)
+        group = self.groups[qg]
+        if cg in group.get("excludes", []):
+            return 0.0
+        compat = group.get("compatible", {})
+        if candidate_category in compat:
+            return float(compat[candidate_category])
+        return float(compat.get(cg, 0.0))
+
+    def complementary(self, query_category: str) -> list[str]:
+        """Categories that may complete an outfit for ``query_category``, best first (stable)."""
+        scored = [
+            (self.compatibility(query_category, c), i, c) for i, c in enumerate(self.categories)
+        ]
+        return [c for s, i, c in sorted(scored, key=lambda t: (-t[0], t[1])) if s > 0]
+
+    def prompts_for(self, category: str) -> list[str]:
+        display = self.check_category(category).display
+        return [p.format(display=display) for p in self.prompts]
+
+
+def gender_allowed(user_gender: str | None, item_gender: str) -> bool:
+    """The hard gender filter."""
+    if user_gender in (None, "", "unisex"):
+        return True
+    return item_gender in (user_gender, "unisex")
+
+
+def gender_score(reference: str | None, item_gender: str) -> float:
+    """Soft gender compatibility in [0, 1] between the user's (or query's) gender and an item's."""
+    if reference in (None, "", "unisex"):
+        return 1.0 if item_gender == "unisex" else 0.9
+    if item_gender == reference:
+        return 1.0
+    if item_gender == "unisex":
+        return 0.8
+    return 0.0
