@@ -1,0 +1,244 @@
+"""Catalog ingestion: folder layouts and manifests -> a validated list of :class:`CatalogItem`.
+
+Accepted sources:
+
+* a folder laid out as ``<root>/train/<group>/<category>/<id>.<ext>`` (the original StyGig
+  layout), ``<root>/<group>/<category>/...`` or flat ``<root>/<category>/...``;
+* a manifest, ``.jsonl`` or ``.csv`` (or a folder holding ``manifest.jsonl`` / ``manifest.csv``),
+  with columns ``id``, ``image`` (path relative to the manifest, or ``s3://`` URI), ``category``
+  and optional ``gender``, ``name`` and any free attributes; the manifest itself may be at an
+  ``s3://`` URI.
+
+What is wrong with the *catalog* (duplicate ids, unknown categories, paths escaping the root,
+bad gender values) is an error naming the offenders. What is wrong with one *image* is found
+later, when it is decoded, and only skips that item (see :mod:`stygig.artifact`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from stygig.errors import CatalogError
+from stygig.taxonomy import GENDERS, Taxonomy
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
+RESERVED = {"id", "image", "category", "gender", "name"}
+
+
+@dataclass
+class CatalogItem:
+    id: str
+    category: str
+    gender: str
+    name: str
+    source: str  # absolute local path or s3:// URI
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Catalog:
+    root: str
+    kind: str  # "folders" | "manifest"
+    items: list[CatalogItem]
+
+
+def _is_s3(s: str) -> bool:
+    return s.startswith("s3://")
+
+
+def _fmt_list(names: Iterable[str], limit: int = 8) -> str:
+    names = list(names)
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def read_catalog(source: str | Path, taxonomy: Taxonomy | None = None) -> Catalog:
+    """Read and validate a catalog from a folder, a manifest file, or an ``s3://`` manifest."""
+    taxonomy = taxonomy or Taxonomy.default()
+    src = str(source)
+    if _is_s3(src):
+        from stygig import s3io
+
+        if src.endswith("/"):
+            for name in MANIFEST_NAMES:
+                uri = src + name
+                try:
+                    data = s3io.read_s3_bytes(uri, allowed_buckets=None, max_bytes=1 << 30)
+                except Exception:  # noqa: BLE001 - try the next name
+                    continue
+                return _from_manifest_text(data.decode("utf-8"), name, uri.rsplit("/", 1)[0], taxonomy)
+            raise CatalogError(f"no manifest.jsonl or manifest.csv under {src}")
+        data = s3io.read_s3_bytes(src, allowed_buckets=None, max_bytes=1 << 30)
+        return _from_manifest_text(data.decode("utf-8"), src, src.rsplit("/", 1)[0], taxonomy)
+    path = Path(src)
+    if not path.exists():
+        raise CatalogError(f"catalog not found: {src}")
+    if path.is_file():
+        return _from_manifest_file(path, taxonomy)
+    for name in MANIFEST_NAMES:
+        if (path / name).is_file():
+            return _from_manifest_file(path / name, taxonomy)
+    return _from_folders(path, taxonomy)
+
+
+# ---- folders -----------------------------------------------------------------------------------
+def _from_folders(root: Path, taxonomy: Taxonomy) -> Catalog:
+    base = root / "train" if (root / "train").is_dir() else root
+    items: list[CatalogItem] = []
+    unknown: list[str] = []
+    dirs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not dirs:
+        raise CatalogError(f"catalog folder {root} has no category folders and no manifest")
+    for d in dirs:
+        if d.name in taxonomy.categories:
+            items += _files_in(d, d.name, taxonomy, base)
+        elif d.name in taxonomy.groups:
+            for sub in sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                if sub.name in taxonomy.categories and taxonomy.group_of(sub.name) == d.name:
+                    items += _files_in(sub, sub.name, taxonomy, base)
+                else:
+                    unknown.append(f"{d.name}/{sub.name}")
+        else:
+            unknown.append(d.name)
+    if unknown:
+        raise CatalogError(
+            f"unknown categories in {base}: {_fmt_list(unknown)} "
+            f"(known: {', '.join(taxonomy.categories)})"
+        )
+    _check_duplicates(items)
+    return Catalog(str(root.resolve()), "folders", items)
+
+
+def _files_in(folder: Path, category: str, taxonomy: Taxonomy, base: Path) -> list[CatalogItem]:
+    out = []
+    base_resolved = base.resolve()
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."):
+            resolved = f.resolve()
+            if not resolved.is_relative_to(base_resolved):
+                raise CatalogError(f"image {f} links outside the catalog root {base}")
+            cat = taxonomy.categories[category]
+            out.append(
+                CatalogItem(
+                    id=f.stem,
+                    category=category,
+                    gender=cat.default_gender,
+                    name=f"{cat.display} {f.stem}",
+                    source=str(resolved),
+                )
+            )
+    return out
+
+
+# ---- manifests ---------------------------------------------------------------------------------
+def _from_manifest_file(path: Path, taxonomy: Taxonomy) -> Catalog:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CatalogError(f"cannot read manifest {path}: {e}") from None
+    return _from_manifest_text(text, path.name, str(path.parent.resolve()), taxonomy)
+
+
+def _rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
+    rows = []
+    if name.endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        for i, row in enumerate(reader, start=2):
+            rows.append((i, {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}))
+        return rows
+    if name.endswith(".jsonl") or name.endswith(".json"):
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise CatalogError(f"{name} line {i}: not valid JSON ({e.msg})") from None
+            if not isinstance(obj, dict):
+                raise CatalogError(f"{name} line {i}: expected a JSON object")
+            rows.append((i, obj))
+        return rows
+    raise CatalogError(f"manifest must be .jsonl or .csv: {name}")
+
+
+def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy) -> Catalog:
+    rows = _rows(text, name)
+    if not rows:
+        raise CatalogError(f"manifest {name} has no rows")
+    items: list[CatalogItem] = []
+    unknown_cats: dict[str, list[str]] = {}
+    escaping: list[str] = []
+    bad_gender: list[str] = []
+    missing: list[str] = []
+    root_is_s3 = _is_s3(root)
+    root_path = None if root_is_s3 else Path(root).resolve()
+    for line, row in rows:
+        item_id = str(row.get("id") or "").strip()
+        image = str(row.get("image") or "").strip()
+        category = str(row.get("category") or "").strip()
+        if not item_id or not image or not category:
+            missing.append(f"line {line}")
+            continue
+        if category not in taxonomy.categories:
+            unknown_cats.setdefault(category, []).append(item_id)
+            continue
+        gender = str(row.get("gender") or "").strip().lower() or taxonomy.categories[category].default_gender
+        if gender not in GENDERS:
+            bad_gender.append(f"{item_id}={gender!r}")
+            continue
+        if _is_s3(image):
+            source = image
+        elif root_is_s3:
+            if image.startswith("/") or ".." in image.split("/"):
+                escaping.append(f"{item_id} ({image})")
+                continue
+            source = f"{root.rstrip('/')}/{image}"
+        else:
+            assert root_path is not None
+            candidate = (root_path / image).resolve()
+            if not candidate.is_relative_to(root_path):
+                escaping.append(f"{item_id} ({image})")
+                continue
+            source = str(candidate)
+        attributes = {k: v for k, v in row.items() if k not in RESERVED}
+        if isinstance(attributes.get("attributes"), dict):
+            nested = attributes.pop("attributes")
+            attributes = {**nested, **attributes}
+        display = taxonomy.categories[category].display
+        items.append(
+            CatalogItem(
+                id=item_id,
+                category=category,
+                gender=gender,
+                name=str(row.get("name") or f"{display} {item_id}"),
+                source=source,
+                attributes=attributes,
+            )
+        )
+    if missing:
+        raise CatalogError(f"manifest {name}: rows without id, image or category: {_fmt_list(missing)}")
+    if unknown_cats:
+        desc = "; ".join(f"{c!r} (items {_fmt_list(ids, 3)})" for c, ids in unknown_cats.items())
+        raise CatalogError(f"manifest {name}: unknown categories: {desc}")
+    if escaping:
+        raise CatalogError(f"manifest {name}: image paths escape the catalog root: {_fmt_list(escaping)}")
+    if bad_gender:
+        raise CatalogError(
+            f"manifest {name}: unknown gender values (use {', '.join(GENDERS)}): {_fmt_list(bad_gender)}"
+        )
+    _check_duplicates(items)
+    return Catalog(root, "manifest", items)
+
+
+def _check_duplicates(items: list[CatalogItem]) -> None:
+    counts = Counter(it.id for it in items)
+    dups = sorted(i for i, c in counts.items() if c > 1)
+    if dups:
+        raise CatalogError(f"duplicate item ids: {_fmt_list(dups)}")

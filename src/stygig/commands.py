@@ -1,0 +1,186 @@
+"""Core subcommands: sample-catalog, build, merge, recommend, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sample-catalog", help="generate the embedded synthetic sample catalog")
+    p.add_argument("out", help="output folder")
+    p.add_argument("--n", type=int, default=420, help="number of items (default 420)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(func=cmd_sample_catalog)
+
+    p = sub.add_parser("build", help="build a model artifact from a catalog (folder, manifest or s3://)")
+    p.add_argument("catalog", help="catalog folder, manifest (.jsonl/.csv) or s3:// URI")
+    p.add_argument("-o", "--out", required=True, help="artifact directory to write")
+    p.add_argument("--encoder", default="lite", help="'lite' (default) or a directory made by 'stygig export-clip'")
+    p.add_argument("--precision", choices=["fp32", "int8"], default=None, help="CLIP precision to bake in")
+    p.add_argument("--taxonomy", default=None, help="taxonomy JSON (default: the built-in one)")
+    p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH",
+                   help="also write model.tar.gz (beside the artifact unless PATH is given)")
+    p.add_argument("--shard", default=None, metavar="I/N", help="build only shard I of N (by a stable hash of item ids)")
+    p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores, at most 4)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("merge", help="merge shard artifacts into one artifact")
+    p.add_argument("shards", nargs="+", help="shard artifact directories")
+    p.add_argument("-o", "--out", required=True)
+    p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH")
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("recommend", help="complete an outfit from an image, a text or a catalog item")
+    p.add_argument("artifact", help="artifact directory")
+    p.add_argument("image", nargs="?", help="query image file")
+    p.add_argument("--text", help="text query (CLIP artifacts)")
+    p.add_argument("--item", help="id of a catalog item")
+    _add_options(p)
+    p.add_argument("--json", action="store_true", help="print the full JSON response")
+    p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("demo", help="sample catalog -> artifact -> outfits, end to end")
+    p.add_argument("--out", default="stygig-demo", help="output folder (default ./stygig-demo)")
+    p.add_argument("--n", type=int, default=420)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--serve", action="store_true", help="also start a local server, invoke it, stop it")
+    p.set_defaults(func=cmd_demo)
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--top-k", type=int, default=None, help="total recommendations (default 5)")
+    p.add_argument("--items-per-category", type=int, default=None, help="best items per category (default 2)")
+    p.add_argument("--min-score", type=float, default=None)
+    p.add_argument("--gender", choices=["male", "female", "unisex"], default=None)
+    p.add_argument("--category", default=None, help="the query's category, when you know it")
+    p.add_argument("--exclude", action="append", default=None, metavar="ID", help="item id to leave out (repeatable)")
+
+
+def options_dict(args: argparse.Namespace) -> dict:
+    d = {}
+    for key, attr in (("top_k", "top_k"), ("items_per_category", "items_per_category"), ("min_score", "min_score"),
+                      ("gender", "gender"), ("category", "category"), ("exclude_ids", "exclude")):
+        v = getattr(args, attr, None)
+        if v is not None:
+            d[key] = v
+    return d
+
+
+def _parse_shard(spec: str | None):
+    from stygig.errors import StygigError
+
+    if spec is None:
+        return None
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise StygigError(f"--shard must look like I/N (e.g. 0/4), got {spec!r}") from None
+    return i, n
+
+
+def cmd_sample_catalog(args) -> int:
+    from stygig.catalog.sample import generate_sample_catalog
+
+    res = generate_sample_catalog(args.out, n=args.n, seed=args.seed, progress=True)
+    print(f"wrote {res['n_items']} items to {res['root']} (manifest {res['manifest']})")
+    return 0
+
+
+def cmd_build(args) -> int:
+    from stygig.artifact import build_artifact
+
+    summary = build_artifact(
+        args.catalog, args.out, encoder=args.encoder, precision=args.precision, taxonomy=args.taxonomy,
+        tar=args.tar, shard=_parse_shard(args.shard), progress=not args.quiet, workers=args.workers,
+    )
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_merge(args) -> int:
+    from stygig.artifact import merge_artifacts
+
+    summary = merge_artifacts(args.shards, args.out, tar=args.tar)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def run_recommend(artifact: str, image: str | None, text: str | None, item: str | None, opts: dict):
+    from stygig.engine import Options, Query, Recommender
+    from stygig.errors import StygigError
+    from stygig.images import decode_image
+
+    given = [x for x in (image, text, item) if x is not None]
+    if len(given) != 1:
+        raise StygigError("give exactly one of IMAGE, --text or --item")
+    rec = Recommender.load(artifact)
+    q_img = decode_image(image) if image is not None else None
+    query = Query(image=q_img, text=text, item_id=item)
+    response = rec.recommend(query, Options.from_dict(opts, rec.taxonomy))
+    return rec, q_img, response
+
+
+def cmd_recommend(args) -> int:
+    from stygig.report import artifact_loader, format_outfit, save_visual
+
+    rec, q_img, response = run_recommend(args.artifact, args.image, args.text, args.item, options_dict(args))
+    if args.json:
+        print(json.dumps(response, indent=2, ensure_ascii=False))
+    else:
+        print(format_outfit(response))
+    if args.save_visual:
+        if q_img is None and args.item:
+            q_img = artifact_loader(rec.artifact_dir)(rec.item(args.item))
+        png, js = save_visual(response, args.save_visual, artifact_loader(rec.artifact_dir), q_img)
+        print(f"wrote {png} and {js}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+DEMO_QUERIES = ("shirt", "pants", "dress", "sneakers")
+
+
+def cmd_demo(args) -> int:
+    import time
+
+    from stygig.artifact import build_artifact
+    from stygig.catalog.sample import generate_sample_catalog
+    from stygig.engine import Options, Query, Recommender
+    from stygig.images import decode_image
+    from stygig.report import artifact_loader, format_outfit, save_visual
+
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    cat = generate_sample_catalog(out / "catalog", n=args.n, seed=args.seed, progress=True)
+    print(f"[1/3] sample catalog: {cat['n_items']} items in {out / 'catalog'} ({time.perf_counter() - t0:.1f} s)")
+    summary = build_artifact(out / "catalog", out / "artifact", progress=True, tar=out / "model.tar.gz")
+    print("[2/3] " + "\n      ".join(summary.lines()))
+    rec = Recommender.load(out / "artifact")
+    manifest = [json.loads(l) for l in Path(cat["manifest"]).read_text().splitlines() if l]
+    print("[3/3] outfits for sample photos:")
+    written = []
+    for category in DEMO_QUERIES:
+        row = next((m for m in manifest if m["category"] == category), None)
+        if row is None:
+            continue
+        img = decode_image(Path(cat["root"]) / row["image"])
+        # an outside photo: the query is the picture, not the item id, so the item itself is
+        # found as a near-duplicate and left out
+        response = rec.recommend(Query(image=img), Options(top_k=4, items_per_category=1))
+        print(format_outfit(response))
+        png, js = save_visual(response, out / "outfits" / category, artifact_loader(rec.artifact_dir), img)
+        written.append(png)
+    print("\nwrote:")
+    print(f"  catalog   {out / 'catalog'}")
+    print(f"  artifact  {out / 'artifact'}  (model.tar.gz: {out / 'model.tar.gz'})")
+    for p in written:
+        print(f"  outfit    {p}")
+    if args.serve:
+        from stygig.serving.demo import serve_demo  # provided by the serving area
+
+        serve_demo(out / "artifact", out / "outfits" / "served")
+    return 0

@@ -1,0 +1,478 @@
+"""The Recommender: one garment in, a ranked outfit out.
+
+Pipeline for one query::
+
+    query (image | text | item id)
+      -> embedding (the artifact's encoder; an item's stored vector)
+      -> neighbour vote over the global index -> query category
+         (an explicit ``category`` wins; an item query knows its own; a text query blends
+          zero-shot prompts of the taxonomy's display names with the vote)
+      -> complementary categories (taxonomy rules)
+      -> per category: nearest candidates within that category's index
+      -> filters: gender (hard), exclude_ids, the query item and near-duplicates of it
+      -> score = w_sim * similarity + w_color * colour harmony
+                 + w_cat * category compatibility + w_gender * gender compatibility
+      -> best ``items_per_category`` per category, ``min_score``
+      -> outfit: categories interleaved by their best score, cut to ``top_k``
+
+The engine knows nothing of HTTP or AWS. Same input, same output: every sort breaks ties by row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+from PIL import Image
+
+from stygig import __version__
+from stygig.artifact import read_manifest, verify_artifact
+from stygig.errors import ArtifactError, InvalidInput, UnknownItem, UnsupportedQuery
+from stygig.features.encoders import Encoder, load_encoder
+from stygig.index import Indexes
+from stygig.taxonomy import GENDERS, Taxonomy, gender_allowed, gender_score
+
+#: default score weights; they sum to 1 so that ``score`` is in [0, 1]
+DEFAULT_WEIGHTS = {"similarity": 0.40, "color": 0.30, "category": 0.20, "gender": 0.10}
+VOTE_K = 15
+NEAR_DUPLICATE = 0.985
+MAX_TOP_K = 50
+MAX_PER_CATEGORY = 10
+MAX_EXCLUDE = 1000
+MAX_TEXT = 1000
+
+
+@dataclass
+class Query:
+    image: Image.Image | None = None
+    text: str | None = None
+    item_id: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [n for n, v in (("image", self.image), ("text", self.text), ("item_id", self.item_id)) if v is not None]
+        if len(given) != 1:
+            raise InvalidInput(
+                "a query needs exactly one of image, text or item_id"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.text is not None:
+            if not isinstance(self.text, str) or not self.text.strip():
+                raise InvalidInput("text must be a non-empty string")
+            if len(self.text) > MAX_TEXT:
+                raise InvalidInput(f"text is {len(self.text)} characters; the limit is {MAX_TEXT}")
+
+
+@dataclass
+class Options:
+    top_k: int = 5
+    items_per_category: int = 2
+    min_score: float = 0.0
+    gender: str | None = None
+    category: str | None = None
+    exclude_ids: tuple[str, ...] = field(default_factory=tuple)
+
+    FIELDS = ("top_k", "n_recommendations", "items_per_category", "min_score", "gender", "category", "exclude_ids")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> "Options":
+        """Validate user options (JSON body or query string, already parsed)."""
+        unknown = sorted(set(data) - set(cls.FIELDS))
+        if unknown:
+            raise InvalidInput(f"unknown option(s): {', '.join(unknown)} (known: {', '.join(cls.FIELDS)})")
+        if "top_k" in data and "n_recommendations" in data and data["top_k"] != data["n_recommendations"]:
+            raise InvalidInput("top_k and n_recommendations are aliases; give one")
+        opts = cls()
+        if "n_recommendations" in data:
+            opts.top_k = _int(data["n_recommendations"], "n_recommendations", 1, MAX_TOP_K)
+        if "top_k" in data:
+            opts.top_k = _int(data["top_k"], "top_k", 1, MAX_TOP_K)
+        if "items_per_category" in data:
+            opts.items_per_category = _int(data["items_per_category"], "items_per_category", 1, MAX_PER_CATEGORY)
+        if "min_score" in data:
+            opts.min_score = _float(data["min_score"], "min_score", 0.0, 1.0)
+        if data.get("gender") is not None:
+            g = data["gender"]
+            if not isinstance(g, str) or g.lower() not in GENDERS:
+                raise InvalidInput(f"gender must be one of {', '.join(GENDERS)}")
+            opts.gender = g.lower()
+        if data.get("category") is not None:
+            c = data["category"]
+            if not isinstance(c, str) or (taxonomy is not None and c not in taxonomy.categories):
+                known = ", ".join(taxonomy.categories) if taxonomy else "the taxonomy's categories"
+                raise InvalidInput(f"category must be one of {known}")
+            opts.category = c
+        if data.get("exclude_ids") is not None:
+            ex = data["exclude_ids"]
+            if isinstance(ex, str):
+                ex = [s for s in ex.split(",") if s]
+            if not isinstance(ex, (list, tuple)) or not all(isinstance(s, str) for s in ex):
+                raise InvalidInput("exclude_ids must be a list of item ids (strings)")
+            if len(ex) > MAX_EXCLUDE:
+                raise InvalidInput(f"exclude_ids has {len(ex)} ids; the limit is {MAX_EXCLUDE}")
+            opts.exclude_ids = tuple(ex)
+        return opts
+
+
+def _int(v: Any, name: str, lo: int, hi: int) -> int:
+    if isinstance(v, bool):
+        raise InvalidInput(f"{name} must be an integer in [{lo}, {hi}]")
+    if isinstance(v, str):
+        try:
+            v = int(v.strip())
+        except ValueError:
+            raise InvalidInput(f"{name} must be an integer in [{lo}, {hi}]") from None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or not lo <= v <= hi:
+        raise InvalidInput(f"{name} must be an integer in [{lo}, {hi}]")
+    return v
+
+
+def _float(v: Any, name: str, lo: float, hi: float) -> float:
+    if isinstance(v, bool):
+        raise InvalidInput(f"{name} must be a number in [{lo}, {hi}]")
+    if isinstance(v, str):
+        try:
+            v = float(v.strip())
+        except ValueError:
+            raise InvalidInput(f"{name} must be a number in [{lo}, {hi}]") from None
+    if not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+        raise InvalidInput(f"{name} must be a number in [{lo}, {hi}]")
+    return float(v)
+
+
+class Recommender:
+    def __init__(
+        self,
+        artifact_dir: Path,
+        manifest: dict[str, Any],
+        taxonomy: Taxonomy,
+        encoder: Encoder,
+        vectors: np.ndarray,
+        items: list[dict[str, Any]],
+        colours: np.ndarray,
+        indexes: Indexes,
+        category_text: np.ndarray | None,
+        weights: Mapping[str, float] | None = None,
+    ):
+        self.artifact_dir = artifact_dir
+        self.manifest = manifest
+        self.taxonomy = taxonomy
+        self.encoder = encoder
+        self.vectors = vectors
+        self.items = items
+        self.colours = colours
+        self.indexes = indexes
+        self.category_text = category_text
+        self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        self.model_version = manifest["model_version"]
+        self.n_items = len(items)
+        self._row_of = {it["id"]: i for i, it in enumerate(items)}
+        self._cat_names = list(taxonomy.categories)
+        self._categories = np.array([it["category"] for it in items])
+        self._genders = np.array([it["gender"] for it in items])
+
+    # ---- loading ---------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls, artifact_dir: str | Path, *, verify: bool = True, weights: Mapping[str, float] | None = None
+    ) -> "Recommender":
+        root = Path(artifact_dir)
+        manifest = verify_artifact(root) if verify else read_manifest(root)
+        taxonomy = Taxonomy.load(root / manifest["taxonomy"]["file"])
+        try:
+            items = [json.loads(line) for line in (root / "items.jsonl").read_text(encoding="utf-8").splitlines() if line]
+            vectors = np.load(root / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            colours = np.load(root / "colors.npy", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise ArtifactError(f"artifact {root} is unreadable: {e}") from None
+        if vectors.shape[0] != len(items) or colours.shape[0] != len(items):
+            raise ArtifactError(
+                f"artifact {root} is inconsistent: {len(items)} items, {vectors.shape[0]} vectors, {colours.shape[0]} colour rows"
+            )
+        for it in items:
+            if it.get("category") not in taxonomy.categories:
+                raise ArtifactError(f"artifact item {it.get('id')!r} has category {it.get('category')!r}, unknown to its taxonomy")
+        encoder = load_encoder(root / "encoder", manifest["encoder"])
+        if vectors.shape[1] != encoder.dim:
+            raise ArtifactError(f"artifact vectors have dim {vectors.shape[1]} but its encoder has dim {encoder.dim}")
+        present = sorted({it["category"] for it in items})
+        try:
+            indexes = Indexes.load(root / "index", present)
+        except RuntimeError as e:
+            raise ArtifactError(f"artifact index is unreadable: {str(e).splitlines()[0]}") from None
+        category_text = None
+        if manifest.get("category_text"):
+            category_text = np.load(root / manifest["category_text"], allow_pickle=False)
+        w = dict(weights) if weights else _weights_from_env()
+        return cls(root, manifest, taxonomy, encoder, vectors, items, colours, indexes, category_text, w)
+
+    # ---- catalog access --------------------------------------------------------------------
+    def item(self, item_id: str) -> dict[str, Any]:
+        try:
+            return self.items[self._row_of[item_id]]
+        except (KeyError, TypeError):
+            raise UnknownItem(f"unknown item_id {str(item_id)[:100]!r}") from None
+
+    def thumbnail_path(self, item_id: str) -> Path:
+        return self.artifact_dir / self.item(item_id)["thumbnail"]
+
+    def items_in_category(self, category: str) -> list[dict[str, Any]]:
+        return [it for it in self.items if it["category"] == category]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model_version": self.model_version,
+            "total_items": self.n_items,
+            "encoder": self.encoder.describe(),
+            "categories": {c: int((self._categories == c).sum()) for c in self._cat_names},
+            "weights": self.weights,
+        }
+
+    # ---- recommend -------------------------------------------------------------------------
+    def recommend(self, query: Query, options: Options | None = None) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        opts = options or Options()
+        if opts.category is not None and opts.category not in self.taxonomy.categories:
+            raise InvalidInput(f"category must be one of {', '.join(self.taxonomy.categories)}")
+        query_row: int | None = None
+        if query.item_id is not None:
+            query_row = self._row_of.get(query.item_id)
+            if query_row is None:
+                raise UnknownItem(f"unknown item_id {query.item_id[:100]!r}")
+            qvec = np.asarray(self.vectors[query_row], dtype=np.float32)
+            qcol = self.colours[query_row]
+            qcolours = self.items[query_row]["colors"]
+        elif query.image is not None:
+            from stygig.features.colour import dominant_colours
+
+            qvec = self.encoder.encode_images([query.image])[0]
+            dom = dominant_colours(query.image, k=self.colours.shape[1])
+            qcolours = [c.to_dict() for c in dom]
+            qcol = _colour_rows(qcolours, self.colours.shape[1])
+        else:
+            if not self.encoder.supports_text:
+                raise UnsupportedQuery(
+                    f"text queries need a CLIP artifact; this one was built with the {self.encoder.kind} encoder "
+                    "(stygig build --encoder DIR)"
+                )
+            qvec = self.encoder.encode_texts([query.text])[0]
+            qcolours = _colours_from_text(query.text)
+            qcol = _colour_rows(qcolours, self.colours.shape[1])
+
+        category, source, confidence, neighbours = self._query_category(qvec, query, query_row, opts)
+        q_gender, q_gender_source = self._query_gender(query_row, neighbours, opts)
+        reference_gender = opts.gender if opts.gender not in (None, "unisex") else q_gender
+
+        recs = self._complete(qvec, qcol, qcolours, category, query_row, reference_gender, opts)
+        elapsed = (time.perf_counter() - t0) * 1000
+        return {
+            "query_item": {
+                "item_id": query.item_id,
+                "category": category,
+                "group": self.taxonomy.group_of(category),
+                "category_source": source,
+                "category_confidence": round(confidence, 4),
+                "gender": q_gender,
+                "gender_source": q_gender_source,
+                "colors": qcolours,
+            },
+            "recommendations": recs,
+            "metadata": {
+                "processing_time_ms": round(elapsed, 2),
+                "total_items": self.n_items,
+                "model_version": self.model_version,
+                "encoder": self.encoder.describe(),
+                "stygig_version": __version__,
+                "weights": self.weights,
+            },
+        }
+
+    def _query_category(self, qvec, query: Query, query_row, opts: Options):
+        scores, rows = Indexes.search(self.indexes.all, qvec, VOTE_K + (1 if query_row is not None else 0))
+        if query_row is not None:
+            keep = rows != query_row
+            scores, rows = scores[keep][:VOTE_K], rows[keep][:VOTE_K]
+        neighbours = (scores, rows)
+        if opts.category is not None:
+            return opts.category, "hint", 1.0, neighbours
+        if query_row is not None:
+            return self.items[query_row]["category"], "item", 1.0, neighbours
+        vote = np.zeros(len(self._cat_names), dtype=np.float64)
+        cat_pos = {c: i for i, c in enumerate(self._cat_names)}
+        for s, r in zip(scores, rows):
+            vote[cat_pos[self._categories[r]]] += max(float(s), 0.0) + 1e-6
+        if vote.sum() > 0:
+            vote /= vote.sum()
+        source = "vote"
+        if query.text is not None and self.category_text is not None:
+            logits = 100.0 * (self.category_text @ qvec)
+            zs = np.exp(logits - logits.max())
+            zs /= zs.sum()
+            vote = 0.5 * zs + 0.5 * vote
+            source = "zero-shot+vote"
+        best = int(np.argmax(vote))  # argmax takes the first maximum: deterministic
+        return self._cat_names[best], source, float(vote[best]), neighbours
+
+    def _query_gender(self, query_row, neighbours, opts: Options):
+        if query_row is not None:
+            return self.items[query_row]["gender"], "item"
+        scores, rows = neighbours
+        if len(rows) == 0:
+            return None, "unknown"
+        counts = {g: 0.0 for g in GENDERS}
+        for s, r in zip(scores, rows):
+            counts[str(self._genders[r])] += max(float(s), 0.0)
+        total = sum(counts.values())
+        g = max(GENDERS, key=lambda k: (counts[k], -GENDERS.index(k)))
+        if total > 0 and counts[g] / total >= 0.6 and g != "unisex":
+            return g, "vote"
+        return None, "unknown"
+
+    def _complete(self, qvec, qcol, qcolours, category, query_row, reference_gender, opts: Options):
+        from stygig.features.colour import RELATIONS, harmony_batch
+
+        w = self.weights
+        exclude = set(opts.exclude_ids)
+        per_category: list[list[dict[str, Any]]] = []
+        q_lab, q_w = qcol[:, :3], qcol[:, 3]
+        for cat in self.taxonomy.complementary(category):
+            index = self.indexes.per_category.get(cat)
+            if index is None or index.ntotal == 0:
+                continue
+            pool = min(index.ntotal, max(48, 12 * opts.items_per_category) + len(exclude))
+            sims, rows = Indexes.search(index, qvec, pool)
+            cands = []
+            for s, r in zip(sims, rows):
+                it = self.items[r]
+                if not gender_allowed(opts.gender, it["gender"]):
+                    continue
+                if it["id"] in exclude or r == query_row or s >= NEAR_DUPLICATE:
+                    continue
+                cands.append((float(s), int(r)))
+            if not cands:
+                continue
+            crow = np.array([r for _, r in cands])
+            col = self.colours[crow]
+            if q_w.sum() > 0:
+                cscore, crel = harmony_batch(q_lab, q_w, col[:, :, :3], col[:, :, 3])
+            else:
+                cscore, crel = np.full(len(crow), 0.5), np.full(len(crow), -1)
+            cat_score = self.taxonomy.compatibility(category, cat)
+            scored = []
+            for (s, r), c, rel in zip(cands, cscore, crel):
+                it = self.items[r]
+                sim = max(0.0, min(1.0, s))
+                g = gender_score(reference_gender, it["gender"])
+                total = w["similarity"] * sim + w["color"] * float(c) + w["category"] * cat_score + w["gender"] * g
+                scored.append((total, r, sim, float(c), int(rel), g))
+            scored.sort(key=lambda t: (-round(t[0], 9), t[1]))
+            chosen = []
+            for total, r, sim, c, rel, g in scored:
+                if total < opts.min_score:
+                    break
+                rel_name = RELATIONS[rel] if 0 <= rel < len(RELATIONS) else None
+                chosen.append(self._rec(r, total, sim, c, cat_score, g, rel_name, category, qcolours))
+                if len(chosen) >= opts.items_per_category:
+                    break
+            if chosen:
+                per_category.append(chosen)
+        # interleave: every category's best first (best categories first), then second picks...
+        per_category.sort(key=lambda lst: (-lst[0]["score"], lst[0]["item_id"]))
+        outfit = []
+        for depth in range(opts.items_per_category):
+            layer = [lst[depth] for lst in per_category if len(lst) > depth]
+            outfit += layer
+        outfit = outfit[: opts.top_k]
+        for i, rec in enumerate(outfit, start=1):
+            rec["rank"] = i
+        return outfit
+
+    def _rec(self, row, total, sim, colour, cat_score, g, relation, query_category, qcolours) -> dict[str, Any]:
+        it = self.items[row]
+        return {
+            "rank": 0,
+            "item_id": it["id"],
+            "name": it["name"],
+            "category": it["category"],
+            "group": it["group"],
+            "gender": it["gender"],
+            "score": round(total, 4),
+            "similarity_score": round(sim, 4),
+            "color_score": round(colour, 4),
+            "category_score": round(cat_score, 4),
+            "gender_score": round(g, 4),
+            "colors": it["colors"],
+            "path": it["source"],
+            "thumbnail": it["thumbnail"],
+            "reason": self._reason(it, relation, sim, cat_score, query_category, qcolours),
+        }
+
+    def _reason(self, it, relation, sim, cat_score, query_category, qcolours) -> str:
+        tax = self.taxonomy
+        q_disp = tax.categories[query_category].display
+        c_disp = tax.categories[it["category"]].display
+        parts = [f"{c_disp.capitalize()} to complete your {q_disp}"]
+        qname = qcolours[0]["name"] if qcolours else None
+        cname = it["colors"][0]["name"] if it["colors"] else None
+        if relation and qname and cname:
+            phrase = {
+                "neutral": "a neutral that goes with anything",
+                "monochrome": "a tonal, monochrome pairing",
+                "analogous": "neighbouring hues that blend",
+                "complementary": "complementary hues that make each other stand out",
+                "triadic": "a balanced triadic contrast",
+                "clash": "a bold contrast",
+            }.get(relation, relation)
+            parts.append(f"{cname} with {qname}: {phrase}")
+        if sim >= 0.8:
+            parts.append("a very close style match")
+        elif sim >= 0.6:
+            parts.append("a close style match")
+        else:
+            parts.append("a complementary style")
+        if cat_score >= 1.0:
+            parts.append(f"{tax.groups[it['group']].get('display', it['group'])} are the natural partner")
+        return "; ".join(parts) + "."
+
+
+def _colour_rows(colours: list[dict[str, Any]], k: int) -> np.ndarray:
+    arr = np.zeros((k, 4), dtype=np.float32)
+    for j, c in enumerate(colours[:k]):
+        arr[j, :3] = c["lab"]
+        arr[j, 3] = c["weight"]
+    return arr
+
+
+def _colours_from_text(text: str) -> list[dict[str, Any]]:
+    """Colour words in a text query ("navy linen blazer") become its colours."""
+    from stygig.features.textcolour import named_colours_in_text
+
+    return named_colours_in_text(text)
+
+
+def _weights_from_env() -> dict[str, float]:
+    """``STYGIG_WEIGHTS="similarity=0.4,color=0.3,category=0.2,gender=0.1"`` overrides defaults."""
+    spec = os.environ.get("STYGIG_WEIGHTS")
+    w = dict(DEFAULT_WEIGHTS)
+    if not spec:
+        return w
+    for part in spec.split(","):
+        k, _, v = part.partition("=")
+        k = k.strip()
+        if k not in w:
+            raise ArtifactError(f"STYGIG_WEIGHTS: unknown weight {k!r} (known: {', '.join(w)})")
+        try:
+            w[k] = float(v)
+        except ValueError:
+            raise ArtifactError(f"STYGIG_WEIGHTS: {k} must be a number") from None
+    total = sum(w.values())
+    if total <= 0:
+        raise ArtifactError("STYGIG_WEIGHTS must not all be zero")
+    return {k: v / total for k, v in w.items()}

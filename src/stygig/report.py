@@ -1,0 +1,180 @@
+"""Visual report: ``outfit.png`` (the query beside its recommended items) and ``outfit.json``.
+
+The picture is meant to be shown to a customer: a white card, the query on the left, the outfit
+as a grid of item pictures, each captioned with its category, score and colour swatches, and a
+one-line reason. Item pictures come from a loader (the artifact's thumbnails locally, or the
+server's thumbnail route for ``stygig invoke``), so the report never needs S3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any, Callable
+
+from PIL import Image, ImageDraw, ImageFont
+
+ImageLoader = Callable[[dict[str, Any]], "Image.Image | None"]
+
+CARD = 240
+PAD = 24
+CAPTION = 134
+INK = (33, 33, 38)
+MUTED = (110, 110, 120)
+ACCENT = (24, 98, 181)
+BG = (250, 250, 248)
+
+
+def _font(size: int, bold: bool = False) -> ImageFont.ImageFont:
+    for name in (
+        "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf" if bold else "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    ):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def _fit(img: Image.Image | None, side: int) -> Image.Image:
+    canvas = Image.new("RGB", (side, side), (255, 255, 255))
+    if img is None:
+        d = ImageDraw.Draw(canvas)
+        d.rectangle([0, 0, side - 1, side - 1], outline=(220, 220, 220))
+        d.text((side // 2, side // 2), "no picture", fill=MUTED, font=_font(14), anchor="mm")
+        return canvas
+    img = img.convert("RGB")
+    img.thumbnail((side - 12, side - 12), Image.LANCZOS)
+    canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
+    return canvas
+
+
+def _swatches(draw: ImageDraw.ImageDraw, x: int, y: int, colours: list[dict[str, Any]], size: int = 16) -> None:
+    for j, c in enumerate(colours[:3]):
+        x0 = x + j * (size + 6)
+        rgb = tuple(int(v) for v in c.get("rgb", (200, 200, 200)))
+        draw.rounded_rectangle([x0, y, x0 + size, y + size], radius=4, fill=rgb, outline=(180, 180, 180))
+
+
+def render_outfit(response: dict[str, Any], query_image: Image.Image | None, load_item: ImageLoader) -> Image.Image:
+    recs = response.get("recommendations", [])
+    q = response.get("query_item", {})
+    cols = max(1, min(3, len(recs)))
+    rows = max(1, (len(recs) + cols - 1) // cols)
+    left = CARD + 2 * PAD
+    width = left + cols * (CARD + PAD) + PAD
+    height = 90 + rows * (CARD + CAPTION + PAD) + PAD
+    height = max(height, 90 + CARD + CAPTION + 2 * PAD)
+    img = Image.new("RGB", (width, height), BG)
+    d = ImageDraw.Draw(img)
+    d.text((PAD, 22), "Your outfit, completed", fill=INK, font=_font(28, bold=True))
+    meta = response.get("metadata", {})
+    d.text(
+        (PAD, 60),
+        f"{len(recs)} pieces from {meta.get('total_items', '?')} catalog items · model {meta.get('model_version', '?')}",
+        fill=MUTED,
+        font=_font(14),
+    )
+    # query
+    top = 90
+    d.rounded_rectangle([PAD - 6, top - 6, PAD + CARD + 6, top + CARD + CAPTION], radius=12, fill=(236, 242, 250))
+    img.paste(_fit(query_image, CARD), (PAD, top))
+    d.text((PAD, top + CARD + 10), "Your piece", fill=ACCENT, font=_font(16, bold=True))
+    cat = q.get("category", "?")
+    d.text((PAD, top + CARD + 34), f"{cat} ({q.get('category_source', '?')})", fill=INK, font=_font(14))
+    _swatches(d, PAD, top + CARD + 58, q.get("colors", []))
+    # recommendations
+    for i, rec in enumerate(recs):
+        r, c = divmod(i, cols)
+        x = left + c * (CARD + PAD)
+        y = top + r * (CARD + CAPTION + PAD)
+        d.rounded_rectangle([x - 1, y - 1, x + CARD + 1, y + CARD + CAPTION - 8], radius=10, fill=(255, 255, 255), outline=(225, 225, 225))
+        img.paste(_fit(load_item(rec), CARD - 2), (x, y))
+        d.text((x + 10, y + CARD + 6), f"{rec.get('rank', i + 1)}. {rec.get('category', '?')}", fill=INK, font=_font(16, bold=True))
+        d.text((x + CARD - 10, y + CARD + 8), f"{float(rec.get('score', 0)):.2f}", fill=ACCENT, font=_font(15, bold=True), anchor="ra")
+        _swatches(d, x + 10, y + CARD + 32, rec.get("colors", []))
+        shown = rec.get("colors", [])[:3]
+        names = ", ".join(col.get("name", "") for col in shown[:2])
+        d.text((x + 16 + 22 * max(1, len(shown)), y + CARD + 33), names[:28], fill=MUTED, font=_font(12))
+        reason = rec.get("reason", "")
+        for k, line in enumerate(textwrap.wrap(reason, 34)[:4]):
+            d.text((x + 10, y + CARD + 56 + k * 16), line, fill=MUTED, font=_font(12))
+    if not recs:
+        d.text((left, top + CARD // 2), "No complementary items matched the filters.", fill=MUTED, font=_font(16))
+    return img
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_visual(
+    response: dict[str, Any],
+    out_dir: str | Path,
+    load_item: ImageLoader,
+    query_image: Image.Image | None = None,
+) -> tuple[Path, Path]:
+    """Write ``outfit.png`` and ``outfit.json`` into ``out_dir``; return their paths."""
+    import io
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "outfit.png"
+    js = out / "outfit.json"
+    buf = io.BytesIO()
+    render_outfit(response, query_image, load_item).save(buf, "PNG", optimize=True)
+    _atomic_write(png, buf.getvalue())
+    _atomic_write(js, (json.dumps(response, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    return png, js
+
+
+def artifact_loader(artifact_dir: str | Path) -> ImageLoader:
+    """Item pictures from an artifact's thumbnails."""
+    root = Path(artifact_dir).resolve()
+
+    def load(rec: dict[str, Any]) -> Image.Image | None:
+        rel = rec.get("thumbnail")
+        if not rel:
+            return None
+        p = (root / rel).resolve()
+        if not p.is_relative_to(root) or not p.is_file():
+            return None
+        with Image.open(p) as im:
+            return im.convert("RGB")
+
+    return load
+
+
+def format_outfit(response: dict[str, Any]) -> str:
+    """A short readable outfit for a terminal."""
+    q = response.get("query_item", {})
+    colours = ", ".join(c.get("name", "?") for c in q.get("colors", [])[:2]) or "no colour"
+    head = f"Query: {q.get('category', '?')} (by {q.get('category_source', '?')}, {colours})"
+    if q.get("item_id"):
+        head += f" — item {q['item_id']}"
+    lines = [head]
+    recs = response.get("recommendations", [])
+    if not recs:
+        lines.append("  no complementary items matched the filters")
+    for r in recs:
+        lines.append(
+            f"  {r.get('rank')}. {r.get('category', '?'):<9} {r.get('item_id', '?'):<16} score {float(r.get('score', 0)):.3f}"
+            f"  (visual {float(r.get('similarity_score', 0)):.2f}, colour {float(r.get('color_score', 0)):.2f},"
+            f" category {float(r.get('category_score', 0)):.2f}, gender {float(r.get('gender_score', 0)):.2f})"
+        )
+        if r.get("reason"):
+            lines.append(f"     {r['reason']}")
+    meta = response.get("metadata", {})
+    lines.append(f"  ({meta.get('processing_time_ms', '?')} ms over {meta.get('total_items', '?')} items, model {meta.get('model_version', '?')})")
+    return "\n".join(lines)
