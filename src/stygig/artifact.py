@@ -68,7 +68,8 @@ class BuildSummary:
     def lines(self) -> list[str]:
         lines = [
             f"built {self.out} — {self.n_items} items, encoder {self.encoder.get('kind')}"
-            f" ({self.encoder.get('precision', '-')}), {self.seconds:.1f} s",
+            + (f" ({self.encoder['precision']})" if self.encoder.get("precision") else "")
+            + f", {self.seconds:.1f} s",
         ]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} bad file(s):")
@@ -275,17 +276,34 @@ def _build_into(
         bar.close()
     if not kept:
         raise StygigError(f"no usable images: all {len(items)} items were skipped (first: {skipped[0]['reason']})")
-    vec = np.stack(vectors).astype(np.float32)
+    enc_config = enc.save(tmp / "encoder")
+    category_text = _category_text_vectors(enc, tax) if enc.supports_text else None
+    return _finish(
+        tmp, kept, np.stack(vectors).astype(np.float32), np.stack(colours).astype(np.float32),
+        tax, skipped, enc_config, enc.describe(), category_text, shard,
+    )
+
+
+def _finish(
+    tmp: Path,
+    kept: list[dict[str, Any]],
+    vec: np.ndarray,
+    col: np.ndarray,
+    tax: Taxonomy,
+    skipped: list[dict[str, str]],
+    enc_config: dict[str, Any],
+    enc_description: dict[str, Any],
+    category_text: np.ndarray | None,
+    shard: tuple[int, int] | None,
+) -> BuildSummary:
+    """Write everything but thumbnails and encoder files (already in ``tmp``), then the manifest."""
     np.save(tmp / "vectors.npy", vec, allow_pickle=False)
-    np.save(tmp / "colors.npy", np.stack(colours).astype(np.float32), allow_pickle=False)
+    np.save(tmp / "colors.npy", col, allow_pickle=False)
     with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
         for row in kept:
             fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
     index_info = build_indexes(vec, [r["category"] for r in kept], tmp / "index")
-    enc_config = enc.save(tmp / "encoder")
-    category_text = None
-    if enc.supports_text:
-        category_text = _category_text_vectors(enc, tax)
+    if category_text is not None:
         np.save(tmp / "category_text.npy", category_text, allow_pickle=False)
     (tmp / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
     per_category: dict[str, int] = {}
@@ -295,7 +313,7 @@ def _build_into(
         "items": len(kept),
         "skipped": skipped,
         "per_category": per_category,
-        "encoder": enc.describe(),
+        "encoder": enc_description,
         "shard": list(shard) if shard else None,
         "seconds": None,
         "stygig_version": __version__,
@@ -435,3 +453,72 @@ def pack_artifact(root: str | Path, out_tar: str | Path, *, extra: dict[str, byt
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return out_tar
+
+
+# ---- merge -------------------------------------------------------------------------------------
+def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool | str | Path = False) -> BuildSummary:
+    """Combine shard artifacts (``build --shard I/N``) into one artifact.
+
+    The result is identical in content to a single-process build of the same catalog: items are
+    re-sorted by id, thumbnails renumbered, indexes rebuilt; ``model_version`` is the same.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    if not shards:
+        raise StygigError("merge needs at least one shard artifact")
+    manifests = [verify_artifact(s) for s in shards]
+    first = Path(shards[0])
+    enc_config = manifests[0]["encoder"]
+    tax_text = (first / "taxonomy.json").read_text(encoding="utf-8")
+    for s, m in zip(shards[1:], manifests[1:]):
+        if m["encoder"] != enc_config:
+            raise StygigError(f"shard {s} was built with a different encoder than {first}")
+        if (Path(s) / "taxonomy.json").read_text(encoding="utf-8") != tax_text:
+            raise StygigError(f"shard {s} was built with a different taxonomy than {first}")
+    rows: list[tuple[str, int, int]] = []  # (id, shard index, row in shard)
+    shard_items, shard_vec, shard_col, skipped = [], [], [], []
+    for k, s in enumerate(shards):
+        s = Path(s)
+        items = [json.loads(l) for l in (s / "items.jsonl").read_text(encoding="utf-8").splitlines() if l]
+        shard_items.append(items)
+        shard_vec.append(np.load(s / "vectors.npy", allow_pickle=False))
+        shard_col.append(np.load(s / "colors.npy", allow_pickle=False))
+        skipped += json.loads((s / "build_report.json").read_text(encoding="utf-8")).get("skipped", [])
+        rows += [(it["id"], k, r) for r, it in enumerate(items)]
+    rows.sort()
+    ids = [r[0] for r in rows]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
+        raise StygigError(f"shards overlap: item ids in more than one shard: {', '.join(dup)}")
+    skipped.sort(key=lambda d: d["id"])
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
+    try:
+        (tmp / "thumbs").mkdir()
+        kept = []
+        for new_row, (_, k, r) in enumerate(rows):
+            it = dict(shard_items[k][r])
+            src_thumb = Path(shards[k]) / it["thumbnail"]
+            it["thumbnail"] = f"thumbs/{new_row:06d}.jpg"
+            shutil.copyfile(src_thumb, tmp / it["thumbnail"])
+            kept.append(it)
+        vec = np.stack([shard_vec[k][r] for _, k, r in rows]).astype(np.float32)
+        col = np.stack([shard_col[k][r] for _, k, r in rows]).astype(np.float32)
+        shutil.copytree(first / "encoder", tmp / "encoder")
+        category_text = None
+        if manifests[0].get("category_text"):
+            category_text = np.load(first / manifests[0]["category_text"], allow_pickle=False)
+        tax = Taxonomy.from_dict(json.loads(tax_text))
+        enc_description = json.loads((first / "build_report.json").read_text(encoding="utf-8")).get("encoder", {})
+        summary = _finish(tmp, kept, vec, col, tax, skipped, enc_config, enc_description, category_text, None)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary.out = out
+    summary.seconds = time.perf_counter() - t0
+    _patch_report_seconds(out, summary.seconds)
+    if tar:
+        summary.tar = pack_artifact(out, out.parent / "model.tar.gz" if tar is True else Path(tar))
+    return summary
