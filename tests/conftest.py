@@ -1,0 +1,54 @@
+"""Shared fixtures: a small generated sample catalog and artifacts built from it.
+
+Everything is generated (no stored binaries, no network) and session-scoped so that the suite
+builds each thing once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+#: items per category in the shared sample catalog (14 categories)
+PER_CATEGORY = 6
+
+
+@pytest.fixture(scope="session")
+def sample_catalog(tmp_path_factory) -> Path:
+    from stygig.catalog.sample import generate_sample_catalog
+
+    out = tmp_path_factory.mktemp("catalog") / "sample"
+    generate_sample_catalog(out, n=14 * PER_CATEGORY, seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def lite_artifact(sample_catalog, tmp_path_factory) -> Path:
+    from stygig.artifact import build_artifact
+
+    out = tmp_path_factory.mktemp("artifacts") / "lite"
+    build_artifact(sample_catalog, out, encoder="lite")
+    return out
+
+
+@pytest.fixture(scope="session")
+def full_catalog(tmp_path_factory) -> Path:
+    """The default sample catalog (420 items), for accuracy and end-to-end rule checks."""
+    from stygig.catalog.sample import generate_sample_catalog
+
+    out = tmp_path_factory.mktemp("catalog-full") / "sample"
+    generate_sample_catalog(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def full_artifact(full_catalog, tmp_path_factory) -> Path:
+    from stygig.artifact import build_artifact
+
+    out = tmp_path_factory.mktemp("artifacts-full") / "lite"
+    build_artifact(full_catalog, out, encoder="lite")
+    return out
