@@ -1,0 +1,152 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stygig.artifact import FORMAT_VERSION, build_artifact, merge_artifacts, pack_artifact, verify_artifact
+from stygig.engine import Options, Query, Recommender
+from stygig.errors import ArtifactError
+from stygig.features.lite import LiteEncoder
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "copy"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_round_trip(lite_artifact):
+    manifest = verify_artifact(lite_artifact)
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["encoder"]["kind"] == "lite"
+    files = set(manifest["files"])
+    assert {"vectors.npy", "items.jsonl", "colors.npy", "taxonomy.json", "index/all.faiss"} <= files
+    rec = Recommender.load(lite_artifact)
+    assert rec.n_items == manifest["counts"]["items"]
+    ids = [it["id"] for it in rec.items]
+    assert ids == sorted(ids)
+    norms = np.linalg.norm(np.asarray(rec.vectors), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-5)
+    for it in rec.items:
+        assert rec.thumbnail_path(it["id"]).is_file()
+    # nothing in the artifact is a pickle: every .npy loads with allow_pickle=False
+    for p in lite_artifact.rglob("*.npy"):
+        np.load(p, allow_pickle=False)
+
+
+def test_same_catalog_same_artifact(sample_catalog, lite_artifact, tmp_path):
+    again = build_artifact(sample_catalog, tmp_path / "again", encoder="lite").out
+    a = json.loads((lite_artifact / "manifest.json").read_text())
+    b = json.loads((again / "manifest.json").read_text())
+    assert a["model_version"] == b["model_version"]
+    assert {k: v for k, v in a["files"].items() if k != "build_report.json"} == {
+        k: v for k, v in b["files"].items() if k != "build_report.json"
+    }
+
+
+def test_tamper_detection(lite_artifact, tmp_path):
+    art = _copy(lite_artifact, tmp_path)
+    data = bytearray((art / "vectors.npy").read_bytes())
+    data[-3] ^= 0xFF
+    (art / "vectors.npy").write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="vectors.npy does not match its checksum"):
+        Recommender.load(art)
+
+
+def test_missing_file(lite_artifact, tmp_path):
+    art = _copy(lite_artifact, tmp_path)
+    (art / "index" / "all.faiss").unlink()
+    with pytest.raises(ArtifactError, match="missing index/all.faiss"):
+        verify_artifact(art)
+
+
+def test_wrong_format_version(lite_artifact, tmp_path):
+    art = _copy(lite_artifact, tmp_path)
+    m = json.loads((art / "manifest.json").read_text())
+    m["format_version"] = 99
+    (art / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match="format version 99 is not supported"):
+        Recommender.load(art)
+
+
+def test_manifest_path_escape(lite_artifact, tmp_path):
+    art = _copy(lite_artifact, tmp_path)
+    m = json.loads((art / "manifest.json").read_text())
+    m["files"]["../../etc/passwd"] = "0" * 64
+    (art / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match="outside the artifact"):
+        verify_artifact(art)
+
+
+def test_not_an_artifact(tmp_path):
+    with pytest.raises(ArtifactError, match="no manifest.json"):
+        Recommender.load(tmp_path)
+
+
+class _Exploding(LiteEncoder):
+    """The real lite encoder, interrupted after its first batch (like Ctrl-C mid-build)."""
+
+    batch_size = 8
+
+    def __init__(self):
+        self.calls = 0
+
+    def encode_images(self, images):
+        self.calls += 1
+        if self.calls > 1:
+            raise KeyboardInterrupt
+        return super().encode_images(images)
+
+
+def test_interrupted_build_leaves_previous_artifact_untouched(sample_catalog, lite_artifact, tmp_path):
+    art = _copy(lite_artifact, tmp_path)
+    before = (art / "manifest.json").read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        build_artifact(sample_catalog, art, encoder=_Exploding())
+    assert (art / "manifest.json").read_bytes() == before
+    verify_artifact(art)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".copy")], "temporary build dirs removed"
+
+
+def test_killed_build_leaves_no_artifact(sample_catalog, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stygig.cli", "build", str(sample_catalog), "-o", str(out), "--quiet", "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(p.name.startswith(".killed") for p in tmp_path.iterdir()):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+
+
+def test_pack_artifact(lite_artifact, tmp_path):
+    tar = pack_artifact(lite_artifact, tmp_path / "model.tar.gz", extra={"code/inference.py": b"# x\n"})
+    with tarfile.open(tar) as tf:
+        names = set(tf.getnames())
+    assert "manifest.json" in names and "code/inference.py" in names
+    assert not any(n.startswith("/") or ".." in n for n in names)
+
+
+def test_sharded_build_merges_to_the_single_build(sample_catalog, lite_artifact, tmp_path):
+    shards = [build_artifact(sample_catalog, tmp_path / f"s{i}", shard=(i, 3)).out for i in range(3)]
+    sizes = [json.loads((s / "manifest.json").read_text())["counts"]["items"] for s in shards]
+    assert all(n > 0 for n in sizes)
+    merged = merge_artifacts(shards, tmp_path / "merged").out
+    a = json.loads((lite_artifact / "manifest.json").read_text())
+    b = json.loads((merged / "manifest.json").read_text())
+    assert a["model_version"] == b["model_version"]
+    q = Query(item_id=Recommender.load(lite_artifact).items[0]["id"])
+    ra = Recommender.load(lite_artifact).recommend(q, Options(top_k=6))
+    rb = Recommender.load(merged).recommend(q, Options(top_k=6))
+    assert ra["recommendations"] == rb["recommendations"]

@@ -1,0 +1,60 @@
+import json
+import subprocess
+import sys
+
+from PIL import Image
+
+
+def stygig(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "stygig.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_recommend_json_and_visual(lite_artifact, sample_catalog, tmp_path):
+    img = next((sample_catalog / "train" / "upperwear" / "shirt").glob("*.jpg"))
+    r = stygig("recommend", lite_artifact, img, "--json", "--save-visual", tmp_path / "vis", "--top-k", "4")
+    assert r.returncode == 0, r.stderr
+    resp = json.loads(r.stdout)
+    assert len(resp["recommendations"]) == 4
+    with Image.open(tmp_path / "vis" / "outfit.png") as png:
+        assert png.width > 600 and png.height > 300
+    assert json.loads((tmp_path / "vis" / "outfit.json").read_text())["recommendations"] == resp["recommendations"]
+
+
+def test_recommend_item_readable(lite_artifact):
+    item = json.loads((lite_artifact / "items.jsonl").read_text().splitlines()[0])["id"]
+    r = stygig("recommend", lite_artifact, "--item", item)
+    assert r.returncode == 0 and f"item {item}" in r.stdout and "score" in r.stdout
+
+
+def _one_line_error(r, text):
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stygig: error:") and text in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_user_errors_are_one_line(lite_artifact, tmp_path):
+    _one_line_error(stygig("recommend", tmp_path / "nope", "--item", "x"), "artifact not found")
+    _one_line_error(stygig("recommend", lite_artifact, "--text", "navy blazer"), "CLIP")
+    _one_line_error(stygig("recommend", lite_artifact, "--item", "no-such-item"), "unknown item_id")
+    _one_line_error(stygig("recommend", lite_artifact, "--item", "x", "--top-k", "0"), "top_k")
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    _one_line_error(stygig("recommend", lite_artifact, tmp_path / "bad.jpg"), "not an image")
+    _one_line_error(stygig("build", tmp_path / "missing", "-o", tmp_path / "a"), "catalog not found")
+    _one_line_error(stygig("build", tmp_path, "-o", tmp_path / "a", "--shard", "x"), "--shard")
+
+
+def test_sample_catalog_command(tmp_path):
+    r = stygig("sample-catalog", tmp_path / "c", "--n", 28, "--seed", 3)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(l) for l in (tmp_path / "c" / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 28
+
+
+def test_demo_end_to_end(tmp_path):
+    r = stygig("demo", "--out", tmp_path / "demo", "--n", 56)
+    assert r.returncode == 0, r.stderr
+    assert "wrote:" in r.stdout and "Query:" in r.stdout
+    for cat in ("shirt", "pants", "dress", "sneakers"):
+        assert (tmp_path / "demo" / "outfits" / cat / "outfit.png").is_file()
+    assert (tmp_path / "demo" / "model.tar.gz").is_file()

@@ -1,0 +1,82 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stygig.errors import ImageError
+from stygig.images import decode_image
+
+
+def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def test_rgb_jpeg():
+    img = decode_image(_bytes(Image.new("RGB", (64, 48), (200, 10, 10)), "JPEG"))
+    assert img.mode == "RGB" and img.size == (64, 48)
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    img = decode_image(_bytes(Image.new("CMYK", (40, 40), (0, 255, 255, 0)), "JPEG"))
+    r, g, b = img.getpixel((20, 20))
+    assert img.mode == "RGB" and r > 200 and g < 60 and b < 60
+
+
+def test_palette_png_with_transparency_is_composited_on_white():
+    p = Image.new("P", (40, 40), 0)
+    p.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    p.info["transparency"] = 0
+    img = decode_image(_bytes(p, "PNG"))
+    assert img.getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_sixteen_bit_png():
+    arr = np.full((40, 40), 40000, dtype=np.uint16)
+    img = decode_image(_bytes(Image.fromarray(arr), "PNG"))
+    v = img.getpixel((1, 1))
+    assert img.mode == "RGB" and 140 < v[0] < 170
+
+
+def test_animated_gif_uses_first_frame():
+    frames = [Image.new("RGB", (40, 40), c) for c in ((255, 0, 0), (0, 0, 255))]
+    data = _bytes(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    r, g, b = decode_image(data).getpixel((10, 10))
+    assert r > 200 and b < 60
+
+
+def test_exif_orientation_is_honoured():
+    img = Image.new("RGB", (80, 40), (0, 200, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90
+    out = decode_image(_bytes(img, "JPEG", exif=exif))
+    assert out.size == (40, 80)
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty"),
+        (b"definitely not an image", "not an image"),
+        (_bytes(Image.new("RGB", (64, 64)), "PNG")[:60], "corrupt or truncated"),
+        (_bytes(Image.new("RGB", (20, 64)), "PNG"), "under the minimum"),
+    ],
+)
+def test_bad_bytes(data, reason):
+    with pytest.raises(ImageError, match=reason):
+        decode_image(data)
+
+
+def test_decompression_bomb_refused_from_header():
+    # 20000 x 20000 one-bit PNG: a few KB on disk, 400 megapixels decoded
+    data = _bytes(Image.new("1", (20000, 20000)), "PNG")
+    assert len(data) < 200_000
+    with pytest.raises(ImageError, match="megapixels"):
+        decode_image(data)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageError, match="unreadable"):
+        decode_image(tmp_path / "nope.jpg")

@@ -1,0 +1,108 @@
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from stygig.artifact import build_artifact
+from stygig.catalog.ingest import read_catalog
+from stygig.errors import CatalogError
+
+
+def _jpeg(path: Path, colour=(30, 60, 160), size=(80, 100)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.new("RGB", size, (250, 250, 250))
+    img.paste(Image.new("RGB", (size[0] // 2, size[1] // 2), colour), (size[0] // 4, size[1] // 4))
+    img.save(path, "JPEG")
+    return path
+
+
+def test_grouped_and_train_layouts(tmp_path):
+    _jpeg(tmp_path / "a" / "train" / "upperwear" / "shirt" / "s1.jpg")
+    _jpeg(tmp_path / "a" / "train" / "footwear" / "shoes" / "f1.png")
+    cat = read_catalog(tmp_path / "a")
+    assert [(i.id, i.category) for i in sorted(cat.items, key=lambda i: i.id)] == [("f1", "shoes"), ("s1", "shirt")]
+    _jpeg(tmp_path / "b" / "bottomwear" / "pants" / "p1.jpg")
+    assert read_catalog(tmp_path / "b").items[0].category == "pants"
+
+
+def test_flat_layout_and_default_gender(tmp_path):
+    _jpeg(tmp_path / "skirt" / "k1.jpg")
+    _jpeg(tmp_path / "hat" / "h1.jpg")
+    items = {i.id: i for i in read_catalog(tmp_path).items}
+    assert items["k1"].gender == "female" and items["h1"].gender == "unisex"
+
+
+def test_unknown_category_folder_is_named(tmp_path):
+    _jpeg(tmp_path / "capes" / "c1.jpg")
+    with pytest.raises(CatalogError, match="capes"):
+        read_catalog(tmp_path)
+
+
+def test_duplicate_ids_are_named(tmp_path):
+    _jpeg(tmp_path / "shirt" / "same.jpg")
+    _jpeg(tmp_path / "pants" / "same.jpg")
+    with pytest.raises(CatalogError, match="duplicate item ids: 'same'"):
+        read_catalog(tmp_path)
+
+
+def test_jsonl_manifest_with_attributes(tmp_path):
+    _jpeg(tmp_path / "img" / "x.jpg")
+    (tmp_path / "m.jsonl").write_text(
+        json.dumps({"id": "x", "image": "img/x.jpg", "category": "bag", "gender": "Male", "name": "tote", "brand": "B"}) + "\n"
+    )
+    (item,) = read_catalog(tmp_path / "m.jsonl").items
+    assert (item.gender, item.name, item.attributes) == ("male", "tote", {"brand": "B"})
+
+
+def test_csv_manifest(tmp_path):
+    _jpeg(tmp_path / "x.jpg")
+    (tmp_path / "manifest.csv").write_text("id,image,category,color\nx,x.jpg,shoes,red\n")
+    (item,) = read_catalog(tmp_path).items
+    assert item.category == "shoes" and item.attributes == {"color": "red"}
+
+
+@pytest.mark.parametrize(
+    "rows, named",
+    [
+        ([{"id": "a", "image": "a.jpg", "category": "cape"}], "cape"),
+        ([{"id": "a", "image": "a.jpg", "category": "hat"}, {"id": "a", "image": "a.jpg", "category": "hat"}], "'a'"),
+        ([{"id": "evil", "image": "../../etc/passwd", "category": "hat"}], "escape the catalog root: 'evil"),
+        ([{"id": "abs", "image": "/etc/passwd", "category": "hat"}], "escape the catalog root: 'abs"),
+        ([{"id": "g", "image": "a.jpg", "category": "hat", "gender": "robot"}], "robot"),
+        ([{"id": "n", "category": "hat"}], "line 1"),
+    ],
+)
+def test_manifest_errors_name_the_offenders(tmp_path, rows, named):
+    _jpeg(tmp_path / "a.jpg")
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(CatalogError, match=named):
+        read_catalog(tmp_path)
+
+
+def test_bad_files_are_skipped_with_reasons(tmp_path):
+    good = [_jpeg(tmp_path / "shirt" / f"good{i}.jpg", colour=(40 * i, 80, 120)) for i in range(3)]
+    _jpeg(tmp_path / "pants" / "p1.jpg")
+    full = (tmp_path / "shirt" / "good0.jpg").read_bytes()
+    (tmp_path / "shirt" / "truncated.jpg").write_bytes(full[: len(full) // 3])
+    (tmp_path / "shirt" / "empty.jpg").write_bytes(b"")
+    (tmp_path / "shirt" / "text.jpg").write_bytes(b"hello, I am not a picture")
+    _jpeg(tmp_path / "shirt" / "tiny.jpg", size=(20, 20))
+    buf = io.BytesIO()
+    Image.new("1", (8001, 8001)).save(buf, "PNG")  # 64.016 megapixels
+    (tmp_path / "shirt" / "huge.png").write_bytes(buf.getvalue())
+    (tmp_path / "shirt" / "dangling.jpg").symlink_to(tmp_path / "shirt" / "elsewhere.jpg")
+    summary = build_artifact(tmp_path, tmp_path.parent / (tmp_path.name + "-art"), encoder="lite")
+    reasons = {s["id"]: s["reason"] for s in summary.skipped}
+    assert summary.n_items == len(good) + 1
+    assert set(reasons) == {"truncated", "empty", "text", "tiny", "huge"}
+    assert "truncated" in reasons["truncated"] and "empty" in reasons["empty"]
+    assert "not an image" in reasons["text"] and "minimum" in reasons["tiny"] and "megapixels" in reasons["huge"]
+    report = json.loads((summary.out / "build_report.json").read_text())
+    assert {s["id"] for s in report["skipped"]} == set(reasons)
+
+
+def test_missing_catalog():
+    with pytest.raises(CatalogError, match="not found"):
+        read_catalog("/nonexistent/catalog")
