@@ -1,0 +1,495 @@
+"""open_clip -> ONNX: the build-time half of the ``clip-onnx`` encoder.
+
+``export_clip(model, pretrained, out)`` builds the model with open_clip from weights that are
+already on this machine (a weights file, or open_clip's local cache for a tag such as ``openai``),
+exports the image tower and the text tower as ONNX graphs whose outputs are L2-normalised, in
+fp32 and/or int8 (onnxruntime dynamic quantisation), and writes next to them everything needed to
+embed pictures and text without torch: the preprocessing parameters (read from open_clip's
+model/pretrained configuration, never hard-coded), the BPE vocabulary and the context length.
+``export.json`` lists every file with its sha256, and records the parity measured at export time
+(ONNX fp32 vs open_clip torch, int8 vs fp32).
+
+Nothing is downloaded, ever: tag weights are looked up in the caches open_clip would use
+(Hugging Face hub cache, ``~/.cache/clip``) and passed to open_clip as a file path; when they are
+absent the error says how to put them there.
+
+For tests and benchmarks only: ``pretrained="random"`` (seeded random weights) and
+``model_config`` (an open_clip model configuration dict, e.g. a tiny ViT + text transformer).
+
+This package is the only place that imports torch and open_clip; the serving path never imports
+this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from stygig.errors import StygigError
+from stygig.features.clip_onnx import (
+    DEFAULT_PRECISION,
+    EXPORT_FILE,
+    EXPORT_FORMAT,
+    EXPORT_FORMAT_VERSION,
+    IMAGE_INPUT,
+    PRECISIONS,
+    TEXT_INPUT,
+    ClipPreprocess,
+    make_session,
+    sha256_file,
+)
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
+#: fp32 ONNX vs open_clip torch: an export below this is broken, not merely imprecise
+MIN_EXPORT_COSINE = 0.999
+#: prompts and synthetic pictures used to measure parity at export time
+PARITY_PROMPTS = (
+    "a photo of a shirt",
+    "navy linen blazer",
+    "white leather sneakers",
+    "a black handbag with a gold chain",
+    "floral summer dress",
+    "",
+)
+
+WEIGHTS_HELP = (
+    "on a machine with internet run: python -c \"import open_clip; open_clip.create_model('{model}', "
+    "pretrained='{tag}')\" and copy its ~/.cache/huggingface/hub (or ~/.cache/clip) here, or pass "
+    "--pretrained PATH to a weights file (.safetensors/.bin/.pt)"
+)
+
+
+class WeightsMissing(StygigError):
+    code = "weights_missing"
+
+
+class ExportError(StygigError):
+    code = "export_error"
+
+
+def _say(progress: Callable[[str], None] | None, msg: str) -> None:
+    if progress is not None:
+        progress(msg)
+    log.info(msg)
+
+
+# ----------------------------------------------------------------------------------------------
+# weights
+# ----------------------------------------------------------------------------------------------
+
+
+def _default_hub_cache() -> Path:
+    env = os.environ.get("HF_HUB_CACHE")
+    if env:
+        return Path(env)
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def find_cached_weights(tag_cfg: dict[str, Any], cache_dir: str | Path | None = None) -> tuple[str | None, list[str]]:
+    """Where open_clip would have cached the weights of a pretrained tag; (path | None, places looked)."""
+    looked: list[str] = []
+    hub = tag_cfg.get("hf_hub") or ""
+    if hub:
+        from huggingface_hub import try_to_load_from_cache
+
+        # open_clip's convention: 'org/repo/' (default file names) or 'org/repo/filename'
+        repo_id, filename = os.path.split(hub)
+        names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        if filename.endswith((".bin", ".pth")):
+            names.insert(0, filename[:-4] + ".safetensors")
+        hub_cache = Path(cache_dir) if cache_dir else _default_hub_cache()
+        for name in names:
+            looked.append(f"{hub_cache}/models--{repo_id.replace('/', '--')}")
+            found = try_to_load_from_cache(repo_id, name, cache_dir=str(hub_cache))
+            if isinstance(found, str) and os.path.isfile(found):
+                return found, looked
+    url = tag_cfg.get("url") or ""
+    if url:
+        url_cache = Path(cache_dir) if cache_dir else Path("~/.cache/clip").expanduser()
+        candidate = url_cache / os.path.basename(url)
+        looked.append(str(candidate))
+        if candidate.is_file():
+            return str(candidate), looked
+    return None, looked
+
+
+# ----------------------------------------------------------------------------------------------
+# the export
+# ----------------------------------------------------------------------------------------------
+
+
+def export_clip(
+    model: str,
+    pretrained: str,
+    out: str | Path,
+    *,
+    precisions: Iterable[str] = PRECISIONS,
+    seed: int = 0,
+    model_config: dict[str, Any] | None = None,
+    cache_dir: str | Path | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Export ``model`` with ``pretrained`` weights (tag | file path | ``"random"``) into ``out``.
+
+    Returns the ``export.json`` dict. ``out`` is written atomically (temp dir, then rename).
+    """
+    out = Path(out)
+    precisions = _check_precisions(precisions)
+    if out.exists() and not force:
+        raise ExportError(f"{out} already exists; remove it, pass --force, or choose another -o")
+    is_file = pretrained != "random" and _looks_like_path(pretrained)
+    if is_file and not Path(pretrained).is_file():
+        raise WeightsMissing(
+            f"weights file not found: {pretrained}; " + WEIGHTS_HELP.format(model=model, tag="openai")
+        )
+
+    # Belt and braces: we always hand open_clip a local file, but nothing below may reach a hub.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    t0 = time.perf_counter()
+    _say(progress, "loading torch and open_clip")
+    import open_clip
+    import torch
+
+    if model_config is not None:
+        _register_model_config(open_clip, model, model_config)
+    base_cfg = open_clip.get_model_config(model)
+    if base_cfg is None:
+        raise ExportError(f"unknown open_clip model {model!r} (see open_clip.list_models())")
+    tokenizer_cfg = _tokenizer_cfg(model, base_cfg)
+
+    create_kw: dict[str, Any] = {}
+    if pretrained == "random":
+        weights_desc = f"random (seed {seed})"
+        checkpoint = None
+    elif is_file:
+        checkpoint = str(Path(pretrained).resolve())
+        weights_desc = f"file {Path(pretrained).name}"
+    else:
+        tag_cfg = open_clip.get_pretrained_cfg(model, pretrained)
+        if not tag_cfg:
+            tags = open_clip.list_pretrained_tags_by_model(model)
+            raise WeightsMissing(
+                f"--pretrained {pretrained!r} is neither a weights file nor a known open_clip tag for {model} "
+                f"(tags: {', '.join(tags) or 'none'})"
+            )
+        checkpoint, looked = find_cached_weights(tag_cfg, cache_dir)
+        if checkpoint is None:
+            raise WeightsMissing(
+                f"no local weights for {model} '{pretrained}' (looked in {', '.join(dict.fromkeys(looked))}); "
+                + WEIGHTS_HELP.format(model=model, tag=pretrained)
+            )
+        weights_desc = f"tag {pretrained} ({checkpoint})"
+        # What open_clip itself would take from the tag when downloading: activation and the
+        # preprocessing the weights were trained with.
+        if tag_cfg.get("quick_gelu") and not base_cfg.get("quick_gelu"):
+            create_kw["force_quick_gelu"] = True
+        create_kw["force_preprocess_cfg"] = {
+            k: tag_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag_cfg
+        }
+
+    _say(progress, f"building {model} with {weights_desc}")
+    torch.manual_seed(seed)
+    try:
+        with _quiet():
+            clip = open_clip.create_model(
+                model, pretrained=checkpoint, device="cpu", precision="fp32", pretrained_text=False, **create_kw
+            )
+    except (RuntimeError, OSError, ValueError, KeyError) as e:
+        raise ExportError(f"open_clip could not build {model} from {weights_desc}: {_one_line(e)}") from None
+    clip.eval()
+    pp = open_clip.get_model_preprocess_cfg(clip)
+    preprocess = {
+        "size": _size2(pp["size"]),
+        "resize_mode": pp.get("resize_mode", "shortest"),
+        "interpolation": pp.get("interpolation", "bicubic"),
+        "mean": [float(v) for v in _triple(pp["mean"])],
+        "std": [float(v) for v in _triple(pp["std"])],
+        "fill_color": int(pp.get("fill_color", 0) or 0),
+    }
+    if preprocess["interpolation"] == "random":
+        preprocess["interpolation"] = "bicubic"  # open_clip's eval transform does the same
+    text_cfg = base_cfg.get("text_cfg", {})
+    context_length = int(getattr(clip, "context_length", 0) or text_cfg.get("context_length", 77))
+    tokenizer_cfg["context_length"] = context_length
+    with torch.no_grad():
+        dim = int(clip.encode_image(torch.zeros(1, 3, *preprocess["size"])).shape[-1])
+        logit_scale = float(clip.logit_scale.exp().item())
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
+    try:
+        files = _write_towers(torch, open_clip, clip, model, tmp, precisions, preprocess, context_length, progress)
+        shutil.copyfile(open_clip.tokenizer.default_bpe(), tmp / VOCAB_FILE)
+        names = sorted({*files["names"], VOCAB_FILE})
+        spec = {
+            "format": EXPORT_FORMAT,
+            "format_version": EXPORT_FORMAT_VERSION,
+            "model": model,
+            "pretrained": f"file:{Path(pretrained).name}" if is_file else pretrained,
+            "seed": seed if pretrained == "random" else None,
+            "random_weights": pretrained == "random",
+            "dim": dim,
+            "logit_scale": logit_scale,
+            "quick_gelu": bool(create_kw.get("force_quick_gelu") or base_cfg.get("quick_gelu", False)),
+            "default_precision": DEFAULT_PRECISION if DEFAULT_PRECISION in precisions else precisions[0],
+            "precisions": files["precisions"],
+            "inputs": {"image": IMAGE_INPUT, "text": TEXT_INPUT, "output": "embedding"},
+            "preprocess": preprocess,
+            "tokenizer": tokenizer_cfg | {"vocab": VOCAB_FILE},
+            "parity": files["parity"],
+            "quantization": files.get("quantization"),
+            "exported_with": {
+                "open_clip": getattr(open_clip, "__version__", "?"),
+                "torch": torch.__version__,
+                "onnx_opset": OPSET,
+                "exporter": "torch.onnx TorchScript (dynamo=False), dynamic batch axis",
+            },
+            "model_config": base_cfg if model_config is not None else None,
+            "files": {n: {"sha256": sha256_file(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},
+        }
+        spec = {k: v for k, v in spec.items() if v is not None}
+        (tmp / EXPORT_FILE).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _replace_dir(tmp, out, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _say(progress, f"wrote {out} ({', '.join(precisions)}) in {time.perf_counter() - t0:.1f} s")
+    return spec
+
+
+def _write_towers(torch, open_clip, clip, model_name, tmp: Path, precisions, preprocess, context_length, progress):
+    import torch.nn.functional as F
+
+    class ImageTower(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, pixel_values):
+            return F.normalize(self.m.encode_image(pixel_values), dim=-1)
+
+    class TextTower(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids):
+            return F.normalize(self.m.encode_text(input_ids), dim=-1)
+
+    pre = ClipPreprocess(preprocess)
+    pixels = pre.batch(_parity_images(preprocess["size"]))
+    from stygig.features.clip_tokenizer import ClipTokenizer
+
+    ids = ClipTokenizer(open_clip.tokenizer.default_bpe(), context_length=context_length)(list(PARITY_PROMPTS))
+    with torch.no_grad():
+        ref_img = ImageTower(clip)(torch.from_numpy(pixels)).numpy()
+        ref_txt = TextTower(clip)(torch.from_numpy(ids)).numpy()
+
+    fp32 = {"image": tmp / "image_fp32.onnx", "text": tmp / "text_fp32.onnx"}
+    for tower, module, example, input_name in (
+        ("image", ImageTower(clip), torch.from_numpy(pixels[:2]), IMAGE_INPUT),
+        ("text", TextTower(clip), torch.from_numpy(ids[:2]), TEXT_INPUT),
+    ):
+        _say(progress, f"exporting the {tower} tower to ONNX (fp32, opset {OPSET})")
+        with _quiet():
+            torch.onnx.export(
+                module,
+                (example,),
+                str(fp32[tower]),
+                input_names=[input_name],
+                output_names=["embedding"],
+                dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}},
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+
+    parity: dict[str, Any] = {}
+    onnx_out = {}
+    for tower, inputs, ref, input_name in (
+        ("image", pixels, ref_img, IMAGE_INPUT),
+        ("text", ids, ref_txt, TEXT_INPUT),
+    ):
+        got = make_session(fp32[tower]).run(None, {input_name: inputs})[0]
+        onnx_out[tower] = got
+        cos = _cosines(got, ref)
+        parity[f"fp32_{tower}_cosine_min"] = round(float(cos.min()), 6)
+        if cos.min() < MIN_EXPORT_COSINE:
+            raise ExportError(
+                f"the exported {tower} tower disagrees with open_clip (cosine {cos.min():.4f} < {MIN_EXPORT_COSINE})"
+            )
+    parity["samples"] = {"images": int(len(pixels)), "prompts": int(len(ids))}
+
+    result: dict[str, Any] = {"names": [], "precisions": {}, "parity": parity}
+    if "fp32" in precisions:
+        result["precisions"]["fp32"] = {"image": fp32["image"].name, "text": fp32["text"].name}
+        result["names"] += [fp32["image"].name, fp32["text"].name]
+    if "int8" in precisions:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        int8 = {"image": tmp / "image_int8.onnx", "text": tmp / "text_int8.onnx"}
+        for tower in ("image", "text"):
+            _say(progress, f"quantising the {tower} tower to int8 (dynamic, per channel)")
+            with _quiet():
+                quantize_dynamic(str(fp32[tower]), str(int8[tower]), weight_type=QuantType.QInt8, per_channel=True)
+        for tower, inputs, input_name in (("image", pixels, IMAGE_INPUT), ("text", ids, TEXT_INPUT)):
+            got = make_session(int8[tower]).run(None, {input_name: inputs})[0]
+            cos = _cosines(got, onnx_out[tower])
+            parity[f"int8_{tower}_cosine_to_fp32_mean"] = round(float(cos.mean()), 6)
+            parity[f"int8_{tower}_cosine_to_fp32_min"] = round(float(cos.min()), 6)
+        result["precisions"]["int8"] = {"image": int8["image"].name, "text": int8["text"].name}
+        result["names"] += [int8["image"].name, int8["text"].name]
+        result["quantization"] = {
+            "method": "onnxruntime.quantization.quantize_dynamic",
+            "weight_type": "QInt8",
+            "per_channel": True,
+        }
+    for tower in ("image", "text"):
+        if "fp32" not in precisions:
+            fp32[tower].unlink()
+    return result
+
+
+def _parity_images(size) -> list:
+    """A few deterministic pictures of different sizes and aspects (garment-like blobs on a ground)."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(1234)
+    pics = []
+    for w, h in ((320, 480), (500, 500), (640, 360), (97, 150)):
+        bg = tuple(int(v) for v in rng.integers(180, 256, 3))
+        img = Image.new("RGB", (w, h), bg)
+        draw = ImageDraw.Draw(img)
+        for _ in range(4):
+            x0, y0 = int(rng.integers(0, w // 2)), int(rng.integers(0, h // 2))
+            x1, y1 = int(rng.integers(x0 + 8, w)), int(rng.integers(y0 + 8, h))
+            draw.ellipse((x0, y0, x1, y1), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+        noise = rng.integers(-12, 13, (h, w, 3))
+        arr = np.clip(np.asarray(img, dtype=np.int16) + noise, 0, 255).astype(np.uint8)
+        pics.append(Image.fromarray(arr, "RGB"))
+    return pics
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    return (a * b).sum(-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_precisions(precisions: Iterable[str]) -> list[str]:
+    if isinstance(precisions, str):
+        precisions = precisions.split(",")
+    chosen = []
+    for p in precisions:
+        p = p.strip()
+        if p not in PRECISIONS:
+            raise ExportError(f"--precision must be a comma-separated subset of {','.join(PRECISIONS)}, not {p!r}")
+        if p not in chosen:
+            chosen.append(p)
+    if not chosen:
+        raise ExportError("--precision names no precision")
+    return [p for p in PRECISIONS if p in chosen]
+
+
+def _register_model_config(open_clip, name: str, cfg: dict[str, Any]) -> None:
+    if not isinstance(cfg, dict) or "vision_cfg" not in cfg or "text_cfg" not in cfg or "embed_dim" not in cfg:
+        raise ExportError("--model-config must be an open_clip model config with embed_dim, vision_cfg and text_cfg")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"{name}.json"
+        path.write_text(json.dumps(cfg), encoding="utf-8")
+        open_clip.add_model_config(str(path))
+
+
+def _tokenizer_cfg(model: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    text_cfg = cfg.get("text_cfg", {})
+    if text_cfg.get("hf_tokenizer_name") or text_cfg.get("hf_model_name") or "siglip" in model.lower():
+        raise ExportError(
+            f"{model} uses a Hugging Face / SigLIP tokenizer; the torch-free encoder supports CLIP's BPE tokenizer only"
+        )
+    kwargs = dict(text_cfg.get("tokenizer_kwargs", {}))
+    if kwargs.get("reduction_mask"):
+        raise ExportError(f"{model} uses tokenizer reduction_mask={kwargs['reduction_mask']!r}, which is not supported")
+    vocab = int(text_cfg.get("vocab_size", 49408))
+    if vocab != 49408:
+        raise ExportError(f"{model} has a text vocabulary of {vocab}; CLIP's BPE tokenizer needs 49408")
+    return {"kind": "clip-bpe", "clean": kwargs.get("clean", "lower")}
+
+
+def _looks_like_path(value: str) -> bool:
+    return (
+        "/" in value
+        or os.sep in value
+        or value.endswith((".pt", ".pth", ".bin", ".safetensors", ".ckpt"))
+        or Path(value).exists()
+    )
+
+
+def _size2(size) -> list[int]:
+    if isinstance(size, (int, float)):
+        return [int(size), int(size)]
+    size = list(size)
+    return [int(size[-2]), int(size[-1])] if len(size) >= 2 else [int(size[0]), int(size[0])]
+
+
+def _triple(v) -> list[float]:
+    return list(v) if isinstance(v, (list, tuple)) else [v, v, v]
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def _replace_dir(tmp: Path, out: Path, force: bool) -> None:
+    if out.exists():
+        if not force:
+            raise ExportError(f"{out} appeared while exporting; not overwriting it")
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """open_clip and the exporters warn loudly about things that are expected here."""
+    root = logging.getLogger()
+    level = root.level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root.setLevel(max(level, logging.ERROR))
+        try:
+            yield
+        finally:
+            root.setLevel(level)
+
+
+def stderr_progress(msg: str) -> None:
+    print(f"export-clip: {msg}", file=sys.stderr, flush=True)
