@@ -1,0 +1,491 @@
+"""The HTTP app: SageMaker's hosting contract plus the SageMaker Runtime API, on one port.
+
+Routes:
+
+* ``GET /ping`` — 200 once the model is loaded and warmed up; 503 while loading or after a fatal
+  load error. Never waits on the model or on a busy recommendation.
+* ``POST /invocations`` — the container contract (what SageMaker forwards InvokeEndpoint to).
+* ``POST /endpoints/{name}/invocations`` — InvokeEndpoint's own wire format, so boto3's
+  ``sagemaker-runtime`` client (and the SageMaker SDK) work against a local server unchanged.
+  Errors come back as SageMaker's do: ``ModelError`` (424) with ``OriginalStatusCode`` and
+  ``OriginalMessage`` (our JSON error), or ``ServiceUnavailable`` (503) while the model loads.
+* ``GET /items``, ``GET /items/{item_id}/thumbnail`` (read-only, never outside the artifact),
+  ``GET /model`` — for clients that draw the outfit and for the web page.
+* ``GET /openapi.json`` — generated from the schema types in :mod:`stygig.serving.codec`.
+
+Every response carries ``X-Request-Id``; every request is logged as one JSON line; every error is
+``{"error": {"code", "message", "request_id"}}`` with the status from the error's type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from stygig import __version__
+from stygig.errors import StygigError
+from stygig.serving import codec, logs
+from stygig.serving.config import ServingConfig
+from stygig.serving.errors import (
+    BadRequest,
+    InferenceTimeout,
+    ModelNotReady,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+    error_body,
+    internal_error_message,
+)
+from stygig.serving.state import ModelState
+from stygig.serving.transformer import handle, thumbnail_url
+
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+INVOKED_VARIANT = "x-Amzn-Invoked-Production-Variant"
+LOCAL_VARIANT = "AllTraffic"
+#: botocore's EndpointName pattern and length
+_ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+MAX_S3_IMAGE_BYTES = 20 * 1024 * 1024
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": codec.ErrorResponse, "description": text}
+    for status, text in (
+        (400, "Bad JSON or base64"),
+        (406, "Unsupported Accept"),
+        (408, "Body not received in time"),
+        (413, "Body over TS_MAX_REQUEST_SIZE"),
+        (415, "Unsupported Content-Type"),
+        (422, "Not a usable image, option out of range, unknown item, S3 bucket not allowed"),
+        (500, "A fault of ours (logged with the request id)"),
+        (502, "S3 could not be reached"),
+        (503, "The model is loading or failed to load"),
+        (504, "Past SAGEMAKER_MODEL_SERVER_TIMEOUT"),
+    )
+}
+
+
+# ---- running the engine off the event loop -----------------------------------------------------
+class EngineRunner:
+    """Runs blocking work in a small thread pool (``concurrency`` threads per worker).
+
+    The event loop stays free for ``/ping``. A request that times out is answered 504 at once;
+    work of its that has not started yet is skipped, work that has started runs to completion in
+    its thread (Python threads cannot be interrupted) and its result is dropped.
+    """
+
+    def __init__(self, concurrency: int):
+        self.concurrency = concurrency
+        self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="stygig-engine")
+
+    async def run(self, fn: Callable[[], Any], deadline: float, timeout_s: float) -> Any:
+        def guarded() -> Any:
+            if time.monotonic() >= deadline:
+                raise InferenceTimeout("skipped: the request had already timed out")
+            return fn()
+
+        fut = asyncio.get_running_loop().run_in_executor(self.executor, guarded)
+        remaining = deadline - time.monotonic()
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout=max(remaining, 0.001))
+        except asyncio.TimeoutError:
+            fut.add_done_callback(_consume)
+            raise InferenceTimeout(
+                f"the request took longer than {timeout_s:g} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)"
+            ) from None
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _consume(fut: "asyncio.Future[Any]") -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+# ---- request context: id, access log, last-resort 500 ------------------------------------------
+class RequestContext:
+    """Pure ASGI middleware: request id, one JSON log line per request, JSON 500 for our faults."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        incoming = _header(scope, b"x-request-id")
+        rid = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        t0 = time.perf_counter()
+        status: list[int] = []
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                MutableHeaders(scope=message).append("X-Request-Id", rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:  # noqa: BLE001 - a fault of ours: log it, answer 500, keep serving
+            logs.event(logs.LOG, logging.ERROR, "unhandled_error", exc_info=True, request_id=rid, path=scope.get("path", ""))
+            if not status:
+                body = json.dumps(error_body("internal_error", internal_error_message(rid), rid)).encode()
+                await send_with_id(
+                    {"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+                )
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            logs.access(rid, scope.get("method", ""), scope.get("path", ""), status[0] if status else 0, (time.perf_counter() - t0) * 1000)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+# ---- body ---------------------------------------------------------------------------------------
+async def read_body(request: Request, limit: int, deadline: float) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes:
+    from Content-Length before reading anything, else while streaming."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            n = int(declared)
+        except ValueError:
+            raise BadRequest("Content-Length is not a number") from None
+        if n > limit:
+            raise PayloadTooLarge(f"request body is {n} bytes; the limit is {limit} (TS_MAX_REQUEST_SIZE)")
+    chunks: list[bytes] = []
+    total = 0
+
+    async def consume() -> None:
+        nonlocal total
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise PayloadTooLarge(f"request body is over the limit of {limit} bytes (TS_MAX_REQUEST_SIZE)")
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(consume(), timeout=max(deadline - time.monotonic(), 0.001))
+    except asyncio.TimeoutError:
+        raise RequestTimeout("the request body was not received in time") from None
+    return b"".join(chunks)
+
+
+# ---- responses ----------------------------------------------------------------------------------
+def _error_response(err: StygigError, request_id: str | None) -> JSONResponse:
+    headers = {"Retry-After": "5"} if err.status == 503 else None
+    return JSONResponse(error_body(err.code, err.message, request_id), status_code=err.status, headers=headers)
+
+
+def _sagemaker_error_response(err: StygigError, request_id: str) -> JSONResponse:
+    """An error as InvokeEndpoint reports it, so boto3 raises the same exception it would on AWS."""
+    headers = {"x-amzn-RequestId": request_id}
+    if isinstance(err, ModelNotReady):
+        headers["x-amzn-ErrorType"] = "ServiceUnavailable"
+        return JSONResponse({"Message": err.message}, status_code=503, headers=headers)
+    original = json.dumps(error_body(err.code, err.message, request_id), ensure_ascii=False)
+    side = "client" if err.status < 500 else "server"
+    headers["x-amzn-ErrorType"] = "ModelError"
+    return JSONResponse(
+        {
+            "ErrorCode": f"{side.upper()}_ERROR_FROM_MODEL",
+            "Message": f'Received {side} error ({err.status}) from primary with message "{original}". '
+            f"See the server log (request id {request_id}).",
+            "OriginalStatusCode": err.status,
+            "OriginalMessage": original,
+        },
+        status_code=424,
+        headers=headers,
+    )
+
+
+class PingResponse(BaseModel):
+    status: str
+    model_version: str | None = None
+    error: str | None = None
+
+
+class CatalogItem(BaseModel):
+    item_id: str
+    name: str | None = None
+    category: str
+    group: str | None = None
+    gender: str | None = None
+    thumbnail_url: str
+
+
+class ItemsPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[CatalogItem]
+
+
+@dataclass
+class ServerContext:
+    config: ServingConfig
+    model: ModelState
+    runner: EngineRunner
+    s3_reader: codec.S3Reader
+
+
+# ---- the app ------------------------------------------------------------------------------------
+def create_app(
+    config: ServingConfig,
+    *,
+    state: ModelState | None = None,
+    on_load_failure: Callable[[str], None] | None = None,
+) -> FastAPI:
+    """The ASGI app for one worker. The model starts loading when the app starts (lifespan)."""
+    model = state or ModelState(config.artifact_dir, on_failure=on_load_failure)
+    runner = EngineRunner(config.concurrency)
+    ctx = ServerContext(
+        config=config,
+        model=model,
+        runner=runner,
+        s3_reader=codec.s3_reader_for(config.allowed_s3_buckets, MAX_S3_IMAGE_BYTES),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        model.start()
+        try:
+            yield
+        finally:
+            runner.shutdown()
+
+    app = FastAPI(
+        title="StyGig",
+        version=__version__,
+        summary="Complete an outfit from one garment, over your own catalog.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.stygig = ctx
+    app.add_middleware(RequestContext)
+
+    @app.exception_handler(StygigError)
+    async def _stygig_error(request: Request, exc: StygigError):
+        rid = request.state.request_id
+        if exc.status >= 500 and exc.status not in (502, 503, 504):
+            logs.event(logs.LOG, logging.ERROR, "server_error", exc.message, request_id=rid, code=exc.code)
+        return _error_response(exc, rid)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = {404: f"no route {request.url.path[:200]!r}", 405: f"{request.method} is not allowed on {request.url.path[:200]}"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        resp = JSONResponse(error_body(code, message, request.state.request_id), status_code=exc.status_code)
+        if exc.headers:
+            resp.headers.update(exc.headers)
+        return resp
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body")) or "request"
+        msg = f"{loc}: {first.get('msg', 'invalid')}"
+        return JSONResponse(error_body("invalid_input", msg, request.state.request_id), status_code=422)
+
+    # ---- contract ----------------------------------------------------------------------------
+    @app.get("/ping", response_model=PingResponse, responses={503: {"model": PingResponse}}, tags=["contract"])
+    async def ping() -> JSONResponse:
+        """200 once the model is loaded and warmed up; 503 while loading or after a failed load."""
+        if model.ready:
+            return JSONResponse({"status": "ready", "model_version": model.recommender.model_version})
+        body: dict[str, Any] = {"status": model.status}
+        if model.error:
+            body["error"] = model.error
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+    invocation_doc = dict(
+        response_model=codec.RecommendResponse,
+        responses=_ERROR_RESPONSES,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    codec.JSON: {"schema": {"$ref": "#/components/schemas/RecommendRequest"}},
+                    **{t: {"schema": {"type": "string", "format": "binary"}} for t in codec.IMAGE_CONTENT_TYPES},
+                },
+            }
+        },
+    )
+
+    @app.post("/invocations", tags=["contract"], **invocation_doc)
+    async def invocations(
+        request: Request,
+        top_k: int | None = Query(None, description="Raw image bodies only: options go in the query string."),
+        n_recommendations: int | None = Query(None),
+        items_per_category: int | None = Query(None),
+        min_score: float | None = Query(None),
+        gender: str | None = Query(None),
+        category: str | None = Query(None),
+        exclude_ids: str | None = Query(None, description="Comma-separated item ids."),
+        include_thumbnails: bool | None = Query(None),
+    ) -> Response:
+        """Recommend an outfit. JSON body (RecommendRequest) or a raw picture with options in the
+        query string or in X-Amzn-SageMaker-Custom-Attributes (``top_k=5&gender=female``)."""
+        return await _invoke(request, ctx, sagemaker_api=False)
+
+    @app.post("/endpoints/{endpoint_name}/invocations", tags=["sagemaker-runtime"], **invocation_doc)
+    async def invoke_endpoint(request: Request, endpoint_name: str = Path(max_length=63)) -> Response:
+        """SageMaker Runtime InvokeEndpoint, served locally (any endpoint name)."""
+        rid = request.state.request_id
+        if not _ENDPOINT_NAME.match(endpoint_name):
+            return JSONResponse(
+                {"Message": f"1 validation error detected: Value '{endpoint_name[:63]}' at 'endpointName' failed to satisfy constraint"},
+                status_code=400,
+                headers={"x-amzn-ErrorType": "ValidationError", "x-amzn-RequestId": rid},
+            )
+        return await _invoke(request, ctx, sagemaker_api=True)
+
+    # ---- catalog (read-only) -----------------------------------------------------------------
+    @app.get("/model", tags=["catalog"], responses={503: {"model": codec.ErrorResponse}})
+    async def model_info() -> dict[str, Any]:
+        """What the loaded artifact holds: version, encoder (text queries need supports_text), categories."""
+        recommender = model.require()
+        info = recommender.describe()
+        info["stygig_version"] = __version__
+        return info
+
+    @app.get("/items", response_model=ItemsPage, tags=["catalog"], responses={422: {"model": codec.ErrorResponse}, 503: {"model": codec.ErrorResponse}})
+    async def list_items(
+        category: str | None = Query(None, max_length=codec.MAX_ID_CHARS),
+        offset: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        """The catalog's items (optionally of one category), in artifact order."""
+        recommender = model.require()
+        if category is not None and category not in recommender.taxonomy.categories:
+            raise codec.InvalidInput(f"category must be one of {', '.join(recommender.taxonomy.categories)}")
+        items = recommender.items if category is None else recommender.items_in_category(category)
+        page = items[offset : offset + limit]
+        return {
+            "total": len(items),
+            "offset": offset,
+            "limit": limit,
+            "items": [
+                {
+                    "item_id": it["id"],
+                    "name": it.get("name"),
+                    "category": it["category"],
+                    "group": it.get("group"),
+                    "gender": it.get("gender"),
+                    "thumbnail_url": thumbnail_url(it["id"]),
+                }
+                for it in page
+            ],
+        }
+
+    @app.get(
+        "/items/{item_id}/thumbnail",
+        tags=["catalog"],
+        response_class=FileResponse,
+        responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 404: {"model": codec.ErrorResponse}, 503: {"model": codec.ErrorResponse}},
+    )
+    async def thumbnail(item_id: str = Path(max_length=codec.MAX_ID_CHARS)) -> FileResponse:
+        """An item's picture from the artifact (read-only; never a file outside the artifact)."""
+        recommender = model.require()
+        path = codec.safe_thumbnail_path(recommender, item_id)
+        if path is None:
+            raise NotFound(f"no thumbnail for item {item_id[:100]!r}")
+        media = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+        return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
+
+    _register_optional_routes(app)
+    return app
+
+
+def _register_optional_routes(app: FastAPI) -> None:
+    """The web page (GET /) lives in ``stygig.serving.web`` when present: ``register(app)``."""
+    try:
+        web = importlib.import_module("stygig.serving.web")
+    except ModuleNotFoundError as e:
+        if e.name != "stygig.serving.web":
+            raise
+        return
+    web.register(app)
+
+
+async def _invoke(request: Request, ctx: ServerContext, *, sagemaker_api: bool) -> Response:
+    rid = request.state.request_id
+    config = ctx.config
+    deadline = time.monotonic() + config.timeout_s
+    try:
+        accept = request.headers.get("accept")
+        content_type = request.headers.get("content-type")
+        codec.negotiate_accept(accept)  # 406 before reading anything
+        codec.request_kind(content_type)  # 415 before reading anything
+        recommender = ctx.model.require()  # 503 before reading anything
+        body = await read_body(request, config.max_request_bytes, deadline)
+        pairs = list(request.query_params.multi_items())
+        pairs += codec.custom_attribute_pairs(request.headers.get(CUSTOM_ATTRIBUTES))
+        work = functools.partial(
+            handle,
+            recommender,
+            body,
+            content_type,
+            pairs,
+            accept,
+            s3_reader=ctx.s3_reader,
+            request_id=rid,
+        )
+        payload, response_type = await ctx.runner.run(work, deadline, config.timeout_s)
+    except StygigError as e:
+        if e.status >= 500 and e.status not in (502, 503, 504):
+            logs.event(logs.LOG, logging.ERROR, "server_error", e.message, request_id=rid, code=e.code)
+        if sagemaker_api:
+            return _sagemaker_error_response(e, rid)
+        return _error_response(e, rid)
+    except Exception:  # noqa: BLE001 - our fault: log with the request id, answer 500
+        logs.event(logs.LOG, logging.ERROR, "internal_error", exc_info=True, request_id=rid)
+        err = StygigError(internal_error_message(rid), status=500, code="internal_error")
+        if sagemaker_api:
+            return _sagemaker_error_response(err, rid)
+        return _error_response(err, rid)
+    headers = {CUSTOM_ATTRIBUTES: f"request_id={rid}"}
+    if sagemaker_api:
+        headers[INVOKED_VARIANT] = LOCAL_VARIANT
+        headers["x-amzn-RequestId"] = rid
+    return Response(payload, media_type=response_type, headers=headers)
+
+
+def worker_app() -> FastAPI:
+    """The app for a worker started by :mod:`stygig.serving.entrypoint` (settings from the environment)."""
+    config = ServingConfig.from_env()
+    logs.configure(config.log_level)
+
+    def fatal(message: str) -> None:
+        # A worker that cannot load the model must not look healthy. Exit code 3 tells gunicorn's
+        # arbiter the worker failed to boot, so the whole server stops with a non-zero status.
+        logging.shutdown()
+        os._exit(3)
+
+    return create_app(config, on_load_failure=fatal)

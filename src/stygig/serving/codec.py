@@ -1,0 +1,425 @@
+"""The request/response contract: content types, the JSON schema, decoding and encoding.
+
+One codec for every way in (the HTTP server's ``/invocations`` and ``/endpoints/{name}/invocations``,
+and the DLC handler's ``input_fn``/``output_fn``), so there is one definition of what a request is.
+
+Decoding happens in two steps:
+
+* :func:`parse_request` — bytes + content type + options -> :class:`ParsedRequest`. Pure: no model,
+  no network; every malformed input fails here with a :class:`~stygig.errors.StygigError`.
+* :func:`to_query` — a :class:`ParsedRequest` -> the engine's ``Query`` and ``Options``: decodes the
+  image (one decoder, :func:`stygig.images.decode_image`), fetches ``image_s3_uri`` through
+  :func:`stygig.s3io.read_s3_bytes` with the bucket allow-list, and validates the options with
+  ``Options.from_dict`` (the engine owns their ranges).
+
+Requests:
+
+* ``application/json``: ``{"image": <base64>}`` | ``{"image_s3_uri": "s3://..."}`` |
+  ``{"item_id": "..."}`` | ``{"text": "..."}`` plus options. Missing ``Content-Type`` means JSON.
+* ``image/jpeg``, ``image/png``, ``image/webp``, ``application/x-image``: the raw picture; options
+  in the query string (``?top_k=5&gender=female&exclude_ids=a,b``) or, through InvokeEndpoint, in
+  ``X-Amzn-SageMaker-Custom-Attributes`` written the same way (``top_k=5&gender=female``).
+
+Responses are JSON (``Accept: application/json``, ``*/*`` or none); anything else is a 406.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stygig.errors import InvalidInput, StygigError
+from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+
+if TYPE_CHECKING:  # pragma: no cover
+    from stygig.engine import Options, Query, Recommender
+
+# ---- content types ------------------------------------------------------------------------------
+JSON = "application/json"
+IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/x-image")
+REQUEST_CONTENT_TYPES = (JSON, *IMAGE_CONTENT_TYPES)
+RESPONSE_CONTENT_TYPES = (JSON,)
+
+#: longest values the codec accepts (the engine has its own limits for text and option ranges)
+MAX_ID_CHARS = 256
+MAX_S3_URI_CHARS = 1100
+#: options that shape the response, handled by the codec rather than the engine
+CODEC_OPTIONS = ("include_thumbnails",)
+ENGINE_OPTIONS = ("top_k", "n_recommendations", "items_per_category", "min_score", "gender", "category", "exclude_ids")
+#: where each query string / custom-attribute key goes
+OPTION_KEYS = ENGINE_OPTIONS + CODEC_OPTIONS
+
+
+def media_type(header: str | None) -> str | None:
+    """``"Application/JSON; charset=utf-8"`` -> ``"application/json"``; empty -> None."""
+    if header is None:
+        return None
+    value = header.split(";", 1)[0].strip().lower()
+    return value or None
+
+
+def request_kind(content_type: str | None) -> str:
+    """``"json"`` or ``"image"`` for a Content-Type header; :class:`UnsupportedMediaType` otherwise."""
+    mt = media_type(content_type)
+    if mt is None or mt == JSON:
+        return "json"
+    if mt in IMAGE_CONTENT_TYPES:
+        return "image"
+    raise UnsupportedMediaType(
+        f"unsupported Content-Type {mt[:100]!r}; send one of {', '.join(REQUEST_CONTENT_TYPES)}"
+    )
+
+
+def negotiate_accept(accept: str | None) -> str:
+    """The response content type for an ``Accept`` header (JSON is the only one we produce)."""
+    if accept is None or not accept.strip():
+        return JSON
+    for part in accept.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        mt = pieces[0].lower()
+        q = 1.0
+        for p in pieces[1:]:
+            if p.lower().startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0 and mt in ("application/json", "application/*", "*/*", "*"):
+            return JSON
+    raise NotAcceptable(f"cannot answer with {accept[:100]!r}; this server produces {JSON}")
+
+
+# ---- schema -------------------------------------------------------------------------------------
+
+class RecommendRequest(BaseModel):
+    """A JSON recommendation request: exactly one of ``image``, ``image_s3_uri``, ``item_id``,
+    ``text``, plus options. Unknown fields are refused."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {"image": "<base64 JPEG>", "top_k": 5, "min_score": 0.5},
+                {"item_id": "tops-0001", "gender": "female", "items_per_category": 1},
+                {"text": "a red summer dress", "top_k": 4},
+            ]
+        },
+    )
+
+    image: str | None = Field(None, description="The garment picture, base64 (a data: URL is accepted).")
+    image_s3_uri: str | None = Field(
+        None,
+        max_length=MAX_S3_URI_CHARS,
+        description="s3://bucket/key of the picture; the bucket must be in STYGIG_ALLOWED_S3_BUCKETS.",
+    )
+    item_id: str | None = Field(None, max_length=MAX_ID_CHARS, description="An item of the catalog.")
+    text: str | None = Field(None, description="A description (needs an artifact with a CLIP encoder).")
+    top_k: int | None = Field(None, description="How many items to recommend (1..50; default 5).")
+    n_recommendations: int | None = Field(None, description="Alias of top_k (StyGig V4).")
+    items_per_category: int | None = Field(None, description="At most this many per category (1..10; default 2).")
+    min_score: float | None = Field(None, description="Drop items scoring under this (0..1; default 0).")
+    gender: str | None = Field(
+        None, max_length=16, description="male, female or unisex: only items for that gender (and unisex items)."
+    )
+    category: str | None = Field(None, max_length=MAX_ID_CHARS, description="Override the query's detected category.")
+    exclude_ids: list[str] | None = Field(None, description="Item ids never to recommend (at most 1000).")
+    include_thumbnails: bool = Field(
+        False,
+        description="Add each item's thumbnail to the response as a data: URL (`thumbnail_data`).",
+    )
+
+
+class Colour(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    hex: str
+    rgb: list[int]
+    lab: list[float] | None = None
+    weight: float | None = None
+    name: str | None = None
+
+
+class Recommendation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    rank: int
+    item_id: str
+    name: str | None = None
+    category: str
+    group: str | None = None
+    gender: str
+    score: float
+    similarity_score: float
+    color_score: float
+    category_score: float
+    gender_score: float
+    colors: list[Colour]
+    thumbnail: str | None = Field(None, description="The item's picture: GET /items/{item_id}/thumbnail.")
+    reason: str | None = None
+
+
+class QueryItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    item_id: str | None = None
+    category: str
+    category_source: str
+    category_confidence: float | None = None
+    gender: str | None = None
+    colors: list[Colour]
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    processing_time_ms: float
+    total_items: int
+    model_version: str
+    request_id: str | None = None
+
+
+class RecommendResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    query_item: QueryItem
+    recommendations: list[Recommendation]
+    metadata: Metadata
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable: bad_request, invalid_image, unknown_item, ...")
+    message: str = Field(description="One readable line.")
+    request_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# ---- parsing ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParsedRequest:
+    """A syntactically valid request; what the client asked, not yet checked against the model."""
+
+    source: str  # "image" | "image_s3_uri" | "item_id" | "text"
+    image_bytes: bytes | None = None
+    image_s3_uri: str | None = None
+    item_id: str | None = None
+    text: str | None = None
+    #: engine options exactly as the client gave them (validated by Options.from_dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    include_thumbnails: bool = False
+
+
+_DATA_URL = re.compile(r"^data:[\w.+/-]*(;[\w=.+-]+)*;base64,", re.IGNORECASE)
+_WS = re.compile(rb"\s+")
+
+
+def decode_base64(value: str, *, what: str = "image") -> bytes:
+    """Standard base64 (whitespace, a ``data:`` prefix and missing padding tolerated)."""
+    m = _DATA_URL.match(value[:200])
+    if m:
+        value = value[m.end():]
+    try:
+        raw = value.encode("ascii")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{what} is not valid base64 (non-ASCII characters)") from None
+    raw = _WS.sub(b"", raw)
+    raw += b"=" * (-len(raw) % 4)
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"{what} is not valid base64") from None
+
+
+def _validation_message(e: ValidationError) -> str:
+    errors = e.errors(include_url=False)
+    first = errors[0]
+    loc = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    kind = first.get("type", "")
+    if kind == "extra_forbidden":
+        msg = f"unknown field {loc!r} (known: {', '.join(RecommendRequest.model_fields)})"
+    elif kind == "model_type":
+        msg = "the JSON body must be an object"
+    else:
+        msg = f"{loc}: {first.get('msg', 'invalid')}"
+    if len(errors) > 1:
+        msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return msg
+
+
+def parse_json_request(body: bytes | str) -> RecommendRequest:
+    try:
+        return RecommendRequest.model_validate_json(body)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        if first.get("type") == "json_invalid":
+            detail = str(first.get("msg", "")).removeprefix("Invalid JSON: ")
+            raise BadRequest(f"request body is not valid JSON: {detail}") from None
+        raise InvalidInput(_validation_message(e)) from None
+
+
+def _from_model(req: RecommendRequest) -> ParsedRequest:
+    given = [n for n in ("image", "image_s3_uri", "item_id", "text") if getattr(req, n) is not None]
+    if len(given) != 1:
+        raise InvalidInput(
+            "a request needs exactly one of image, image_s3_uri, item_id or text"
+            + (f" (got {', '.join(given)})" if given else "")
+        )
+    options = {k: getattr(req, k) for k in ENGINE_OPTIONS if getattr(req, k) is not None}
+    source = given[0]
+    kwargs: dict[str, Any] = {}
+    if source == "image":
+        kwargs["image_bytes"] = decode_base64(req.image)  # type: ignore[arg-type]
+    else:
+        kwargs[source] = getattr(req, source)
+    return ParsedRequest(source=source, options=options, include_thumbnails=req.include_thumbnails, **kwargs)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_option_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
+    """Query-string style options -> (engine options, include_thumbnails).
+
+    Values stay strings (the engine converts and range-checks them); ``exclude_ids`` may repeat or
+    be comma-separated. Unknown keys are refused.
+    """
+    options: dict[str, Any] = {}
+    include_thumbnails = False
+    for key, value in pairs:
+        if key not in OPTION_KEYS:
+            raise InvalidInput(f"unknown option {key[:60]!r} (known: {', '.join(OPTION_KEYS)})")
+        if key == "include_thumbnails":
+            v = value.strip().lower()
+            if v not in _TRUE | _FALSE:
+                raise InvalidInput("include_thumbnails must be true or false")
+            include_thumbnails = v in _TRUE
+        elif key == "exclude_ids":
+            options.setdefault("exclude_ids", []).extend(s for s in value.split(",") if s)
+        elif key in options:
+            raise InvalidInput(f"option {key} is given more than once")
+        else:
+            options[key] = value
+    return options, include_thumbnails
+
+
+def custom_attribute_pairs(value: str | None) -> list[tuple[str, str]]:
+    """Options carried in ``X-Amzn-SageMaker-Custom-Attributes`` (``top_k=5&gender=female``).
+
+    The header is opaque to SageMaker and may carry other things (a trace id); only ``key=value``
+    pairs are read as options.
+    """
+    if not value:
+        return []
+    pairs: list[tuple[str, str]] = []
+    for part in value.split("&"):
+        if "=" in part:
+            pairs.extend((k.strip(), v) for k, v in parse_qsl(part, keep_blank_values=True) if k.strip())
+    return pairs
+
+
+def parse_request(
+    body: bytes | str,
+    content_type: str | None,
+    option_pairs: Iterable[tuple[str, str]] = (),
+) -> ParsedRequest:
+    """Decode one request body; options for raw image bodies come in ``option_pairs``."""
+    kind = request_kind(content_type)
+    pairs = list(option_pairs)
+    if kind == "json":
+        if pairs:
+            raise InvalidInput(
+                f"options of a JSON request go in its body, not the query string or custom attributes "
+                f"(got {', '.join(sorted({k[:40] for k, _ in pairs}))})"
+            )
+        return _from_model(parse_json_request(body))
+    data = body.encode("latin-1") if isinstance(body, str) else bytes(body)
+    options, include_thumbnails = parse_option_pairs(pairs)
+    return ParsedRequest(source="image", image_bytes=data, options=options, include_thumbnails=include_thumbnails)
+
+
+# ---- to the engine ------------------------------------------------------------------------------
+S3Reader = Callable[[str], bytes]
+
+
+def to_query(parsed: ParsedRequest, recommender: "Recommender", *, s3_reader: S3Reader | None = None) -> tuple["Query", "Options"]:
+    """The engine's query and validated options for a parsed request."""
+    from stygig.engine import Options, Query
+    from stygig.images import decode_image
+
+    options = Options.from_dict(parsed.options, recommender.taxonomy)
+    if parsed.source == "image":
+        return Query(image=decode_image(parsed.image_bytes or b"")), options
+    if parsed.source == "image_s3_uri":
+        if s3_reader is None:
+            raise InvalidInput("image_s3_uri is not accepted here", code="s3_bucket_not_allowed")
+        return Query(image=decode_image(s3_reader(parsed.image_s3_uri or ""))), options
+    if parsed.source == "item_id":
+        recommender.item(parsed.item_id or "")  # UnknownItem (422) before any work
+        return Query(item_id=parsed.item_id), options
+    return Query(text=parsed.text), options
+
+
+def s3_reader_for(allowed_buckets: frozenset[str] | set[str], max_bytes: int) -> S3Reader:
+    """Reads ``image_s3_uri`` objects from the allowed buckets only (none: every URI is refused)."""
+
+    def read(uri: str) -> bytes:
+        from stygig.s3io import read_s3_bytes
+
+        return read_s3_bytes(uri, allowed_buckets=frozenset(allowed_buckets), max_bytes=max_bytes)
+
+    return read
+
+
+def attach_thumbnails(result: dict[str, Any], recommender: "Recommender") -> dict[str, Any]:
+    """Add ``thumbnail_data`` (a data: URL) to each recommendation and to an item query."""
+    def data_url(item_id: str | None) -> str | None:
+        if not item_id:
+            return None
+        path = safe_thumbnail_path(recommender, item_id)
+        if path is None:
+            return None
+        mt = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+        return f"data:{mt};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+    for rec in result.get("recommendations", []):
+        rec["thumbnail_data"] = data_url(rec.get("item_id"))
+    q = result.get("query_item") or {}
+    if q.get("item_id"):
+        q["thumbnail_data"] = data_url(q["item_id"])
+    return result
+
+
+def safe_thumbnail_path(recommender: "Recommender", item_id: str):
+    """The thumbnail file of a catalog item, or None; never a path outside the artifact."""
+    from stygig.errors import UnknownItem
+
+    try:
+        path = recommender.thumbnail_path(item_id)
+    except (UnknownItem, KeyError, TypeError):
+        return None
+    root = recommender.artifact_dir.resolve()
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root) or not resolved.is_file():
+        return None
+    return resolved
+
+
+# ---- encoding -----------------------------------------------------------------------------------
+def encode_response(result: dict[str, Any], accept: str | None = None) -> tuple[bytes, str]:
+    """The response body and its content type. NaN never leaks into the JSON (that is a 500)."""
+    content_type = negotiate_accept(accept)
+    body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return body, content_type
+
+
+def encode_error(err: StygigError, request_id: str | None = None) -> bytes:
+    from stygig.serving.errors import error_body
+
+    return json.dumps(error_body(err.code, err.message, request_id), ensure_ascii=False).encode("utf-8")

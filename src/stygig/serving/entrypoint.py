@@ -1,0 +1,154 @@
+"""``serve``: the process SageMaker starts (``docker run IMAGE serve``), also ``stygig serve``.
+
+Process model: gunicorn's arbiter supervising uvicorn workers (``uvicorn_worker.UvicornWorker``).
+
+* The arbiter replaces a worker that dies (SIGKILL, OOM) and kills one whose event loop stops
+  answering its heartbeat. (uvicorn's own ``--workers`` supervisor also restarts dead workers, but
+  it spawns rather than forks — every worker re-imports everything — and its health check runs
+  in a side thread, so it cannot see a stuck event loop.)
+* SIGTERM: the arbiter stops accepting, each worker finishes its in-flight requests and exits;
+  anything still running after ``graceful_timeout`` (25 s, under SageMaker's 30 s) is killed.
+* Each worker loads the model in a background thread at start (``/ping`` answers 503 meanwhile);
+  a worker whose load fails exits with status 3, which makes the arbiter stop the server with a
+  non-zero status — a broken artifact never looks healthy.
+* Heavy modules are imported in the arbiter before forking so a new worker is ready quickly; the
+  model itself is loaded after the fork (ONNX Runtime and OpenMP thread pools do not survive fork).
+* ``OMP_NUM_THREADS`` defaults to cores / workers so that workers do not oversubscribe the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from stygig.errors import StygigError
+from stygig.serving.config import ServingConfig, cpu_count
+
+
+def gunicorn_options(config: ServingConfig) -> dict:
+    options = {
+        "bind": [f"{config.host}:{config.port}"],
+        "workers": config.workers,
+        "worker_class": "stygig.serving.worker.StygigWorker",
+        "graceful_timeout": int(config.graceful_timeout_s),
+        # heartbeat: the event loop never blocks on the model, so a silent worker is stuck
+        "timeout": 60,
+        # longer than the SageMaker front end's idle timeout, so it closes idle connections first
+        "keepalive": 75,
+        "accesslog": None,  # one JSON line per request comes from the app itself
+        "errorlog": "-",
+        "loglevel": "warning" if config.log_level == "warning" else "info",
+        "proc_name": "stygig-serve",
+        "preload_app": False,
+        "capture_output": False,
+        "control_socket_disable": True,
+    }
+    if Path("/dev/shm").is_dir():
+        options["worker_tmp_dir"] = "/dev/shm"
+    return options
+
+
+class _Gunicorn:
+    """A gunicorn application whose workers build :func:`stygig.serving.app.worker_app`."""
+
+    def __new__(cls, config: ServingConfig):
+        from gunicorn.app.base import BaseApplication
+
+        class App(BaseApplication):
+            def __init__(self) -> None:
+                self._options = gunicorn_options(config)
+                super().__init__()
+
+            def load_config(self) -> None:
+                for key, value in self._options.items():
+                    self.cfg.set(key, value)
+
+            def load(self):
+                from stygig.serving.app import worker_app
+
+                return worker_app()
+
+        return App()
+
+
+def _preload() -> None:
+    """Import what every worker needs before forking (not the model: it loads after the fork)."""
+    import numpy  # noqa: F401
+    import PIL.Image  # noqa: F401
+
+    import stygig.engine  # noqa: F401
+    import stygig.serving.app  # noqa: F401
+    import stygig.serving.codec  # noqa: F401
+    import stygig.serving.worker  # noqa: F401
+
+
+def run(config: ServingConfig) -> int:
+    """Serve until SIGTERM/SIGINT. Returns the exit status (non-zero when a worker could not load)."""
+    from stygig.artifact import read_manifest
+
+    config = config.with_(artifact_dir=config.artifact_dir.resolve())
+    read_manifest(config.artifact_dir)  # a wrong path fails here, in one line, before binding
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_count() // config.workers)))
+    os.environ.update(config.to_env())
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    _preload()
+    app = _Gunicorn(config)
+    try:
+        app.run()
+    except SystemExit as e:
+        code = e.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+def build_parser(prog: str = "serve", *, default_host: str = "0.0.0.0") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Serve a StyGig artifact (SageMaker hosting contract).")
+    add_arguments(p, default_host=default_host)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser, *, default_host: str) -> None:
+    p.add_argument(
+        "artifact",
+        nargs="?",
+        help="artifact directory (default: $STYGIG_ARTIFACT or /opt/ml/model, where SageMaker unpacks the model)",
+    )
+    p.add_argument("--host", default=None, help=f"address to bind (default: $STYGIG_HOST or {default_host})")
+    p.add_argument("--port", type=int, default=None, help="port (default: $SAGEMAKER_BIND_TO_PORT or 8080)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: $SAGEMAKER_MODEL_SERVER_WORKERS, $MODEL_SERVER_WORKERS or one per core)",
+    )
+    p.add_argument("--timeout", type=float, default=None, help="seconds per request (default: $SAGEMAKER_MODEL_SERVER_TIMEOUT or 60)")
+    p.set_defaults(default_host=default_host)
+
+
+def config_from_args(args: argparse.Namespace) -> ServingConfig:
+    host = args.host or os.environ.get("STYGIG_HOST") or args.default_host
+    return ServingConfig.from_env(
+        artifact_dir=Path(args.artifact) if args.artifact else None,
+        host=host,
+        port=args.port,
+        workers=args.workers,
+        timeout_s=args.timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``serve`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(config_from_args(args))
+    except StygigError as e:
+        print(f"serve: error: {e.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The model's life in one worker: load in the background at start, warm up, then serve.
+
+``/ping`` reads :attr:`ModelState.status` and never waits: ``loading`` and ``failed`` are 503,
+``ready`` (loaded *and* one warm-up recommendation done) is 200. Requests never load the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from stygig.errors import StygigError
+from stygig.serving import logs
+from stygig.serving.errors import ModelNotReady
+
+if TYPE_CHECKING:  # pragma: no cover
+    from stygig.engine import Recommender
+
+LOADING, READY, FAILED = "loading", "ready", "failed"
+
+
+def warm_up(recommender: "Recommender") -> None:
+    """Run the paths a request runs once (encoder, colour extraction, index search, scoring)."""
+    from PIL import Image
+
+    from stygig.engine import Options, Query
+
+    picture = Image.merge(
+        "RGB", (Image.linear_gradient("L"), Image.linear_gradient("L").rotate(90), Image.new("L", (256, 256), 128))
+    )
+    recommender.recommend(Query(image=picture), Options())
+    if recommender.items:
+        recommender.recommend(Query(item_id=recommender.items[0]["id"]), Options())
+    if getattr(recommender.encoder, "supports_text", False):
+        recommender.recommend(Query(text="a white cotton shirt"), Options())
+
+
+class ModelState:
+    def __init__(
+        self,
+        artifact_dir: str | Path,
+        *,
+        on_failure: Callable[[str], None] | None = None,
+    ):
+        self.artifact_dir = Path(artifact_dir)
+        self.status = LOADING
+        self.error: str | None = None
+        self.recommender: "Recommender | None" = None
+        self.load_seconds: float | None = None
+        self._on_failure = on_failure
+        self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._started = time.monotonic()
+            self._thread = threading.Thread(target=self._run, name="stygig-model-load", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> str:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.status
+
+    @property
+    def ready(self) -> bool:
+        return self.status == READY
+
+    def require(self) -> "Recommender":
+        if self.status == READY and self.recommender is not None:
+            return self.recommender
+        if self.status == FAILED:
+            raise ModelNotReady(f"the model failed to load: {self.error}")
+        raise ModelNotReady("the model is still loading; retry when GET /ping answers 200")
+
+    def _load(self) -> "Recommender":
+        from stygig.engine import Recommender
+
+        return Recommender.load(self.artifact_dir)
+
+    def _run(self) -> None:
+        try:
+            recommender = self._load()
+            warm_up(recommender)
+        except StygigError as e:
+            self._fail(e.message, None)
+        except Exception as e:  # noqa: BLE001 - any load failure is fatal for this worker
+            self._fail(f"{type(e).__name__}: {e}".splitlines()[0], e)
+        else:
+            self.recommender = recommender
+            self.load_seconds = time.monotonic() - self._started
+            self.status = READY
+            logs.event(
+                logs.LOG,
+                logging.INFO,
+                "model_ready",
+                artifact=str(self.artifact_dir),
+                model_version=recommender.model_version,
+                items=recommender.n_items,
+                seconds=round(self.load_seconds, 3),
+            )
+
+    def _fail(self, message: str, exc: BaseException | None) -> None:
+        self.error = message
+        self.status = FAILED
+        logs.event(
+            logs.LOG,
+            logging.ERROR,
+            "model_load_failed",
+            message,
+            exc_info=(type(exc), exc, exc.__traceback__) if exc is not None else None,
+            artifact=str(self.artifact_dir),
+        )
+        if self._on_failure is not None:
+            self._on_failure(message)
