@@ -1,0 +1,206 @@
+"""The embedded sample catalog generator (stygig.catalog.sample)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stygig.catalog.sample import CATEGORIES, contact_sheet, generate_sample_catalog, render_item
+from stygig.errors import CatalogError, InvalidInput
+from stygig.images import decode_image
+from stygig.taxonomy import GENDERS, Taxonomy
+
+N = 56  # 4 items per category
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[dict]]:
+    out = tmp_path_factory.mktemp("sample") / "catalog"
+    summary = generate_sample_catalog(out, n=N, seed=0)
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    return out, summary, rows
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_n_and_seed_give_byte_identical_files(tmp_path: Path) -> None:
+    a = generate_sample_catalog(tmp_path / "a", n=28, seed=7)
+    b = generate_sample_catalog(tmp_path / "b", n=28, seed=7)
+    fa, fb = _files(Path(a["root"])), _files(Path(b["root"]))
+    assert len([k for k in fa if k.endswith(".jpg")]) == 28
+    assert fa == fb
+    c = generate_sample_catalog(tmp_path / "c", n=28, seed=8)
+    assert _files(Path(c["root"]))["manifest.jsonl"] != fa["manifest.jsonl"]
+
+
+def test_drawing_processes_do_not_change_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STYGIG_SAMPLE_WORKERS", "1")
+    one = generate_sample_catalog(tmp_path / "one", n=16, seed=3)
+    monkeypatch.setenv("STYGIG_SAMPLE_WORKERS", "2")
+    two = generate_sample_catalog(tmp_path / "two", n=16, seed=3)
+    assert _files(Path(one["root"])) == _files(Path(two["root"]))
+
+
+def test_an_item_does_not_depend_on_n(tmp_path: Path, catalog: tuple[Path, dict, list[dict]]) -> None:
+    root, _, _ = catalog
+    small = generate_sample_catalog(tmp_path / "small", n=14, seed=0)
+    for rel, data in _files(Path(small["root"])).items():
+        if rel.endswith(".jpg"):
+            assert (root / rel).read_bytes() == data, rel
+
+
+def test_every_category_present_and_dealt_evenly(catalog: tuple[Path, dict, list[dict]]) -> None:
+    root, summary, rows = catalog
+    assert summary["n_items"] == N == len(rows)
+    assert Path(summary["root"]) == root
+    assert Path(summary["manifest"]) == root / "manifest.jsonl"
+    assert summary["per_category"] == {c: N // len(CATEGORIES) for c in CATEGORIES}
+    assert set(Taxonomy.default().categories) == set(CATEGORIES) == {r["category"] for r in rows}
+    # round robin: the first 14 rows are one of each category
+    assert [r["category"] for r in rows[: len(CATEGORIES)]] == list(CATEGORIES)
+
+
+def test_uneven_n_deals_round_robin(tmp_path: Path) -> None:
+    summary = generate_sample_catalog(tmp_path / "c", n=16, seed=0)
+    assert summary["per_category"]["shirt"] == 2 and summary["per_category"]["tshirt"] == 2
+    assert summary["per_category"]["jacket"] == 1 and sum(summary["per_category"].values()) == 16
+
+
+def test_manifest_rows_are_valid(catalog: tuple[Path, dict, list[dict]]) -> None:
+    root, _, rows = catalog
+    tax = Taxonomy.default()
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert set(r) == {"id", "image", "category", "gender", "name", "attributes"}
+        cat = tax.check_category(r["category"])
+        assert r["gender"] in GENDERS
+        assert r["id"].startswith(f"{r['category']}-") and r["id"][-4:].isdigit()
+        assert r["image"] == f"train/{cat.group}/{r['category']}/{r['id']}.jpg"
+        attrs = r["attributes"]
+        assert attrs["pattern"] in {"solid", "stripes", "checks", "dots", "texture"}
+        assert r["name"].startswith(attrs["color"]) and r["name"].endswith(cat.display)
+        img = decode_image(root / r["image"])
+        assert min(img.size) >= 32
+
+
+def test_colours_and_patterns_vary(catalog: tuple[Path, dict, list[dict]]) -> None:
+    _, _, rows = catalog
+    colours = {r["attributes"]["color"] for r in rows}
+    patterns = {r["attributes"]["pattern"] for r in rows}
+    assert len(colours) >= 12
+    assert {"solid", "stripes", "checks", "texture"} <= patterns
+
+
+def test_backgrounds_are_light(catalog: tuple[Path, dict, list[dict]]) -> None:
+    root, _, rows = catalog
+    for r in rows:
+        a = np.asarray(decode_image(root / r["image"]), np.float32)
+        border = np.concatenate([a[:4].reshape(-1, 3), a[-4:].reshape(-1, 3), a[:, :4].reshape(-1, 3), a[:, -4:].reshape(-1, 3)])
+        assert border.mean() > 210, (r["id"], border.mean())
+        # the garment itself is not background: the picture has real contrast somewhere
+        assert a.min() < border.mean() - 40, r["id"]
+
+
+def test_sizes_and_aspect_ratios_vary(catalog: tuple[Path, dict, list[dict]]) -> None:
+    root, _, rows = catalog
+    sizes = [decode_image(root / r["image"]).size for r in rows]
+    assert all(256 <= w <= 640 and 256 <= h <= 640 for w, h in sizes)
+    assert len(set(sizes)) >= 20
+    ratios = [w / h for w, h in sizes]
+    assert any(x < 0.95 for x in ratios), "no portrait picture"
+    assert any(x > 1.05 for x in ratios), "no landscape picture"
+    assert any(abs(x - 1.0) < 0.01 for x in ratios), "no square picture"
+
+
+def test_female_only_categories_are_female_and_the_rest_mixed(catalog: tuple[Path, dict, list[dict]]) -> None:
+    _, _, rows = catalog
+    tax = Taxonomy.default()
+    female_only = {c for c, info in tax.categories.items() if info.default_gender == "female"}
+    assert female_only == {"skirt", "heels", "flats", "dress", "jumpsuit"}
+    for r in rows:
+        if r["category"] in female_only:
+            assert r["gender"] == "female", r["id"]
+    others = {r["gender"] for r in rows if r["category"] not in female_only}
+    assert others == set(GENDERS)
+
+
+def _silhouette(img) -> np.ndarray:
+    """Foreground (differs from the border colour), cropped, padded square, 24x24, plus aspect."""
+    from PIL import Image
+
+    a = np.asarray(img, np.float32)
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    fg = np.abs(a - np.median(border, axis=0)).max(axis=2) > 18
+    ys, xs = np.nonzero(fg)
+    m = fg[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = m.shape
+    s = max(h, w)
+    sq = np.zeros((s, s), np.uint8)
+    sq[(s - h) // 2 : (s - h) // 2 + h, (s - w) // 2 : (s - w) // 2 + w] = m * 255
+    v = np.asarray(Image.fromarray(sq).resize((24, 24), Image.Resampling.BILINEAR), np.float32).ravel()
+    v /= np.linalg.norm(v) + 1e-9
+    return np.concatenate([v, [0.5 * np.log(w / h)]])
+
+
+def test_categories_have_distinct_silhouettes(catalog: tuple[Path, dict, list[dict]]) -> None:
+    """Leave-one-out nearest neighbour on the bare silhouette recovers the category."""
+    root, _, rows = catalog
+    x = np.stack([_silhouette(decode_image(root / r["image"])) for r in rows])
+    y = np.array([r["category"] for r in rows])
+    d = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    accuracy = float((y[d.argmin(1)] == y).mean())
+    assert accuracy >= 0.85, accuracy
+
+
+def test_render_item_is_deterministic_and_checks_its_category() -> None:
+    a, item = render_item("heels", 3, seed=5)
+    b, _ = render_item("heels", 3, seed=5)
+    assert item.id == "heels-0003" and item.gender == "female"
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(InvalidInput, match="no category 'socks'"):
+        render_item("socks", 0)
+
+
+@pytest.mark.parametrize("n, seed", [(0, 0), (-3, 0), (True, 0), (2.5, 0), (10, -1), (10, "x")])
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, n, seed) -> None:
+    with pytest.raises(InvalidInput) as e:
+        generate_sample_catalog(tmp_path / "c", n=n, seed=seed)
+    assert "\n" not in str(e.value) and e.value.status == 422
+    assert not (tmp_path / "c").exists()
+
+
+def test_refuses_a_foreign_non_empty_directory(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.txt").write_text("keep me")
+    with pytest.raises(CatalogError, match="not empty"):
+        generate_sample_catalog(out, n=14)
+    assert (out / "thesis.txt").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # no temporary directory left behind
+
+
+def test_replaces_an_earlier_sample_catalog_without_stale_files(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    generate_sample_catalog(out, n=20, seed=0)
+    (tmp_path / "empty").mkdir()
+    generate_sample_catalog(tmp_path / "empty", n=14, seed=1)  # an empty directory is fine too
+    summary = generate_sample_catalog(out, n=14, seed=1)
+    assert summary["n_items"] == 14
+    assert len(list(out.rglob("*.jpg"))) == 14
+    assert _files(out) == _files(tmp_path / "empty")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "empty"]
+
+
+def test_contact_sheet(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = contact_sheet(tmp_path / "sheet.png", per_category=1, cell=64)
+    with Image.open(path) as im:
+        assert im.size == (64, 64 * len(CATEGORIES))
+        assert np.asarray(im.convert("L")).std() > 10
