@@ -1,0 +1,382 @@
+"""``stygig aws ...``: config show, deploy, redeploy, train, pipeline, invoke, doctor, teardown, push-image.
+
+A light module: it builds the argument parsers and imports boto3 and the deploy functions only
+when a command runs. Every command loads one :class:`~stygig.aws.config.DeploymentConfig`
+(defaults < file < environment < flags), makes one :class:`~stygig.aws.session.AwsSession`
+(``--dry-run``: print the requests, send nothing) and calls the functions in
+:mod:`stygig.aws.sagemaker` / :mod:`stygig.aws.doctor`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    aws = sub.add_parser(
+        "aws",
+        help="deploy to and manage Amazon SageMaker",
+        description="Deploy StyGig to Amazon SageMaker from one validated configuration (see docs/deploy_sagemaker.md).",
+    )
+    asub = aws.add_subparsers(dest="aws_command", metavar="AWS_COMMAND")
+    asub.required = True
+
+    p = asub.add_parser("config", help="show the effective deployment configuration")
+    csub = p.add_subparsers(dest="config_command", metavar="CONFIG_COMMAND")
+    csub.required = True
+    p = csub.add_parser("show", help="print every setting, its value and where it came from")
+    _config_flags(p, dry_run=False)
+    _endpoint_flags(p)
+    _async_flags(p)
+    _train_flags(p)
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=cmd_config_show)
+
+    p = asub.add_parser("deploy", help="create a model, endpoint config and endpoint; wait for InService")
+    p.add_argument("artifact", nargs="?", help="artifact directory or model.tar.gz (packaged and uploaded)")
+    p.add_argument("--model-uri", help="an existing s3://.../model.tar.gz instead of ARTIFACT")
+    p.add_argument("--endpoint-name", required=True)
+    p.add_argument("--async", dest="asynchronous", action="store_true", help="an asynchronous endpoint (S3 in/out, scales to zero)")
+    _async_flags(p)
+    _config_flags(p)
+    _endpoint_flags(p)
+    p.add_argument("--no-wait", action="store_true", help="return once the endpoint is being created")
+    p.add_argument("--info", default="endpoint_info.json", help="where to write the endpoint info (default ./endpoint_info.json)")
+    p.set_defaults(func=cmd_deploy)
+
+    p = asub.add_parser("redeploy", help="update an endpoint to a new model (blue/green; stays in service)")
+    p.add_argument("endpoint_name", metavar="NAME")
+    p.add_argument("artifact", nargs="?", help="artifact directory or model.tar.gz")
+    p.add_argument("--model-uri", help="an existing s3://.../model.tar.gz instead of ARTIFACT")
+    _async_flags(p)
+    _config_flags(p)
+    _endpoint_flags(p)
+    p.add_argument("--no-wait", action="store_true")
+    p.add_argument("--info", default="endpoint_info.json")
+    p.set_defaults(func=cmd_redeploy)
+
+    p = asub.add_parser("train", help="build the artifact from an s3:// catalog in a SageMaker training job")
+    p.add_argument("--catalog", required=True, help="s3:// manifest (.jsonl/.csv), or prefix holding one or category folders")
+    p.add_argument("--instance-count", dest="train_instance_count", type=int, default=None, help="instances (shards)")
+    p.add_argument("--job-name", default=None)
+    p.add_argument("--no-wait", action="store_true")
+    _train_flags(p)
+    _config_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = asub.add_parser("pipeline", help="train -> deploy -> invoke a sample item -> print the outfit")
+    p.add_argument("--catalog", required=True)
+    p.add_argument("--endpoint-name", required=True)
+    p.add_argument("--instance-count", dest="train_instance_count", type=int, default=None, help="training instances")
+    p.add_argument("--job-name", default=None)
+    p.add_argument("--item", default=None, help="item to query with (default: the first item of the built artifact)")
+    p.add_argument("--async", dest="asynchronous", action="store_true")
+    p.add_argument("--info", default="endpoint_info.json")
+    _async_flags(p)
+    _train_flags(p)
+    _config_flags(p)
+    _endpoint_flags(p, instance_count=False)
+    p.set_defaults(func=cmd_pipeline)
+
+    p = asub.add_parser("invoke", help="ask a SageMaker endpoint (real-time or async) for an outfit")
+    p.add_argument("image", nargs="?", help="query image file or s3:// URI")
+    p.add_argument("--endpoint-name", required=True)
+    p.add_argument("--text")
+    p.add_argument("--item")
+    p.add_argument("--async", dest="asynchronous", action="store_true", help="the endpoint is asynchronous")
+    p.add_argument("--timeout", type=float, default=900.0, help="async: seconds to wait for the result (default 900)")
+    p.add_argument("--json", action="store_true", help="print the full JSON response")
+    p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
+    p.add_argument("--artifact", help="local artifact for item pictures in --save-visual (else placeholders)")
+    from stygig.commands import _add_options
+
+    _add_options(p)
+    _config_flags(p)
+    p.set_defaults(func=cmd_invoke)
+
+    p = asub.add_parser("doctor", help="audit a live endpoint (or a config file) against the deployment rules")
+    p.add_argument("endpoint_name", nargs="?", metavar="NAME")
+    _config_flags(p)
+    _endpoint_flags(p)
+    p.set_defaults(func=cmd_doctor)
+
+    p = asub.add_parser("teardown", help="delete an endpoint, its configs, models and autoscaling")
+    p.add_argument("endpoint_name", metavar="NAME")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    _config_flags(p)
+    p.set_defaults(func=cmd_teardown)
+
+    p = asub.add_parser("push-image", help="build the StyGig server image and push it to ECR (needs docker)")
+    p.add_argument("--context", default=".", help="docker build context (the repository root)")
+    _config_flags(p)
+    p.set_defaults(func=cmd_push_image)
+
+
+# ---- flags -> config --------------------------------------------------------------------------
+def _config_flags(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
+    g = p.add_argument_group("configuration (override the config file)")
+    g.add_argument("--config", default=None, help="TOML config file (default $STYGIG_CONFIG or ./stygig.toml)")
+    g.add_argument("--region", default=None)
+    g.add_argument("--role-arn", dest="role_arn", default=None)
+    g.add_argument("--bucket", default=None)
+    g.add_argument("--prefix", default=None)
+    g.add_argument("--wait-timeout", dest="wait_timeout", type=int, default=None, help="seconds to wait for InService")
+    if dry_run:
+        g.add_argument("--dry-run", action="store_true", help="print the API requests as JSON lines; send nothing")
+
+
+def _endpoint_flags(p: argparse.ArgumentParser, *, instance_count: bool = True) -> None:
+    g = p.add_argument_group("endpoint")
+    g.add_argument("--image", default=None, help='"dlc" (AWS PyTorch inference DLC), "stygig" (the StyGig image) or an image URI')
+    g.add_argument("--framework-version", dest="framework_version", default=None, help="PyTorch DLC version")
+    g.add_argument("--instance-type", dest="instance_type", default=None)
+    if instance_count:
+        g.add_argument("--instance-count", dest="instance_count", type=int, default=None)
+    g.add_argument("--env", action="append", default=None, metavar="KEY=VALUE", help="container environment (repeatable)")
+    g.add_argument("--startup-timeout", dest="startup_health_check_timeout", type=int, default=None)
+    g.add_argument("--download-timeout", dest="model_data_download_timeout", type=int, default=None)
+    g.add_argument("--allow-short-timeouts", dest="allow_short_timeouts", action="store_const", const=True, default=None)
+    g.add_argument("--allowed-s3-bucket", dest="allowed_s3_buckets", action="append", default=None, metavar="BUCKET")
+
+
+def _async_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("asynchronous endpoints")
+    g.add_argument("--output", dest="async_output", default=None, help="s3:// prefix for results")
+    g.add_argument("--sns-success", dest="async_sns_success", default=None, metavar="ARN")
+    g.add_argument("--sns-error", dest="async_sns_error", default=None, metavar="ARN")
+    g.add_argument("--max-concurrent", dest="async_max_concurrent", type=int, default=None, help="invocations per instance")
+    g.add_argument("--min-capacity", dest="async_min_capacity", type=int, default=None, help="0 lets it scale to zero")
+    g.add_argument("--max-capacity", dest="async_max_capacity", type=int, default=None)
+
+
+def _train_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--train-image", dest="train_image", default=None, help='"stygig" or an image URI')
+    g.add_argument("--train-instance-type", dest="train_instance_type", default=None)
+    g.add_argument("--encoder", dest="train_encoder", default=None, help='"lite" or s3:// prefix of an exported encoder')
+    g.add_argument("--precision", dest="train_precision", choices=["fp32", "int8"], default=None)
+
+
+def load(args: argparse.Namespace):
+    from stygig.aws.config import _BY_ATTR, load_config, parse_env_flags
+
+    flags = {attr: getattr(args, attr) for attr in _BY_ATTR if hasattr(args, attr)}
+    return load_config(args.config, flags=flags, env_flags=parse_env_flags(getattr(args, "env", None)))
+
+
+def session_for(cfg, args: argparse.Namespace):
+    from stygig.aws.session import AwsSession
+
+    return AwsSession(cfg.region, dry_run=bool(getattr(args, "dry_run", False)))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, dict, bool)) or value is None:
+        return json.dumps(value)
+    return str(value)
+
+
+# ---- handlers -----------------------------------------------------------------------------------
+def cmd_config_show(args) -> int:
+    cfg = load(args)
+    rows = cfg.effective()
+    if args.json:
+        print(json.dumps({k: {"value": v, "source": s} for k, v, s in rows}, indent=2, default=str))
+    else:
+        w = max(len(k) for k, _, _ in rows)
+        wv = min(60, max(len(_show(v)) for _, v, _ in rows))
+        for k, v, s in rows:
+            print(f"{k:<{w}}  {_show(v):<{wv}}  {s}")
+    problems = cfg.problems()
+    if problems:
+        print("", file=sys.stderr)
+        for p in problems:
+            print(f"refused: {p}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_deployment(dep, info: str | None) -> None:
+    if dep.dry_run:
+        return
+    print(f"endpoint {dep.endpoint_name}: {dep.status} ({'async' if dep.asynchronous else 'real-time'}, {dep.region})")
+    print(f"  model           {dep.model_name}  <- {dep.model_data_url}")
+    print(f"  endpoint config {dep.endpoint_config_name}")
+    print(f"  image           {dep.image}")
+    t = dep.info()["timeouts"]
+    print("  timeouts        " + ", ".join(f"{k}={v}" for k, v in t.items()))
+    if dep.asynchronous:
+        print(f"  async output    {dep.async_output}")
+    if info:
+        print(f"wrote {info}")
+
+
+def cmd_deploy(args) -> int:
+    from stygig.aws import sagemaker
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    dep = sagemaker.deploy(
+        session,
+        cfg,
+        args.endpoint_name,
+        artifact=args.artifact,
+        model_uri=args.model_uri,
+        asynchronous=args.asynchronous,
+        wait=not args.no_wait,
+        info_path=args.info,
+    )
+    _print_deployment(dep, args.info)
+    return 0
+
+
+def cmd_redeploy(args) -> int:
+    from stygig.aws import sagemaker
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    dep = sagemaker.redeploy(
+        session, cfg, args.endpoint_name, artifact=args.artifact, model_uri=args.model_uri, wait=not args.no_wait, info_path=args.info
+    )
+    _print_deployment(dep, args.info)
+    if not dep.dry_run:
+        print("the previous endpoint configs and models are kept for rollback; `stygig aws teardown` removes all")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from stygig.aws import sagemaker
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    res = sagemaker.train(session, cfg, args.catalog, job_name=args.job_name, wait=not args.no_wait)
+    if not session.dry_run:
+        print(f"training job {res.job_name}: {res.status}")
+        print(f"model archive: {res.model_uri}")
+    return 0
+
+
+def _print_response(response: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(response, indent=2, ensure_ascii=False))
+    else:
+        from stygig.report import format_outfit
+
+        print(format_outfit(response))
+
+
+def cmd_pipeline(args) -> int:
+    from stygig.aws import sagemaker
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    session.note("1/3 train")
+    res = sagemaker.train(session, cfg, args.catalog, job_name=args.job_name)
+    session.note(f"2/3 deploy {res.model_uri}")
+    dep = sagemaker.deploy(
+        session, cfg, args.endpoint_name, model_uri=res.model_uri, asynchronous=args.asynchronous, info_path=args.info
+    )
+    _print_deployment(dep, args.info)
+    item = args.item or sagemaker.first_item_id(session, res.model_uri)
+    session.note(f"3/3 invoke with item {item}")
+    body = sagemaker.build_request_body(item_id=item or "<first item>")
+    if args.asynchronous:
+        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, body)
+    else:
+        response = sagemaker.invoke_realtime(session, args.endpoint_name, body)
+    if not session.dry_run:
+        _print_response(response, False)
+    return 0
+
+
+def cmd_invoke(args) -> int:
+    from stygig.aws import sagemaker
+    from stygig.commands import options_dict
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    body = sagemaker.build_request_body(image=args.image, text=args.text, item_id=args.item, options=options_dict(args))
+    if args.asynchronous:
+        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, body, timeout=args.timeout)
+    else:
+        response = sagemaker.invoke_realtime(session, args.endpoint_name, body)
+    if session.dry_run:
+        return 0
+    _print_response(response, args.json)
+    if args.save_visual:
+        from stygig.report import artifact_loader, save_visual
+
+        loader = artifact_loader(args.artifact) if args.artifact else (lambda rec: None)
+        query_image = None
+        if args.image and not str(args.image).startswith("s3://"):
+            from stygig.images import decode_image
+            from pathlib import Path
+
+            query_image = decode_image(Path(args.image).read_bytes())
+        png, js = save_visual(response, args.save_visual, loader, query_image)
+        print(f"wrote {png} and {js}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from stygig.aws import doctor
+
+    cfg = load(args)
+    if args.endpoint_name:
+        session = session_for(cfg, args)
+        checks = doctor.doctor_endpoint(session, args.endpoint_name)
+        if session.dry_run:
+            return 0
+        title = f"doctor: endpoint {args.endpoint_name} ({cfg.region})"
+    else:
+        if not args.config:
+            from stygig.errors import StygigError
+
+            raise StygigError("give an endpoint NAME, or --config FILE to check a configuration before deploying it")
+        checks = doctor.doctor_config(cfg)
+        title = f"doctor: config {args.config}"
+    print(title)
+    print(doctor.render(checks))
+    return 1 if doctor.failed(checks) else 0
+
+
+def _ask(plan) -> bool:
+    print("this deletes:")
+    for line in plan.lines():
+        print(f"  {line}")
+    if not sys.stdin.isatty():
+        from stygig.errors import StygigError
+
+        raise StygigError("refusing to delete without confirmation: run with --yes (stdin is not a terminal)")
+    answer = input("delete these? [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_teardown(args) -> int:
+    from stygig.aws import sagemaker
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    confirm = None if (args.yes or session.dry_run) else _ask
+    plan = sagemaker.teardown(session, args.endpoint_name, confirm=confirm)
+    if plan is None:
+        print("nothing deleted")
+        return 1
+    if not session.dry_run:
+        for line in plan.lines():
+            print(f"deleted {line}")
+    return 0
+
+
+def cmd_push_image(args) -> int:
+    from stygig.aws import images
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    uri = images.push_image(session, cfg, context=args.context)
+    if not session.dry_run:
+        print(f"pushed {uri}")
+    return 0

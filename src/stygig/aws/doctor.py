@@ -1,0 +1,136 @@
+"""``stygig aws doctor``: audit a live endpoint (or a configuration before it is deployed).
+
+For a live endpoint it reads the endpoint, its endpoint config and every model behind it and
+checks each item of the audit with :func:`stygig.aws.config.audit_settings` - the same rules that
+refuse a bad configuration before deployment - plus what only a live endpoint has: its status,
+whether the model archive is reachable, the async output location and autoscaling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stygig.aws.config import FAIL, OK, WARN, Check, DeploymentConfig, audit_settings
+from stygig.aws.session import AwsError, AwsSession, is_dry
+
+
+def doctor_endpoint(session: AwsSession, endpoint_name: str) -> list[Check]:
+    sm = session.client("sagemaker")
+    checks: list[Check] = []
+    try:
+        ep = sm.describe_endpoint(EndpointName=endpoint_name)
+    except AwsError as e:
+        if e.not_found or e.aws_code == "ValidationException":
+            return [Check("endpoint", FAIL, f"{endpoint_name} not found in {session.region}")]
+        raise
+    if is_dry(ep):
+        return []
+    status = ep.get("EndpointStatus")
+    if status == "InService":
+        checks.append(Check("endpoint status", OK, "InService"))
+    elif status in ("Creating", "Updating", "SystemUpdating"):
+        checks.append(Check("endpoint status", WARN, f"{status} (not yet serving the checked configuration)"))
+    else:
+        reason = ep.get("FailureReason")
+        checks.append(Check("endpoint status", FAIL, f"{status}" + (f": {reason}" if reason else "")))
+
+    config_name = ep.get("EndpointConfigName")
+    try:
+        config = sm.describe_endpoint_config(EndpointConfigName=config_name)
+    except AwsError as e:
+        checks.append(Check("endpoint config", FAIL, f"{config_name}: {e.message}"))
+        return checks
+    variants = config.get("ProductionVariants", [])
+    if not variants:
+        checks.append(Check("endpoint config", FAIL, f"{config_name} has no production variants"))
+    several = len(variants) > 1
+    for variant in variants:
+        where = f"[{variant.get('VariantName')}]" if several else ""
+        model_name = variant.get("ModelName")
+        try:
+            model = sm.describe_model(ModelName=model_name)
+        except AwsError as e:
+            checks.append(Check(f"{where} model".strip(), FAIL, f"{model_name}: {e.message}"))
+            checks += audit_settings(None, variant, where=where)
+            continue
+        container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+        checks.append(Check(f"{where} image".strip(), OK, str(container.get("Image"))))
+        checks += audit_settings(container.get("Environment", {}), variant, where=where)
+        checks.append(_model_data_check(session, container, where))
+    if "AsyncInferenceConfig" in config:
+        out = config["AsyncInferenceConfig"].get("OutputConfig", {}).get("S3OutputPath")
+        checks.append(Check("async output", OK if out else FAIL, out or "no S3OutputPath"))
+        try:
+            from stygig.aws.sagemaker import scalable_target
+
+            target = scalable_target(session, endpoint_name, variants[0]["VariantName"]) if variants else None
+        except AwsError as e:
+            checks.append(Check("autoscaling", WARN, f"cannot read: {e.message}"))
+        else:
+            if target is None:
+                checks.append(Check("autoscaling", WARN, "no scalable target: the endpoint never scales (nor to zero)"))
+            else:
+                checks.append(Check("autoscaling", OK, f"{target['MinCapacity']}..{target['MaxCapacity']} instances"))
+    return checks
+
+
+def _model_data_check(session: AwsSession, container: dict[str, Any], where: str) -> Check:
+    from stygig.s3io import parse_s3_uri
+
+    item = f"{where} model data".strip()
+    url = container.get("ModelDataUrl") or (
+        container.get("ModelDataSource", {}).get("S3DataSource", {}).get("S3Uri")
+    )
+    if not url:
+        return Check(item, WARN, "no ModelDataUrl (the image must carry the model)")
+    try:
+        bucket, key = parse_s3_uri(url)
+    except Exception as e:  # noqa: BLE001 - reported in the table
+        return Check(item, FAIL, f"{url}: {e}")
+    try:
+        head = session.client("s3").head_object(Bucket=bucket, Key=key)
+    except AwsError as e:
+        if e.http_status == 404 or e.aws_code in ("404", "NoSuchKey", "NotFound"):
+            return Check(item, FAIL, f"{url}: not found")
+        if e.http_status == 403 or e.aws_code in ("403", "AccessDenied", "Forbidden"):
+            return Check(item, FAIL, f"{url}: access denied to these credentials")
+        return Check(item, FAIL, f"{url}: {e.message}")
+    size = head.get("ContentLength")
+    return Check(item, OK, f"{url} ({size / 1e6:.1f} MB)" if isinstance(size, int) else url)
+
+
+def doctor_config(cfg: DeploymentConfig) -> list[Check]:
+    """The audit of a configuration before it is deployed (``doctor --config FILE``)."""
+    checks = audit_settings(cfg.container_environment(), cfg.variant_timeouts(), allow_short=cfg.allow_short_timeouts)
+    covered = {c.line() for c in checks}
+    for problem in cfg.problems():
+        if problem not in covered:
+            checks.append(Check("config", FAIL, problem))
+    if not any(c.item == "config" for c in checks):
+        try:
+            checks.append(Check("image", OK, cfg.image_uri()))
+        except Exception as e:  # noqa: BLE001
+            checks.append(Check("image", FAIL, str(e)))
+    for key, value in (("aws.role_arn", cfg.role_arn), ("aws.bucket", cfg.bucket)):
+        if not value:
+            checks.append(Check(key, WARN, "not set: needed to deploy"))
+    return checks
+
+
+def failed(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.status == FAIL]
+
+
+def render(checks: list[Check]) -> str:
+    """A fixed-width table: CHECK | STATUS | DETAIL."""
+    if not checks:
+        return "(nothing checked)"
+    w_item = max(len("CHECK"), *(len(c.item) for c in checks))
+    w_status = max(len("STATUS"), *(len(c.status) for c in checks))
+    lines = [f"{'CHECK':<{w_item}}  {'STATUS':<{w_status}}  DETAIL", f"{'-' * w_item}  {'-' * w_status}  {'-' * 6}"]
+    lines += [f"{c.item:<{w_item}}  {c.status:<{w_status}}  {c.detail}" for c in checks]
+    n_fail = len(failed(checks))
+    n_warn = sum(c.status == WARN for c in checks)
+    lines.append("")
+    lines.append(f"{n_fail} failed, {n_warn} warnings, {len(checks) - n_fail - n_warn} ok")
+    return "\n".join(lines)
