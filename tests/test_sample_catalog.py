@@ -204,3 +204,19 @@ def test_contact_sheet(tmp_path: Path) -> None:
     with Image.open(path) as im:
         assert im.size == (64, 64 * len(CATEGORIES))
         assert np.asarray(im.convert("L")).std() > 10
+
+
+def test_progress_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    generate_sample_catalog(tmp_path / "c", n=14, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "14/14" in captured.err
+
+
+def test_refuses_to_replace_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with pytest.raises(CatalogError, match="new directory"):
+        generate_sample_catalog(".", n=14)
+    assert here.is_dir() and not any(here.iterdir())

@@ -193,7 +193,7 @@ def _fabric(w: int, h: int, base: RGB, pattern: str, rng: np.random.Generator) -
     elif pattern == "texture":
         small = rng.normal(0.0, 1.0, (max(2, h // 3), max(2, w // 3))).astype(np.float32)
         coarse = np.asarray(
-            Image.fromarray(small, "F").resize((w, h), Image.Resampling.BILINEAR), np.float32
+            Image.fromarray(small).resize((w, h), Image.Resampling.BILINEAR), np.float32
         )
         fine = rng.normal(0.0, 1.0, (h, w)).astype(np.float32)
         amp = 7.0 if _lum(base) > 60 else 11.0
@@ -847,7 +847,7 @@ def _background(w: int, h: int, garment: RGB, rng: np.random.Generator) -> Image
     yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
     grad = _u(rng, -7, 4)  # a studio sweep: slightly darker (or lighter) toward the floor
     column = np.clip(base[None, None, :] + grad * yy + 0.5, 0, 255).astype(np.uint8)
-    return Image.fromarray(column, "RGB").resize((w, h), Image.Resampling.NEAREST)
+    return Image.fromarray(column).resize((w, h), Image.Resampling.NEAREST)
 
 
 def render_item(category: str, number: int, seed: int = 0) -> tuple[Image.Image, SampleItem]:
@@ -902,7 +902,7 @@ def render_item(category: str, number: int, seed: int = 0) -> tuple[Image.Image,
 
     mask = painter.mask.resize((bw, bh), Image.Resampling.BOX)
     fabric = _fabric(bw, bh, base, pattern, rng)
-    obj = Image.fromarray(np.clip(fabric, 0, 255).astype(np.uint8), "RGB").convert("RGBA")
+    obj = Image.fromarray(np.clip(fabric, 0, 255).astype(np.uint8)).convert("RGBA")
     obj.putalpha(mask)
     obj = Image.alpha_composite(obj, over.resize((bw, bh), Image.Resampling.BOX))
     if rng.random() < 0.5:
@@ -921,7 +921,7 @@ def render_item(category: str, number: int, seed: int = 0) -> tuple[Image.Image,
     shadow = shadow.filter(ImageFilter.GaussianBlur(radius))
     s = np.asarray(shadow, np.float32)[..., None] * (0.22 / 255.0)
     region = np.asarray(canvas.crop((rx0, ry0, rx1, ry1)), np.float32)
-    canvas.paste(Image.fromarray(np.clip(region * (1.0 - s) + 0.5, 0, 255).astype(np.uint8), "RGB"), (rx0, ry0))
+    canvas.paste(Image.fromarray(np.clip(region * (1.0 - s) + 0.5, 0, 255).astype(np.uint8)), (rx0, ry0))
     img = canvas
     img.paste(obj, (x0, y0), obj)
 
@@ -980,7 +980,7 @@ def _workers(n: int) -> int:
     env = os.environ.get("STYGIG_SAMPLE_WORKERS")
     if env is not None and env.strip().isdigit():
         return max(1, int(env))
-    if n < 64:
+    if n < 150:  # starting processes costs more than it saves on small catalogs
         return 1
     return max(1, min(2, os.cpu_count() or 1))
 
@@ -990,6 +990,10 @@ def generate_sample_catalog(
 ) -> dict[str, Any]:
     """Write the sample catalog of ``n`` items drawn from ``seed`` into ``out``.
 
+    ``n`` (CLI ``--n``, 1..100000, default 420) items are dealt round robin over the 14
+    categories; ``seed`` (CLI ``--seed``, default 0) picks everything random. ``progress`` shows a
+    progress bar on stderr.
+
     Same ``n`` and ``seed`` -> byte-identical files. ``out`` must not exist, be an empty
     directory, or hold an earlier sample catalog (which is replaced). The catalog is written to a
     temporary directory beside ``out`` and renamed into place, so ``out`` is never half written.
@@ -998,7 +1002,10 @@ def generate_sample_catalog(
     ``STYGIG_SAMPLE_WORKERS`` sets the number of drawing processes (default: up to 2 for n >= 64).
     """
     n, seed = _check_args(n, seed)
+    _taxonomy()
     out = Path(out)
+    if out.exists() and out.resolve() == Path.cwd().resolve():
+        raise CatalogError("write the sample catalog into a new directory, not the current one")
     if out.exists():
         if not out.is_dir():
             raise CatalogError(f"{out} exists and is not a directory")
@@ -1059,13 +1066,18 @@ def generate_sample_catalog(
 
 
 def contact_sheet(out_png: str | Path, per_category: int = 3, seed: int = 0, cell: int = 200) -> Path:
-    """A PNG grid with ``per_category`` items of each category (rows), for looking at the shapes."""
+    """A PNG grid with ``per_category`` items of each category (one row each, labelled), for
+    looking at the shapes: ``python -c "from stygig.catalog.sample import contact_sheet;
+    contact_sheet('/tmp/sample_sheet.png')"``."""
     sheet = Image.new("RGB", (cell * per_category, cell * len(CATEGORIES)), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
     for r, cat in enumerate(CATEGORIES):
         for c in range(per_category):
-            img, _ = render_item(cat, c, seed)
+            img, item = render_item(cat, c, seed)
             img.thumbnail((cell - 6, cell - 6))
             sheet.paste(img, (c * cell + (cell - img.width) // 2, r * cell + (cell - img.height) // 2))
+            if cell >= 120:
+                draw.text((c * cell + 6, r * cell + cell - 16), item.id, fill=(90, 90, 90))
     out_png = Path(out_png)
     sheet.save(out_png)
     return out_png
