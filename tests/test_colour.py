@@ -475,6 +475,8 @@ def test_harmony_batch_validates_its_input():
         harmony_batch(np.zeros((2, 3)), np.ones(3), np.zeros((3, 2, 3)), np.ones((3, 2)))
     with pytest.raises(ValueError):
         harmony_batch(np.zeros((2, 3)), -np.ones(2), np.zeros((3, 2, 3)), np.ones((3, 2)))
+    with pytest.raises(ValueError):
+        harmony_batch(np.zeros((2, 3)), np.ones(2), np.full((3, 2, 3), np.nan), np.ones((3, 2)))
 
 
 def test_pack_colours_builds_padded_arrays_for_the_batch():

@@ -629,6 +629,8 @@ def harmony_batch(
     # padding may hold anything (even NaN); give it a harmless colour
     q_lab = np.where((q_w > 0)[:, None], q_lab, 0.0)
     c_lab = np.where((c_w > 0)[..., None], c_lab, 0.0)
+    if not (np.isfinite(q_lab).all() and np.isfinite(c_lab).all()):
+        raise ValueError("colours with a weight must have finite Lab values")
 
     score, code = _pair_scores(lab_to_lch(q_lab)[None, :, None, :], lab_to_lch(c_lab)[:, None, :, :])
     wp = q_w[None, :, None] * c_w[:, None, :]  # (n, k, K)
