@@ -443,8 +443,6 @@ def _show(value: Any) -> str:
 
 def _image_problems(key: str, image: str, cfg: DeploymentConfig, *, training: bool = False) -> list[str]:
     if image in ("dlc", "stygig"):
-        if image == "stygig" and cfg.account_id is None:
-            return [f'{key} = "stygig" needs aws.role_arn (its account hosts the image) or a full image URI']
         if image == "dlc" and not training and cfg.region not in DLC_ACCOUNTS:
             return [f"{key}: no PyTorch DLC registry is known for region {cfg.region}; give an image URI"]
         return []
