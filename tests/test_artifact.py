@@ -28,7 +28,7 @@ def test_round_trip(lite_artifact):
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["encoder"]["kind"] == "lite"
     files = set(manifest["files"])
-    assert {"vectors.npy", "items.jsonl", "colors.npy", "taxonomy.json", "index/all.faiss"} <= files
+    assert {"vectors.npy", "items/meta.jsonl", "items/ids.npy", "colors.npy", "taxonomy.json", "index/cat-shirt.faiss"} <= files
     rec = Recommender.load(lite_artifact)
     assert rec.n_items == manifest["counts"]["items"]
     ids = [it["id"] for it in rec.items]
@@ -63,8 +63,8 @@ def test_tamper_detection(lite_artifact, tmp_path):
 
 def test_missing_file(lite_artifact, tmp_path):
     art = _copy(lite_artifact, tmp_path)
-    (art / "index" / "all.faiss").unlink()
-    with pytest.raises(ArtifactError, match="missing index/all.faiss"):
+    (art / "index" / "cat-hat.faiss").unlink()
+    with pytest.raises(ArtifactError, match="missing index/cat-hat.faiss"):
         verify_artifact(art)
 
 
@@ -92,16 +92,17 @@ def test_not_an_artifact(tmp_path):
 
 
 class _Exploding(LiteEncoder):
-    """The real lite encoder, interrupted after its first batch (like Ctrl-C mid-build)."""
+    """The real lite encoder, interrupted after ``after`` batches (like Ctrl-C mid-build)."""
 
     batch_size = 8
 
-    def __init__(self):
+    def __init__(self, after=1):
         self.calls = 0
+        self.after = after
 
     def encode_images(self, images):
         self.calls += 1
-        if self.calls > 1:
+        if self.calls > self.after:
             raise KeyboardInterrupt
         return super().encode_images(images)
 
@@ -113,7 +114,37 @@ def test_interrupted_build_leaves_previous_artifact_untouched(sample_catalog, li
         build_artifact(sample_catalog, art, encoder=_Exploding())
     assert (art / "manifest.json").read_bytes() == before
     verify_artifact(art)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".copy")], "temporary build dirs removed"
+
+
+class _Counting(LiteEncoder):
+    batch_size = 8
+
+    def __init__(self):
+        self.images = 0
+
+    def encode_images(self, images):
+        self.images += len(images)
+        return super().encode_images(images)
+
+
+def test_interrupted_build_resumes_from_the_last_finished_chunk(sample_catalog, lite_artifact, tmp_path):
+    out = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        # chunks of 16 items, batches of 8: two batches finish chunk 0, the fifth batch dies
+        build_artifact(sample_catalog, out, encoder=_Exploding(after=4), chunk_size=16)
+    assert not out.exists()
+    work = tmp_path / ".resumed.build"
+    assert sorted(p.name for p in (work / "chunks").glob("*.done")) == ["000000.done", "000001.done"]
+    counting = _Counting()
+    summary = build_artifact(sample_catalog, out, encoder=counting, chunk_size=16)
+    assert summary.resumed_chunks == 2
+    total = json.loads((lite_artifact / "manifest.json").read_text())["counts"]["items"]
+    assert counting.images == total - 32, "finished chunks are not redone"
+    assert not work.exists()
+    # same content as an uninterrupted build
+    a = json.loads((lite_artifact / "manifest.json").read_text())
+    b = json.loads((out / "manifest.json").read_text())
+    assert a["model_version"] == b["model_version"]
 
 
 def test_killed_build_leaves_no_artifact(sample_catalog, tmp_path):
@@ -128,6 +159,12 @@ def test_killed_build_leaves_no_artifact(sample_catalog, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()
+    # re-run: resumes or restarts, and ends with the same artifact as a clean build
+    r = subprocess.run([sys.executable, "-m", "stygig.cli", "build", str(sample_catalog), "-o", str(out), "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    verify_artifact(out)
+    assert not (tmp_path / ".killed.build").exists()
 
 
 def test_pack_artifact(lite_artifact, tmp_path):

@@ -3,20 +3,23 @@
 An artifact is a self-contained directory — what SageMaker unpacks into ``/opt/ml/model`` —
 holding everything needed to answer a recommendation, and nothing that can run code::
 
-    manifest.json       format + version, encoder config, taxonomy, counts, sha256 of every file
+    manifest.json       format + version, encoder config, taxonomy, counts, index choice,
+                        sha256 of every file
     vectors.npy         float32 (n, dim), L2-normalised, rows sorted by item id
-    index/              FAISS indexes (global + per category), see stygig.index
-    items.jsonl         one JSON object per row: id, category, group, gender, name, source,
-                        thumbnail, colors, attributes
     colors.npy          float32 (n, K, 4): dominant colours per item as (L, a, b, weight)
+    items/              columnar item metadata, read lazily (see stygig.items)
+    index/              one FAISS index per category (see stygig.index)
     category_text.npy   (CLIP only) one text embedding per taxonomy category, for zero-shot
     encoder/            the encoder's own files (ONNX towers, preprocessing, tokenizer)
     taxonomy.json       the rules the artifact was built with
     thumbs/<row>.jpg    a small picture of every item, for reports and pages
-    build_report.json   what was built and skipped, with reasons, and how long it took
+    build_report.json   what was built and skipped, with reasons, and where the time went
 
-The build writes into a temporary directory beside the target and renames it at the end, so an
-interrupted build leaves no half artifact. Loading checks the format version and every checksum.
+Building is a stream of chunks: items (sorted by id) are decoded and featurized by worker
+threads ahead of the encoder, and every ``CHUNK`` items are checkpointed into a work directory
+beside the target (``.<name>.build/``). Memory stays bounded whatever the catalog size. A build
+that is interrupted and re-run with the same inputs resumes from the last complete chunk; the
+finished artifact is moved into place with one rename, so there is never a half artifact.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
@@ -44,13 +49,14 @@ from stygig.errors import ArtifactError, ImageError, StygigError
 from stygig.features.encoders import Encoder, resolve_encoder
 from stygig.images import decode_image
 from stygig.index import build_indexes
+from stygig.items import ItemWriter
 from stygig.taxonomy import Taxonomy
 
 FORMAT = "stygig-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 N_COLOURS = 3
 THUMB_SIDE = 192
-CHUNK = 64
+CHUNK = 256
 #: files whose content legitimately differs between two builds of the same catalog
 VOLATILE = {"build_report.json"}
 
@@ -64,12 +70,15 @@ class BuildSummary:
     encoder: dict[str, Any]
     tar: Path | None = None
     per_category: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    resumed_chunks: int = 0
 
     def lines(self) -> list[str]:
         lines = [
             f"built {self.out} — {self.n_items} items, encoder {self.encoder.get('kind')}"
             + (f" ({self.encoder['precision']})" if self.encoder.get("precision") else "")
-            + f", {self.seconds:.1f} s",
+            + f", {self.seconds:.1f} s"
+            + (f" (resumed {self.resumed_chunks} finished chunk(s))" if self.resumed_chunks else ""),
         ]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} bad file(s):")
@@ -103,6 +112,12 @@ def _read_source(source: str) -> bytes | str:
     return source
 
 
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 @dataclass
 class _Featurized:
     item: CatalogItem
@@ -110,23 +125,25 @@ class _Featurized:
     thumb: bytes | None
     colours: list[dict[str, Any]]
     error: str | None = None
+    seconds: float = 0.0
 
 
 def _featurize(item: CatalogItem) -> _Featurized:
     from stygig.features.colour import dominant_colours
 
+    t0 = time.perf_counter()
     try:
         img = decode_image(_read_source(item.source))
     except ImageError as e:
-        return _Featurized(item, None, None, [], str(e))
+        return _Featurized(item, None, None, [], str(e), time.perf_counter() - t0)
     except StygigError as e:
-        return _Featurized(item, None, None, [], f"unreadable: {e}")
+        return _Featurized(item, None, None, [], f"unreadable: {e}", time.perf_counter() - t0)
     colours = [c.to_dict() for c in dominant_colours(img, k=N_COLOURS)]
     thumb = img.copy()
-    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.LANCZOS)
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
-    thumb.save(buf, "JPEG", quality=85, optimize=True)
-    return _Featurized(item, img, buf.getvalue(), colours)
+    thumb.save(buf, "JPEG", quality=85)
+    return _Featurized(item, img, buf.getvalue(), colours, None, time.perf_counter() - t0)
 
 
 def _colour_array(colours: list[dict[str, Any]]) -> np.ndarray:
@@ -137,12 +154,28 @@ def _colour_array(colours: list[dict[str, Any]]) -> np.ndarray:
     return arr
 
 
-def _progress(total: int, enabled: bool, desc: str):
+def _progress(total: int, enabled: bool, desc: str, initial: int = 0):
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True)
+
+
+def _prefetch(pool: ThreadPoolExecutor, fn, items: Sequence, window: int) -> Iterator:
+    """``map`` with at most ``window`` results in flight: workers run ahead of the consumer."""
+    pending: deque = deque()
+    it = iter(items)
+    for x in it:
+        pending.append(pool.submit(fn, x))
+        if len(pending) >= window:
+            break
+    while pending:
+        fut = pending.popleft()
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.append(pool.submit(fn, nxt))
+        yield fut.result()
 
 
 # ---- build -------------------------------------------------------------------------------------
@@ -157,6 +190,9 @@ def build_artifact(
     shard: tuple[int, int] | None = None,
     progress: bool = False,
     workers: int | None = None,
+    index_kind: str = "auto",
+    resume: bool = True,
+    chunk_size: int = CHUNK,
 ) -> BuildSummary:
     t0 = time.perf_counter()
     out = Path(out)
@@ -178,20 +214,52 @@ def build_artifact(
         raise StygigError(f"catalog {catalog} has no items" + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    try:
-        summary = _build_into(tmp, items, enc, tax, progress, workers, shard)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    work = out.parent / f".{out.name}.build"
+    fingerprint = _fingerprint(items, enc, tax, shard, index_kind, chunk_size)
+    resumed = _prepare_work(work, fingerprint, resume)
+    summary = _build_chunks(work, items, enc, tax, progress, workers, shard, index_kind, chunk_size)
+    summary.resumed_chunks = resumed
+    _replace_dir(work / "art", out)
+    shutil.rmtree(work, ignore_errors=True)
     summary.out = out
     summary.seconds = time.perf_counter() - t0
-    _patch_report_seconds(out, summary.seconds)
+    summary.timings["total_s"] = round(summary.seconds, 3)
+    _patch_report(out, summary)
     if tar:
         tar_path = out.parent / "model.tar.gz" if tar is True else Path(tar)
         summary.tar = pack_artifact(out, tar_path)
     return summary
+
+
+def _fingerprint(items: Sequence[CatalogItem], enc: Encoder, tax: Taxonomy, shard, index_kind: str, chunk: int) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([FORMAT_VERSION, __version__, enc.describe(), getattr(enc, "fingerprint", None),
+                         tax.to_json(), shard, index_kind, N_COLOURS, THUMB_SIDE, chunk]).encode())
+    for it in items:
+        h.update(json.dumps([it.id, it.category, it.gender, it.name, it.source, it.attributes], sort_keys=True).encode())
+        if not it.source.startswith("s3://"):
+            try:
+                st = os.stat(it.source)
+                h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+            except OSError:
+                h.update(b"missing")
+    return h.hexdigest()
+
+
+def _prepare_work(work: Path, fingerprint: str, resume: bool) -> int:
+    """Reuse a work dir left by an interrupted build of the same inputs; else start clean."""
+    state = work / "state.json"
+    if resume and state.is_file():
+        try:
+            if json.loads(state.read_text())["fingerprint"] == fingerprint:
+                return len(list((work / "chunks").glob("*.done")))
+        except (OSError, ValueError, KeyError):
+            pass
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "chunks").mkdir(parents=True)
+    (work / "art" / "thumbs").mkdir(parents=True)
+    _atomic_bytes(state, json.dumps({"fingerprint": fingerprint}).encode())
+    return 0
 
 
 def _check_target(out: Path) -> None:
@@ -212,57 +280,60 @@ def _replace_dir(new: Path, target: Path) -> None:
         os.replace(new, target)
 
 
-def _iter_featurized(items: Sequence[CatalogItem], workers: int) -> Iterator[_Featurized]:
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for start in range(0, len(items), CHUNK):
-            # keep at most two chunks of decoded images in memory
-            yield from pool.map(_featurize, items[start : start + CHUNK])
-
-
-def _build_into(
-    tmp: Path,
+def _build_chunks(
+    work: Path,
     items: Sequence[CatalogItem],
     enc: Encoder,
     tax: Taxonomy,
     progress: bool,
     workers: int | None,
     shard: tuple[int, int] | None,
+    index_kind: str,
+    chunk: int,
 ) -> BuildSummary:
     workers = workers or max(1, min(4, os.cpu_count() or 1))
-    (tmp / "thumbs").mkdir()
-    bar = _progress(len(items), progress, "featurizing")
-    kept: list[dict[str, Any]] = []
-    vectors: list[np.ndarray] = []
-    colours: list[np.ndarray] = []
-    skipped: list[dict[str, str]] = []
+    chunks_dir = work / "chunks"
+    art = work / "art"
+    n_chunks = (len(items) + chunk - 1) // chunk
+    done = {int(p.stem) for p in chunks_dir.glob("*.done")}
+    first_todo = next((c for c in range(n_chunks) if c not in done), n_chunks)
+    # chunks complete in order; anything after the first gap is redone
+    done = {c for c in done if c < first_todo}
+    row = sum(json.loads((chunks_dir / f"{c:06d}.done").read_text())["kept"] for c in done)
+    timings = {"featurize_worker_s": 0.0, "encode_s": 0.0, "wait_for_features_s": 0.0, "write_s": 0.0}
+    bar = _progress(len(items), progress, "featurizing", initial=min(len(items), first_todo * chunk))
+    todo = items[first_todo * chunk :]
+    if todo:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            stream = _prefetch(pool, _featurize, todo, window=max(2 * enc.batch_size, 4 * workers))
+            for c in range(first_todo, n_chunks):
+                chunk_items = items[c * chunk : (c + 1) * chunk]
+                row = _one_chunk(c, chunk_items, stream, enc, tax, chunks_dir, art, row, timings, bar)
+    if bar is not None:
+        bar.close()
+    return _finish_from_chunks(work, n_chunks, enc, tax, shard, index_kind, timings)
+
+
+def _one_chunk(c, chunk_items, stream, enc, tax, chunks_dir, art, row, timings, bar) -> int:
+    kept_rows, vectors, colours, skipped = [], [], [], []
     batch: list[_Featurized] = []
 
     def flush() -> None:
         if not batch:
             return
+        t = time.perf_counter()
         vecs = enc.encode_images([f.image for f in batch])
+        timings["encode_s"] += time.perf_counter() - t
         for f, v in zip(batch, vecs):
-            row = len(kept)
-            thumb_rel = f"thumbs/{row:06d}.jpg"
-            (tmp / thumb_rel).write_bytes(f.thumb or b"")
-            kept.append(
-                {
-                    "id": f.item.id,
-                    "category": f.item.category,
-                    "group": tax.group_of(f.item.category),
-                    "gender": f.item.gender,
-                    "name": f.item.name,
-                    "source": f.item.source,
-                    "thumbnail": thumb_rel,
-                    "colors": f.colours,
-                    "attributes": f.item.attributes,
-                }
-            )
+            kept_rows.append(f)
             vectors.append(v)
-            colours.append(_colour_array(f.colours))
         batch.clear()
 
-    for f in _iter_featurized(items, workers):
+    for _ in chunk_items:
+        t = time.perf_counter()
+        f = next(stream)
+        timings["wait_for_features_s"] += time.perf_counter() - t
+        timings["featurize_worker_s"] += f.seconds
         if f.error is not None:
             skipped.append({"id": f.item.id, "source": f.item.source, "reason": f.error})
         else:
@@ -272,63 +343,113 @@ def _build_into(
         if bar is not None:
             bar.update(1)
     flush()
-    if bar is not None:
-        bar.close()
-    if not kept:
-        raise StygigError(f"no usable images: all {len(items)} items were skipped (first: {skipped[0]['reason']})")
-    enc_config = enc.save(tmp / "encoder")
+    t = time.perf_counter()
+    meta = []
+    for k, f in enumerate(kept_rows):
+        thumb_rel = f"thumbs/{row + k:06d}.jpg"
+        (art / thumb_rel).write_bytes(f.thumb or b"")
+        colours.append(_colour_array(f.colours))
+        meta.append(
+            {
+                "id": f.item.id,
+                "category": f.item.category,
+                "group": tax.group_of(f.item.category),
+                "gender": f.item.gender,
+                "name": f.item.name,
+                "source": f.item.source,
+                "thumbnail": thumb_rel,
+                "colors": f.colours,
+                "attributes": f.item.attributes,
+            }
+        )
+    dim = enc.dim
+    base = chunks_dir / f"{c:06d}"
+    np.save(f"{base}.vectors.npy", np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32), allow_pickle=False)
+    np.save(f"{base}.colors.npy", np.stack(colours).astype(np.float32) if colours else np.zeros((0, N_COLOURS, 4), np.float32), allow_pickle=False)
+    Path(f"{base}.meta.jsonl").write_text("".join(json.dumps(m, ensure_ascii=False, sort_keys=True) + "\n" for m in meta), encoding="utf-8")
+    Path(f"{base}.skipped.json").write_text(json.dumps(skipped), encoding="utf-8")
+    # the .done marker is written last, atomically: a chunk without it is redone
+    _atomic_bytes(chunks_dir / f"{c:06d}.done", json.dumps({"kept": len(meta), "skipped": len(skipped)}).encode())
+    timings["write_s"] += time.perf_counter() - t
+    return row + len(meta)
+
+
+def _finish_from_chunks(work, n_chunks, enc: Encoder, tax: Taxonomy, shard, index_kind, timings) -> BuildSummary:
+    chunks_dir, art = work / "chunks", work / "art"
+    counts = [json.loads((chunks_dir / f"{c:06d}.done").read_text()) for c in range(n_chunks)]
+    n = sum(c["kept"] for c in counts)
+    skipped = [s for c in range(n_chunks) for s in json.loads((chunks_dir / f"{c:06d}.skipped.json").read_text())]
+    if n == 0:
+        raise StygigError(f"no usable images: all {len(skipped)} items were skipped (first: {skipped[0]['reason']})")
+    t = time.perf_counter()
+    vec = np.lib.format.open_memmap(art / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, enc.dim))
+    col = np.lib.format.open_memmap(art / "colors.npy", mode="w+", dtype=np.float32, shape=(n, N_COLOURS, 4))
+    writer = ItemWriter(art / "items", list(tax.categories))
+    codes = np.zeros(n, dtype=np.uint16)
+    cat_code = {c: i for i, c in enumerate(tax.categories)}
+    per_category: dict[str, int] = {}
+    r = 0
+    for c in range(n_chunks):
+        base = chunks_dir / f"{c:06d}"
+        v = np.load(f"{base}.vectors.npy", allow_pickle=False)
+        vec[r : r + len(v)] = v
+        col[r : r + len(v)] = np.load(f"{base}.colors.npy", allow_pickle=False)
+        for line in Path(f"{base}.meta.jsonl").read_text(encoding="utf-8").splitlines():
+            m = json.loads(line)
+            writer.add(m)
+            codes[r] = cat_code[m["category"]]
+            per_category[m["category"]] = per_category.get(m["category"], 0) + 1
+            r += 1
+    writer.close()
+    vec.flush()
+    col.flush()
+    timings["assemble_s"] = round(time.perf_counter() - t, 3)
+    enc_config = enc.save(art / "encoder")
     category_text = _category_text_vectors(enc, tax) if enc.supports_text else None
-    return _finish(
-        tmp, kept, np.stack(vectors).astype(np.float32), np.stack(colours).astype(np.float32),
-        tax, skipped, enc_config, enc.describe(), category_text, shard,
-    )
+    return _finish(art, np.load(art / "vectors.npy", mmap_mode="r"), codes, tax, skipped, enc_config, enc.describe(),
+                   category_text, shard, index_kind, per_category, timings)
 
 
 def _finish(
-    tmp: Path,
-    kept: list[dict[str, Any]],
+    art: Path,
     vec: np.ndarray,
-    col: np.ndarray,
+    codes: np.ndarray,
     tax: Taxonomy,
     skipped: list[dict[str, str]],
     enc_config: dict[str, Any],
     enc_description: dict[str, Any],
     category_text: np.ndarray | None,
     shard: tuple[int, int] | None,
+    index_kind: str,
+    per_category: dict[str, int],
+    timings: dict[str, float],
 ) -> BuildSummary:
-    """Write everything but thumbnails and encoder files (already in ``tmp``), then the manifest."""
-    np.save(tmp / "vectors.npy", vec, allow_pickle=False)
-    np.save(tmp / "colors.npy", col, allow_pickle=False)
-    with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
-        for row in kept:
-            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-    index_info = build_indexes(vec, [r["category"] for r in kept], tmp / "index")
+    """Indexes, taxonomy, report and manifest, once vectors/colors/items/thumbs/encoder are in ``art``."""
+    t = time.perf_counter()
+    index_info = build_indexes(vec, codes, list(tax.categories), art / "index", kind=index_kind)
+    timings["index_s"] = round(time.perf_counter() - t, 3)
     if category_text is not None:
-        np.save(tmp / "category_text.npy", category_text, allow_pickle=False)
-    (tmp / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
-    per_category: dict[str, int] = {}
-    for r in kept:
-        per_category[r["category"]] = per_category.get(r["category"], 0) + 1
+        np.save(art / "category_text.npy", category_text, allow_pickle=False)
+    (art / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
     report = {
-        "items": len(kept),
+        "items": int(len(codes)),
         "skipped": skipped,
         "per_category": per_category,
         "encoder": enc_description,
         "shard": list(shard) if shard else None,
         "seconds": None,
+        "timings": None,
         "stygig_version": __version__,
     }
-    (tmp / "build_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    _write_manifest(tmp, enc_config, tax, len(kept), len(skipped), index_info, category_text is not None, shard)
-    return BuildSummary(tmp, len(kept), skipped, 0.0, enc_config, per_category=per_category)
+    (art / "build_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    _write_manifest(art, enc_config, tax, int(len(codes)), len(skipped), index_info, category_text is not None, shard)
+    return BuildSummary(art, int(len(codes)), skipped, 0.0, enc_config, per_category=per_category, timings=timings)
 
 
 def _category_text_vectors(enc: Encoder, tax: Taxonomy) -> np.ndarray:
     from stygig.features.encoders import l2_normalise
 
-    rows = []
-    for cat in tax.categories:
-        rows.append(enc.encode_texts(tax.prompts_for(cat)).mean(axis=0))
+    rows = [enc.encode_texts(tax.prompts_for(cat)).mean(axis=0) for cat in tax.categories]
     return l2_normalise(np.stack(rows))
 
 
@@ -366,18 +487,72 @@ def _write_manifest(
     return manifest
 
 
-def _patch_report_seconds(out: Path, seconds: float) -> None:
-    """Record the build time (build_report.json is volatile: not part of model_version)."""
+def _patch_report(out: Path, summary: BuildSummary) -> None:
+    """Record time spent (build_report.json is volatile: not part of model_version)."""
     path = out / "build_report.json"
     report = json.loads(path.read_text(encoding="utf-8"))
-    report["seconds"] = round(seconds, 3)
+    report["seconds"] = round(summary.seconds, 3)
+    report["timings"] = {k: round(v, 3) for k, v in summary.timings.items()}
+    report["resumed_chunks"] = summary.resumed_chunks
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"]["build_report.json"] = sha256_file(path)
-    tmp = manifest_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, manifest_path)
+    _atomic_bytes(manifest_path, json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
+
+
+# ---- writing from arrays (synthetic catalogs, benchmarks) ---------------------------------------
+def write_artifact_from_arrays(
+    out: str | Path,
+    *,
+    ids: Sequence[str],
+    categories: Sequence[str],
+    genders: Sequence[str],
+    vectors: np.ndarray,
+    colours: np.ndarray,
+    encoder: Encoder,
+    taxonomy: Taxonomy | None = None,
+    index_kind: str = "auto",
+) -> BuildSummary:
+    """An artifact from precomputed vectors (no images, no thumbnails): for scale benchmarks."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    tax = taxonomy or Taxonomy.default()
+    order = np.argsort(np.array(ids, dtype=object), kind="stable")
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    art = Path(tempfile.mkdtemp(prefix=f".{out.name}.arrays-", dir=out.parent))
+    try:
+        n = len(ids)
+        vec = np.lib.format.open_memmap(art / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, vectors.shape[1]))
+        for s in range(0, n, 65536):
+            vec[s : s + 65536] = vectors[order[s : s + 65536]]
+        vec.flush()
+        np.save(art / "colors.npy", np.asarray(colours, dtype=np.float32)[order], allow_pickle=False)
+        writer = ItemWriter(art / "items", list(tax.categories))
+        cat_code = {c: i for i, c in enumerate(tax.categories)}
+        codes = np.zeros(n, dtype=np.uint16)
+        per_category: dict[str, int] = {}
+        for r, i in enumerate(order):
+            c = categories[i]
+            writer.add({"id": ids[i], "category": c, "group": tax.group_of(c), "gender": genders[i],
+                        "name": f"{tax.categories[c].display} {ids[i]}", "source": "", "thumbnail": None,
+                        "colors": [], "attributes": {}})
+            codes[r] = cat_code[c]
+            per_category[c] = per_category.get(c, 0) + 1
+        writer.close()
+        enc_config = encoder.save(art / "encoder")
+        summary = _finish(art, np.load(art / "vectors.npy", mmap_mode="r"), codes, tax, [], enc_config,
+                          encoder.describe(), None, None, index_kind, per_category, {})
+        _replace_dir(art, out)
+    except BaseException:
+        shutil.rmtree(art, ignore_errors=True)
+        raise
+    summary.out = out
+    summary.seconds = time.perf_counter() - t0
+    summary.timings["total_s"] = round(summary.seconds, 3)
+    _patch_report(out, summary)
+    return summary
 
 
 # ---- verify / read -----------------------------------------------------------------------------
@@ -404,20 +579,139 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     return manifest
 
 
+def _verified_cache_path(manifest: dict[str, Any]) -> Path:
+    base = Path(os.environ.get("STYGIG_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "stygig")
+    key = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()[:24]
+    return base / "verified" / f"{key}.json"
+
+
 def verify_artifact(root: str | Path, *, checksums: bool = True) -> dict[str, Any]:
-    """Check format version, that every listed file exists, and (by default) every sha256."""
+    """Check format version, that every listed file exists, and every sha256.
+
+    Hashing gigabytes at every start would cost seconds, so a successful full check is
+    remembered (in ``$STYGIG_CACHE_DIR`` or ``~/.cache/stygig``) by each file's size, mtime and
+    inode; a file whose stat changed is hashed again. ``STYGIG_VERIFY=full`` always hashes.
+    """
     root = Path(root)
     manifest = read_manifest(root)
     root_resolved = root.resolve()
-    for rel, digest in manifest["files"].items():
+    stats = {}
+    for rel in manifest["files"]:
         p = (root / rel).resolve()
         if not p.is_relative_to(root_resolved):
             raise ArtifactError(f"artifact manifest lists a path outside the artifact: {rel}")
+        try:
+            st = p.stat()
+        except OSError:
+            raise ArtifactError(f"artifact is missing {rel}") from None
         if not p.is_file():
             raise ArtifactError(f"artifact is missing {rel}")
-        if checksums and sha256_file(p) != digest:
+        stats[rel] = [str(p), st.st_size, st.st_mtime_ns, st.st_ino]
+    if not checksums:
+        return manifest
+    cache = _verified_cache_path(manifest)
+    known: dict[str, Any] = {}
+    if os.environ.get("STYGIG_VERIFY") != "full":
+        try:
+            known = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            known = {}
+    for rel, digest in manifest["files"].items():
+        if known.get(rel) == stats[rel]:
+            continue
+        if sha256_file(root / rel) != digest:
             raise ArtifactError(f"artifact file {rel} does not match its checksum (corrupted or modified)")
+    if known != stats:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_bytes(cache, json.dumps(stats).encode())
+        except OSError:
+            pass  # a read-only home: verify in full next time
     return manifest
+
+
+# ---- merge -------------------------------------------------------------------------------------
+def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool | str | Path = False,
+                    index_kind: str = "auto") -> BuildSummary:
+    """Combine shard artifacts (``build --shard I/N``) into one artifact.
+
+    The result is identical in content to a single-process build of the same catalog: items are
+    re-sorted by id, thumbnails renumbered, indexes rebuilt; ``model_version`` is the same.
+    """
+    from stygig.items import ItemStore
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    if not shards:
+        raise StygigError("merge needs at least one shard artifact")
+    shards = [Path(s) for s in shards]
+    manifests = [verify_artifact(s) for s in shards]
+    first = shards[0]
+    enc_config = manifests[0]["encoder"]
+    tax_text = (first / "taxonomy.json").read_text(encoding="utf-8")
+    for s, m in zip(shards[1:], manifests[1:]):
+        if m["encoder"] != enc_config:
+            raise StygigError(f"shard {s} was built with a different encoder than {first}")
+        if (s / "taxonomy.json").read_text(encoding="utf-8") != tax_text:
+            raise StygigError(f"shard {s} was built with a different taxonomy than {first}")
+    tax = Taxonomy.from_dict(json.loads(tax_text))
+    stores = [ItemStore(s / "items", list(tax.categories)) for s in shards]
+    rows: list[tuple[bytes, int, int]] = []
+    skipped: list[dict[str, str]] = []
+    for k, (s, st) in enumerate(zip(shards, stores)):
+        rows += [(bytes(i), k, r) for r, i in enumerate(st.ids)]
+        skipped += json.loads((s / "build_report.json").read_text(encoding="utf-8")).get("skipped", [])
+    rows.sort()
+    for a, b in zip(rows, rows[1:]):
+        if a[0] == b[0]:
+            raise StygigError(f"shards overlap: item id {a[0].decode()!r} is in more than one shard")
+    skipped.sort(key=lambda d: d["id"])
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    art = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
+    try:
+        (art / "thumbs").mkdir()
+        vecs = [np.load(s / "vectors.npy", mmap_mode="r") for s in shards]
+        cols = [np.load(s / "colors.npy", mmap_mode="r") for s in shards]
+        n, dim = len(rows), vecs[0].shape[1]
+        vec = np.lib.format.open_memmap(art / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+        col = np.lib.format.open_memmap(art / "colors.npy", mode="w+", dtype=np.float32, shape=(n,) + cols[0].shape[1:])
+        writer = ItemWriter(art / "items", list(tax.categories))
+        codes = np.zeros(n, dtype=np.uint16)
+        cat_code = {c: i for i, c in enumerate(tax.categories)}
+        per_category: dict[str, int] = {}
+        for new_row, (_, k, r) in enumerate(rows):
+            it = dict(stores[k][r])
+            if it.get("thumbnail"):
+                src_thumb = shards[k] / it["thumbnail"]
+                it["thumbnail"] = f"thumbs/{new_row:06d}.jpg"
+                shutil.copyfile(src_thumb, art / it["thumbnail"])
+            writer.add(it)
+            vec[new_row] = vecs[k][r]
+            col[new_row] = cols[k][r]
+            codes[new_row] = cat_code[it["category"]]
+            per_category[it["category"]] = per_category.get(it["category"], 0) + 1
+        writer.close()
+        vec.flush()
+        col.flush()
+        shutil.copytree(first / "encoder", art / "encoder")
+        category_text = None
+        if manifests[0].get("category_text"):
+            category_text = np.load(first / manifests[0]["category_text"], allow_pickle=False)
+        enc_description = json.loads((first / "build_report.json").read_text(encoding="utf-8")).get("encoder", {})
+        summary = _finish(art, np.load(art / "vectors.npy", mmap_mode="r"), codes, tax, skipped, enc_config,
+                          enc_description, category_text, None, index_kind, per_category, {})
+        _replace_dir(art, out)
+    except BaseException:
+        shutil.rmtree(art, ignore_errors=True)
+        raise
+    summary.out = out
+    summary.seconds = time.perf_counter() - t0
+    summary.timings["total_s"] = round(summary.seconds, 3)
+    _patch_report(out, summary)
+    if tar:
+        summary.tar = pack_artifact(out, out.parent / "model.tar.gz" if tar is True else Path(tar))
+    return summary
 
 
 # ---- pack --------------------------------------------------------------------------------------
@@ -453,72 +747,3 @@ def pack_artifact(root: str | Path, out_tar: str | Path, *, extra: dict[str, byt
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return out_tar
-
-
-# ---- merge -------------------------------------------------------------------------------------
-def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool | str | Path = False) -> BuildSummary:
-    """Combine shard artifacts (``build --shard I/N``) into one artifact.
-
-    The result is identical in content to a single-process build of the same catalog: items are
-    re-sorted by id, thumbnails renumbered, indexes rebuilt; ``model_version`` is the same.
-    """
-    t0 = time.perf_counter()
-    out = Path(out)
-    if not shards:
-        raise StygigError("merge needs at least one shard artifact")
-    manifests = [verify_artifact(s) for s in shards]
-    first = Path(shards[0])
-    enc_config = manifests[0]["encoder"]
-    tax_text = (first / "taxonomy.json").read_text(encoding="utf-8")
-    for s, m in zip(shards[1:], manifests[1:]):
-        if m["encoder"] != enc_config:
-            raise StygigError(f"shard {s} was built with a different encoder than {first}")
-        if (Path(s) / "taxonomy.json").read_text(encoding="utf-8") != tax_text:
-            raise StygigError(f"shard {s} was built with a different taxonomy than {first}")
-    rows: list[tuple[str, int, int]] = []  # (id, shard index, row in shard)
-    shard_items, shard_vec, shard_col, skipped = [], [], [], []
-    for k, s in enumerate(shards):
-        s = Path(s)
-        items = [json.loads(l) for l in (s / "items.jsonl").read_text(encoding="utf-8").splitlines() if l]
-        shard_items.append(items)
-        shard_vec.append(np.load(s / "vectors.npy", allow_pickle=False))
-        shard_col.append(np.load(s / "colors.npy", allow_pickle=False))
-        skipped += json.loads((s / "build_report.json").read_text(encoding="utf-8")).get("skipped", [])
-        rows += [(it["id"], k, r) for r, it in enumerate(items)]
-    rows.sort()
-    ids = [r[0] for r in rows]
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
-        raise StygigError(f"shards overlap: item ids in more than one shard: {', '.join(dup)}")
-    skipped.sort(key=lambda d: d["id"])
-    _check_target(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
-    try:
-        (tmp / "thumbs").mkdir()
-        kept = []
-        for new_row, (_, k, r) in enumerate(rows):
-            it = dict(shard_items[k][r])
-            src_thumb = Path(shards[k]) / it["thumbnail"]
-            it["thumbnail"] = f"thumbs/{new_row:06d}.jpg"
-            shutil.copyfile(src_thumb, tmp / it["thumbnail"])
-            kept.append(it)
-        vec = np.stack([shard_vec[k][r] for _, k, r in rows]).astype(np.float32)
-        col = np.stack([shard_col[k][r] for _, k, r in rows]).astype(np.float32)
-        shutil.copytree(first / "encoder", tmp / "encoder")
-        category_text = None
-        if manifests[0].get("category_text"):
-            category_text = np.load(first / manifests[0]["category_text"], allow_pickle=False)
-        tax = Taxonomy.from_dict(json.loads(tax_text))
-        enc_description = json.loads((first / "build_report.json").read_text(encoding="utf-8")).get("encoder", {})
-        summary = _finish(tmp, kept, vec, col, tax, skipped, enc_config, enc_description, category_text, None)
-        _replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    summary.out = out
-    summary.seconds = time.perf_counter() - t0
-    _patch_report_seconds(out, summary.seconds)
-    if tar:
-        summary.tar = pack_artifact(out, out.parent / "model.tar.gz" if tar is True else Path(tar))
-    return summary

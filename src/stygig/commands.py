@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also write model.tar.gz (beside the artifact unless PATH is given)")
     p.add_argument("--shard", default=None, metavar="I/N", help="build only shard I of N (by a stable hash of item ids)")
     p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores, at most 4)")
+    p.add_argument("--index", choices=["auto", "flat", "ivf"], default="auto",
+                   help="index kind per category: exact while small, IVF above 50,000 items (auto)")
+    p.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted build")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
 
@@ -97,6 +100,7 @@ def cmd_build(args) -> int:
     summary = build_artifact(
         args.catalog, args.out, encoder=args.encoder, precision=args.precision, taxonomy=args.taxonomy,
         tar=args.tar, shard=_parse_shard(args.shard), progress=not args.quiet, workers=args.workers,
+        index_kind=args.index, resume=not args.no_resume,
     )
     print("\n".join(summary.lines()))
     return 0

@@ -155,7 +155,7 @@ class Recommender:
         taxonomy: Taxonomy,
         encoder: Encoder,
         vectors: np.ndarray,
-        items: list[dict[str, Any]],
+        items: "ItemStore",
         colours: np.ndarray,
         indexes: Indexes,
         category_text: np.ndarray | None,
@@ -173,40 +173,41 @@ class Recommender:
         self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
         self.model_version = manifest["model_version"]
         self.n_items = len(items)
-        self._row_of = {it["id"]: i for i, it in enumerate(items)}
         self._cat_names = list(taxonomy.categories)
-        self._categories = np.array([it["category"] for it in items])
-        self._genders = np.array([it["gender"] for it in items])
 
     # ---- loading ---------------------------------------------------------------------------
     @classmethod
     def load(
         cls, artifact_dir: str | Path, *, verify: bool = True, weights: Mapping[str, float] | None = None
     ) -> "Recommender":
+        """Load an artifact: checks format and checksums; memory-maps vectors and indexes."""
+        from stygig.items import ItemStore
+
         root = Path(artifact_dir)
         manifest = verify_artifact(root) if verify else read_manifest(root)
         taxonomy = Taxonomy.load(root / manifest["taxonomy"]["file"])
+        if list(taxonomy.categories) != list(manifest["taxonomy"].get("categories", [])):
+            raise ArtifactError("artifact taxonomy.json does not match the categories its manifest records")
+        items = ItemStore(root / "items", list(taxonomy.categories))
         try:
-            items = [json.loads(line) for line in (root / "items.jsonl").read_text(encoding="utf-8").splitlines() if line]
             vectors = np.load(root / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            colours = np.load(root / "colors.npy", allow_pickle=False)
+            colours = np.load(root / "colors.npy", mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as e:
             raise ArtifactError(f"artifact {root} is unreadable: {e}") from None
-        if vectors.shape[0] != len(items) or colours.shape[0] != len(items):
+        if vectors.ndim != 2 or vectors.shape[0] != len(items) or colours.shape[0] != len(items):
             raise ArtifactError(
                 f"artifact {root} is inconsistent: {len(items)} items, {vectors.shape[0]} vectors, {colours.shape[0]} colour rows"
             )
-        for it in items:
-            if it.get("category") not in taxonomy.categories:
-                raise ArtifactError(f"artifact item {it.get('id')!r} has category {it.get('category')!r}, unknown to its taxonomy")
         encoder = load_encoder(root / "encoder", manifest["encoder"])
         if vectors.shape[1] != encoder.dim:
             raise ArtifactError(f"artifact vectors have dim {vectors.shape[1]} but its encoder has dim {encoder.dim}")
-        present = sorted({it["category"] for it in items})
+        unknown = sorted(set(manifest.get("index", {}).get("per_category", {})) - set(taxonomy.categories))
+        if unknown:
+            raise ArtifactError(f"artifact index has categories its taxonomy does not know: {', '.join(unknown)}")
         try:
-            indexes = Indexes.load(root / "index", present)
+            indexes = Indexes.load(root / "index", manifest.get("index", {}))
         except RuntimeError as e:
-            raise ArtifactError(f"artifact index is unreadable: {str(e).splitlines()[0]}") from None
+            raise ArtifactError(f"artifact index is unreadable: {str(e).strip().splitlines()[-1]}") from None
         category_text = None
         if manifest.get("category_text"):
             category_text = np.load(root / manifest["category_text"], allow_pickle=False)
@@ -215,23 +216,29 @@ class Recommender:
 
     # ---- catalog access --------------------------------------------------------------------
     def item(self, item_id: str) -> dict[str, Any]:
-        try:
-            return self.items[self._row_of[item_id]]
-        except (KeyError, TypeError):
-            raise UnknownItem(f"unknown item_id {str(item_id)[:100]!r}") from None
+        row = self.items.row_of(item_id)
+        if row is None:
+            raise UnknownItem(f"unknown item_id {str(item_id)[:100]!r}")
+        return self.items[row]
 
     def thumbnail_path(self, item_id: str) -> Path:
-        return self.artifact_dir / self.item(item_id)["thumbnail"]
+        thumb = self.item(item_id).get("thumbnail")
+        if not thumb:
+            raise UnknownItem(f"item {item_id[:100]!r} has no thumbnail")
+        return self.artifact_dir / thumb
 
-    def items_in_category(self, category: str) -> list[dict[str, Any]]:
-        return [it for it in self.items if it["category"] == category]
+    def items_in_category(self, category: str, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        rows = self.items.rows_in_category(category) if category in self.taxonomy.categories else []
+        end = None if limit is None else offset + limit
+        return [self.items[int(r)] for r in rows[offset:end]]
 
     def describe(self) -> dict[str, Any]:
+        counts = np.bincount(np.asarray(self.items.category_codes), minlength=len(self._cat_names))
         return {
             "model_version": self.model_version,
             "total_items": self.n_items,
             "encoder": self.encoder.describe(),
-            "categories": {c: int((self._categories == c).sum()) for c in self._cat_names},
+            "categories": {c: int(counts[i]) for i, c in enumerate(self._cat_names)},
             "weights": self.weights,
         }
 
@@ -243,11 +250,11 @@ class Recommender:
             raise InvalidInput(f"category must be one of {', '.join(self.taxonomy.categories)}")
         query_row: int | None = None
         if query.item_id is not None:
-            query_row = self._row_of.get(query.item_id)
+            query_row = self.items.row_of(query.item_id)
             if query_row is None:
                 raise UnknownItem(f"unknown item_id {query.item_id[:100]!r}")
             qvec = np.asarray(self.vectors[query_row], dtype=np.float32)
-            qcol = self.colours[query_row]
+            qcol = np.asarray(self.colours[query_row])
             qcolours = self.items[query_row]["colors"]
         elif query.image is not None:
             from stygig.features.colour import dominant_colours
@@ -294,20 +301,31 @@ class Recommender:
             },
         }
 
+    def _search_all(self, qvec, k: int, categories) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {c: Indexes.search(self.indexes.per_category[c], qvec, k) for c in categories if c in self.indexes.per_category}
+
+    def _neighbours(self, hits: dict[str, tuple[np.ndarray, np.ndarray]], k: int, exclude_row) -> tuple[np.ndarray, np.ndarray]:
+        """The global top-``k`` from each category's top hits (exact for exact indexes)."""
+        if not hits:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = np.concatenate([h[0] for h in hits.values()])
+        rows = np.concatenate([h[1] for h in hits.values()])
+        keep = rows != (-1 if exclude_row is None else exclude_row)
+        scores, rows = scores[keep], rows[keep]
+        order = np.lexsort((rows, -np.round(scores, 6)))[:k]
+        return scores[order], rows[order]
+
     def _query_category(self, qvec, query: Query, query_row, opts: Options):
-        scores, rows = Indexes.search(self.indexes.all, qvec, VOTE_K + (1 if query_row is not None else 0))
-        if query_row is not None:
-            keep = rows != query_row
-            scores, rows = scores[keep][:VOTE_K], rows[keep][:VOTE_K]
-        neighbours = (scores, rows)
         if opts.category is not None:
-            return opts.category, "hint", 1.0, neighbours
+            return opts.category, "hint", 1.0, None
         if query_row is not None:
-            return self.items[query_row]["category"], "item", 1.0, neighbours
+            return self.items.category_of(query_row), "item", 1.0, None
+        hits = self._search_all(qvec, VOTE_K + 1, self._cat_names)
+        scores, rows = self._neighbours(hits, VOTE_K, query_row)
         vote = np.zeros(len(self._cat_names), dtype=np.float64)
-        cat_pos = {c: i for i, c in enumerate(self._cat_names)}
+        codes = np.asarray(self.items.category_codes)
         for s, r in zip(scores, rows):
-            vote[cat_pos[self._categories[r]]] += max(float(s), 0.0) + 1e-6
+            vote[int(codes[r])] += max(float(s), 0.0) + 1e-6
         if vote.sum() > 0:
             vote /= vote.sum()
         source = "vote"
@@ -318,17 +336,19 @@ class Recommender:
             vote = 0.5 * zs + 0.5 * vote
             source = "zero-shot+vote"
         best = int(np.argmax(vote))  # argmax takes the first maximum: deterministic
-        return self._cat_names[best], source, float(vote[best]), neighbours
+        return self._cat_names[best], source, float(vote[best]), (scores, rows)
 
     def _query_gender(self, query_row, neighbours, opts: Options):
         if query_row is not None:
-            return self.items[query_row]["gender"], "item"
+            return self.items.gender_of(query_row), "item"
+        if neighbours is None:
+            return None, "unknown"
         scores, rows = neighbours
         if len(rows) == 0:
             return None, "unknown"
         counts = {g: 0.0 for g in GENDERS}
         for s, r in zip(scores, rows):
-            counts[str(self._genders[r])] += max(float(s), 0.0)
+            counts[self.items.gender_of(int(r))] += max(float(s), 0.0)
         total = sum(counts.values())
         g = max(GENDERS, key=lambda k: (counts[k], -GENDERS.index(k)))
         if total > 0 and counts[g] / total >= 0.6 and g != "unisex":
@@ -350,16 +370,16 @@ class Recommender:
             sims, rows = Indexes.search(index, qvec, pool)
             cands = []
             for s, r in zip(sims, rows):
-                it = self.items[r]
-                if not gender_allowed(opts.gender, it["gender"]):
+                r = int(r)
+                if not gender_allowed(opts.gender, self.items.gender_of(r)):
                     continue
-                if it["id"] in exclude or r == query_row or s >= NEAR_DUPLICATE:
+                if r == query_row or s >= NEAR_DUPLICATE or (exclude and self.items[r]["id"] in exclude):
                     continue
-                cands.append((float(s), int(r)))
+                cands.append((float(s), r))
             if not cands:
                 continue
             crow = np.array([r for _, r in cands])
-            col = self.colours[crow]
+            col = np.asarray(self.colours[crow])
             if q_w.sum() > 0:
                 cscore, crel = harmony_batch(q_lab, q_w, col[:, :, :3], col[:, :, 3])
             else:
@@ -367,9 +387,8 @@ class Recommender:
             cat_score = self.taxonomy.compatibility(category, cat)
             scored = []
             for (s, r), c, rel in zip(cands, cscore, crel):
-                it = self.items[r]
                 sim = max(0.0, min(1.0, s))
-                g = gender_score(reference_gender, it["gender"])
+                g = gender_score(reference_gender, self.items.gender_of(r))
                 total = w["similarity"] * sim + w["color"] * float(c) + w["category"] * cat_score + w["gender"] * g
                 scored.append((total, r, sim, float(c), int(rel), g))
             scored.sort(key=lambda t: (-round(t[0], 9), t[1]))

@@ -41,7 +41,7 @@ SYNONYMS = {
 
 
 def named_colours_in_text(text: str, k: int = 3) -> list[dict[str, Any]]:
-    names = dict(zip(_colour._PALETTE_NAMES, _colour._PALETTE))
+    names = dict(_colour.PALETTE)
     vocab = {**{n: n for n in names}, **SYNONYMS}
     lowered = text.lower()
     found: list[str] = []
@@ -64,7 +64,7 @@ def named_colours_in_text(text: str, k: int = 3) -> list[dict[str, Any]]:
     weight = 1.0 / len(ordered)
     out = []
     for name in ordered:
-        rgb = names[name][1]
+        rgb = names[name]
         lab = _colour.srgb_to_lab(np.array(rgb, dtype=np.uint8))
         out.append(
             {

@@ -105,7 +105,7 @@ class Taxonomy:
         return cls.from_dict(json.loads(text))
 
     def to_json(self) -> str:
-        return json.dumps(self.raw, indent=2, sort_keys=True)
+        return json.dumps(self.raw, indent=2)  # order matters: category codes index it
 
     # ---- rules ---------------------------------------------------------------------------
     def check_category(self, name: str) -> Category:

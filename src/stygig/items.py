@@ -1,0 +1,127 @@
+"""Item metadata in columnar form, read lazily.
+
+A million items must not cost a million JSON parses at start. The artifact keeps:
+
+    items/ids.npy          fixed-width UTF-8 ids, sorted (rows are sorted by id): id -> row is a
+                           binary search over a memory-mapped array
+    items/category.npy     uint16 code per row (index into the taxonomy's category list)
+    items/gender.npy       uint8 code per row (index into taxonomy.GENDERS)
+    items/meta.jsonl       one JSON object per row (name, source, thumbnail, colours, attributes)
+    items/meta.offsets.npy int64 byte offsets of each row's line (n + 1 entries)
+
+Only the three small columns are touched at load; a row's JSON is parsed when it is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from stygig.errors import ArtifactError
+from stygig.taxonomy import GENDERS
+
+
+class ItemWriter:
+    """Stream rows (in id order) into ``items/``; ``close()`` writes the columns."""
+
+    def __init__(self, directory: Path, categories: Sequence[str]):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._cat_code = {c: i for i, c in enumerate(categories)}
+        self._ids: list[bytes] = []
+        self._cats: list[int] = []
+        self._genders: list[int] = []
+        self._offsets: list[int] = [0]
+        self._fh = open(self.dir / "meta.jsonl", "wb")
+
+    def add(self, row: dict[str, Any]) -> None:
+        item_id = row["id"].encode("utf-8")
+        if self._ids and item_id <= self._ids[-1]:
+            raise ValueError(f"items must be added in increasing id order ({row['id']!r})")
+        self._ids.append(item_id)
+        self._cats.append(self._cat_code[row["category"]])
+        self._genders.append(GENDERS.index(row["gender"]))
+        line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        self._fh.write(line)
+        self._offsets.append(self._offsets[-1] + len(line))
+
+    def close(self) -> int:
+        self._fh.close()
+        width = max((len(i) for i in self._ids), default=1)
+        np.save(self.dir / "ids.npy", np.array(self._ids, dtype=f"S{width}"), allow_pickle=False)
+        np.save(self.dir / "category.npy", np.array(self._cats, dtype=np.uint16), allow_pickle=False)
+        np.save(self.dir / "gender.npy", np.array(self._genders, dtype=np.uint8), allow_pickle=False)
+        np.save(self.dir / "meta.offsets.npy", np.array(self._offsets, dtype=np.int64), allow_pickle=False)
+        return len(self._ids)
+
+
+class ItemStore(Sequence[dict]):
+    """Read-only, lazily parsed rows. ``store[row]`` -> dict; ``store.row_of(id)`` -> row or None."""
+
+    def __init__(self, directory: Path, categories: Sequence[str]):
+        d = Path(directory)
+        try:
+            self.ids = np.load(d / "ids.npy", mmap_mode="r", allow_pickle=False)
+            self.category_codes = np.load(d / "category.npy", mmap_mode="r", allow_pickle=False)
+            self.gender_codes = np.load(d / "gender.npy", mmap_mode="r", allow_pickle=False)
+            self._offsets = np.load(d / "meta.offsets.npy", mmap_mode="r", allow_pickle=False)
+            self._fh = open(d / "meta.jsonl", "rb")
+            size = (d / "meta.jsonl").stat().st_size
+            self._mm = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        except (OSError, ValueError) as e:
+            raise ArtifactError(f"artifact item metadata is unreadable: {e}") from None
+        n = len(self.ids)
+        if not (len(self.category_codes) == len(self.gender_codes) == n and len(self._offsets) == n + 1):
+            raise ArtifactError("artifact item metadata columns disagree in length")
+        if n and int(self.category_codes.max()) >= len(categories):
+            raise ArtifactError("artifact item metadata refers to a category its taxonomy does not have")
+        self.categories = list(categories)
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, row):  # type: ignore[override]
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        row = int(row)
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError(row)
+        hit = self._cache.get(row)
+        if hit is None:
+            start, end = int(self._offsets[row]), int(self._offsets[row + 1])
+            hit = json.loads(self._mm[start:end])
+            if len(self._cache) > 65536:
+                self._cache.clear()
+            self._cache[row] = hit
+        return hit
+
+    def __iter__(self) -> Iterator[dict]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def row_of(self, item_id: str) -> int | None:
+        if not isinstance(item_id, str):
+            return None
+        key = item_id.encode("utf-8")
+        if len(key) > self.ids.dtype.itemsize or b"\0" in key:
+            return None
+        pos = int(np.searchsorted(self.ids, key))
+        if pos < len(self.ids) and self.ids[pos] == key:
+            return pos
+        return None
+
+    def category_of(self, row: int) -> str:
+        return self.categories[int(self.category_codes[row])]
+
+    def gender_of(self, row: int) -> str:
+        return GENDERS[int(self.gender_codes[row])]
+
+    def rows_in_category(self, category: str) -> np.ndarray:
+        return np.flatnonzero(np.asarray(self.category_codes) == self.categories.index(category))
