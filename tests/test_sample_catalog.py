@@ -38,7 +38,7 @@ def test_same_n_and_seed_give_byte_identical_files(tmp_path: Path) -> None:
     assert _files(Path(c["root"]))["manifest.jsonl"] != fa["manifest.jsonl"]
 
 
-def test_drawing_processes_do_not_change_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_drawing_threads_do_not_change_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STYGIG_SAMPLE_WORKERS", "1")
     one = generate_sample_catalog(tmp_path / "one", n=16, seed=3)
     monkeypatch.setenv("STYGIG_SAMPLE_WORKERS", "2")
