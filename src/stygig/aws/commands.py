@@ -282,11 +282,11 @@ def cmd_pipeline(args) -> int:
     _print_deployment(dep, args.info)
     item = args.item or sagemaker.first_item_id(session, res.model_uri)
     session.note(f"3/3 invoke with item {item}")
-    body = sagemaker.build_request_body(item_id=item or "<first item>")
+    invocation = sagemaker.build_invocation(item_id=item or "<first item>")
     if args.asynchronous:
-        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, body)
+        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation)
     else:
-        response = sagemaker.invoke_realtime(session, args.endpoint_name, body)
+        response = sagemaker.invoke_realtime(session, args.endpoint_name, invocation)
     if not session.dry_run:
         _print_response(response, False)
     return 0
@@ -298,24 +298,32 @@ def cmd_invoke(args) -> int:
 
     cfg = load(args)
     session = session_for(cfg, args)
-    body = sagemaker.build_request_body(image=args.image, text=args.text, item_id=args.item, options=options_dict(args))
+    # SageMaker endpoints have no thumbnail route: pictures come in the response unless --artifact
+    embed = bool(args.save_visual) and not args.artifact
+    invocation = sagemaker.build_invocation(
+        image=args.image, text=args.text, item_id=args.item, options=options_dict(args), include_thumbnails=embed
+    )
     if args.asynchronous:
-        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, body, timeout=args.timeout)
+        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation, timeout=args.timeout)
     else:
-        response = sagemaker.invoke_realtime(session, args.endpoint_name, body)
+        response = sagemaker.invoke_realtime(session, args.endpoint_name, invocation)
     if session.dry_run:
         return 0
     _print_response(response, args.json)
     if args.save_visual:
-        from stygig.report import artifact_loader, save_visual
+        from pathlib import Path
 
-        loader = artifact_loader(args.artifact) if args.artifact else (lambda rec: None)
+        from stygig.report import artifact_loader, save_visual
+        from stygig.serving.client import embedded_pictures
+
+        loader = artifact_loader(args.artifact) if args.artifact else embedded_pictures(response)
         query_image = None
         if args.image and not str(args.image).startswith("s3://"):
             from stygig.images import decode_image
-            from pathlib import Path
 
             query_image = decode_image(Path(args.image).read_bytes())
+        elif args.item:
+            query_image = loader({"item_id": args.item, "thumbnail": (response.get("query_item") or {}).get("thumbnail")})
         png, js = save_visual(response, args.save_visual, loader, query_image)
         print(f"wrote {png} and {js}", file=sys.stderr if args.json else sys.stdout)
     return 0

@@ -681,48 +681,63 @@ def _ignore_missing(fn: Callable[[], Any]) -> None:
 
 
 # ---- invoke -------------------------------------------------------------------------------------
-def build_request_body(
-    *, image: str | Path | None = None, text: str | None = None, item_id: str | None = None, options: dict[str, Any] | None = None
-) -> bytes:
-    """The JSON request StyGig's server and handler accept (exactly one query)."""
-    import base64
+def build_invocation(
+    *,
+    image: str | Path | None = None,
+    text: str | None = None,
+    item_id: str | None = None,
+    options: dict[str, Any] | None = None,
+    include_thumbnails: bool = False,
+) -> dict[str, Any]:
+    """InvokeEndpoint arguments for one query: the ``stygig invoke`` codec, plus ``s3://`` images.
 
-    given = [x for x in (image, text, item_id) if x is not None]
-    if len(given) != 1:
-        raise StygigError("give exactly one of IMAGE, --text or --item")
-    body: dict[str, Any] = dict(options or {})
-    if image is not None:
-        image = str(image)
-        if image.startswith("s3://"):
-            body["image_s3_uri"] = image
-        else:
-            p = Path(image)
-            if not p.is_file():
-                raise StygigError(f"image not found: {image}")
-            body["image"] = base64.b64encode(p.read_bytes()).decode("ascii")
-    elif text is not None:
-        body["text"] = text
-    else:
-        body["item_id"] = item_id
-    return json.dumps(body).encode("utf-8")
+    A picture goes as raw bytes (options in CustomAttributes), text and item queries as JSON;
+    an ``s3://`` image goes as ``{"image_s3_uri": ...}`` (the endpoint reads its allowed buckets).
+    """
+    if image is not None and str(image).startswith("s3://"):
+        if text is not None or item_id is not None:
+            raise StygigError("give exactly one of IMAGE, --text or --item")
+        body: dict[str, Any] = {"image_s3_uri": str(image), **(options or {})}
+        if include_thumbnails:
+            body["include_thumbnails"] = True
+        return {"Accept": "application/json", "ContentType": "application/json", "Body": json.dumps(body).encode("utf-8")}
+    from stygig.serving.client import build_invocation as serving_invocation
+
+    return serving_invocation(image=image, text=text, item=item_id, options=options, include_thumbnails=include_thumbnails)
 
 
 def _parse_response(raw: bytes, where: str) -> dict[str, Any]:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DeployError(f"{where}: the endpoint answered with something that is not JSON: {raw[:120]!r}") from None
+        raise DeployError(f"{where} answered with something that is not JSON: {raw[:120]!r}") from None
     if not isinstance(data, dict):
-        raise DeployError(f"{where}: the endpoint answered with JSON that is not an object")
-    if "error" in data and isinstance(data["error"], dict):
+        raise DeployError(f"{where} answered with JSON that is not an object")
+    if isinstance(data.get("error"), dict):
         err = data["error"]
-        raise DeployError(f"{where}: {err.get('code', 'error')}: {err.get('message', '')}")
+        raise StygigError(f"{where}: {err.get('message', '')} ({err.get('code', 'error')})", code=str(err.get("code", "error")))
     return data
 
 
-def invoke_realtime(session: AwsSession, endpoint_name: str, body: bytes) -> dict[str, Any]:
+def _model_error(e: AwsError, where: str) -> StygigError:
+    """SageMaker's ModelError carries the container's status and JSON error: one line from it."""
+    resp = e.response or {}
+    status = int(resp.get("OriginalStatusCode") or 0)
+    try:
+        inner = json.loads(resp.get("OriginalMessage") or "")["error"]
+        return StygigError(f"{where}: {inner['message']} (HTTP {status}, {inner['code']})", status=status or 500, code=inner["code"])
+    except (ValueError, KeyError, TypeError):
+        return StygigError(f"{where}: {e.message}", status=status or 502, code="model_error")
+
+
+def invoke_realtime(session: AwsSession, endpoint_name: str, invocation: dict[str, Any]) -> dict[str, Any]:
     rt = session.client("sagemaker-runtime")
-    resp = rt.invoke_endpoint(EndpointName=endpoint_name, ContentType="application/json", Accept="application/json", Body=body)
+    try:
+        resp = rt.invoke_endpoint(EndpointName=endpoint_name, **invocation)
+    except AwsError as e:
+        if e.aws_code == "ModelError":
+            raise _model_error(e, f"endpoint {endpoint_name}") from None
+        raise
     if is_dry(resp):
         return {}
     return _parse_response(resp["Body"].read(), f"endpoint {endpoint_name}")
@@ -732,20 +747,26 @@ def invoke_async(
     session: AwsSession,
     cfg: DeploymentConfig,
     endpoint_name: str,
-    body: bytes,
+    invocation: dict[str, Any],
     *,
     timeout: float = 900.0,
     interval: float = 5.0,
 ) -> dict[str, Any]:
-    """Upload the request, InvokeEndpointAsync, then poll the output (and failure) location."""
+    """Upload the request body, InvokeEndpointAsync, then poll the output (and failure) location."""
     from stygig.s3io import parse_s3_uri
 
-    in_uri = cfg.s3_prefix_uri("async-input", f"{uuid.uuid4().hex}.json")
+    content_type = invocation.get("ContentType", "application/json")
+    suffix = ".json" if content_type == "application/json" else ".bin"
+    in_uri = cfg.s3_prefix_uri("async-input", f"{uuid.uuid4().hex}{suffix}")
     bucket, key = parse_s3_uri(in_uri)
-    s3 = session.client("s3")
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    session.client("s3").put_object(Bucket=bucket, Key=key, Body=invocation["Body"], ContentType=content_type)
+    extra = {"CustomAttributes": invocation["CustomAttributes"]} if invocation.get("CustomAttributes") else {}
     resp = session.client("sagemaker-runtime").invoke_endpoint_async(
-        EndpointName=endpoint_name, InputLocation=in_uri, ContentType="application/json", Accept="application/json"
+        EndpointName=endpoint_name,
+        InputLocation=in_uri,
+        ContentType=content_type,
+        Accept=invocation.get("Accept", "application/json"),
+        **extra,
     )
     if is_dry(resp):
         session.note(f"dry run: would poll the output location for at most {int(timeout)} s")
@@ -938,8 +959,10 @@ def train(
     return TrainingResult(job_name, resp.get("TrainingJobArn"), str(status), model_uri)
 
 
-def first_item_id(session: AwsSession, model_uri: str, *, max_members: int = 10_000) -> str | None:
-    """The first item id in a model archive's items.jsonl (streamed; stops at that member)."""
+def first_item_id(session: AwsSession, model_uri: str, *, max_members: int = 100_000) -> str | None:
+    """The first item id (ids are sorted) in a model archive, streamed: reads up to ``items/ids.npy``."""
+    import numpy as np
+
     from stygig.s3io import parse_s3_uri
 
     bucket, key = parse_s3_uri(model_uri)
@@ -950,11 +973,11 @@ def first_item_id(session: AwsSession, model_uri: str, *, max_members: int = 10_
         for n, member in enumerate(tf):
             if n >= max_members:
                 break
-            if member.name.lstrip("./") == "items.jsonl" and member.isfile():
+            if member.name.removeprefix("./") == "items/ids.npy" and member.isfile() and member.size < (256 << 20):
                 fh = tf.extractfile(member)
-                if fh is None:
-                    break
-                for line in io.TextIOWrapper(fh, encoding="utf-8"):
-                    if line.strip():
-                        return json.loads(line)["id"]
-    raise DeployError(f"{model_uri} has no items.jsonl: is it a StyGig model archive?")
+                ids = np.load(io.BytesIO(fh.read()), allow_pickle=False) if fh is not None else []
+                if len(ids):
+                    first = ids[0]
+                    return first.decode("utf-8") if isinstance(first, bytes) else str(first)
+                break
+    raise DeployError(f"{model_uri} has no items/ids.npy: is it a StyGig model archive?")

@@ -34,11 +34,14 @@ class AwsError(StygigError):
     status = 502
     code = "aws_error"
 
-    def __init__(self, message: str, *, operation: str = "", aws_code: str = "", http_status: int = 0):
+    def __init__(
+        self, message: str, *, operation: str = "", aws_code: str = "", http_status: int = 0, response: dict | None = None
+    ):
         super().__init__(message)
         self.operation = operation
         self.aws_code = aws_code
         self.http_status = http_status
+        self.response = response  # botocore's parsed error response, when there is one
 
     @property
     def not_found(self) -> bool:
@@ -198,7 +201,9 @@ class AwsSession:
             code = str(err.get("Code", "")) or "Error"
             msg = " ".join(str(err.get("Message", "") or e).split())
             status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-            raise AwsError(f"{operation} failed: {code}: {msg}", operation=operation, aws_code=code, http_status=status) from None
+            raise AwsError(
+                f"{operation} failed: {code}: {msg}", operation=operation, aws_code=code, http_status=status, response=e.response
+            ) from None
         except BotoCoreError as e:
             raise AwsError(f"{operation} failed: {' '.join(str(e).split())}", operation=operation) from None
 

@@ -15,9 +15,8 @@ the files SageMaker writes under ``/opt/ml/input/config`` (``resourceconfig.json
   merges them (:func:`stygig.artifact.merge_artifacts`) into the model directory. Only that host
   writes the model directory, which SageMaker archives as the job's ``model.tar.gz``.
 
-The model directory holds the artifact laid out as the serving package (for the DLC handler, the
-``code/`` files too when the serving package provides them), so ``deploy --model-uri`` takes the
-job's output as it is.
+The model directory holds the artifact laid out as ``stygig package`` lays it out (the artifact and
+``code/`` for the DLC handler), so ``deploy --model-uri`` takes the job's output as it is.
 """
 
 from __future__ import annotations
@@ -149,12 +148,7 @@ def build_shard(env: JobEnv, out: Path) -> int:
         if env.n > 1 and "has no items" in e.message:
             return 0
         raise
-    return int(getattr(summary, "n_items", 0) or _count_items(out))
-
-
-def _count_items(artifact: Path) -> int:
-    with open(artifact / "items.jsonl", encoding="utf-8") as fh:
-        return sum(1 for line in fh if line.strip())
+    return int(summary.n_items)
 
 
 def _shard_prefix(exchange: str, i: int) -> str:
@@ -214,23 +208,24 @@ def collect_shards(
 
 
 def install_model(artifact: Path, model_dir: Path) -> None:
-    """Copy the artifact into the model directory, with the serving package's extra files."""
+    """Lay the artifact out in the model directory exactly as ``stygig package`` would.
+
+    The serving package (artifact + ``code/`` for the DLC handler) is written with the same
+    function ``stygig package`` uses and unpacked here; SageMaker tars the directory again as the
+    job's ``model.tar.gz``, so the job's output deploys on the DLC or the StyGig image alike.
+    """
+    import tarfile
+
     model_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(artifact, model_dir, dirs_exist_ok=True)
-    for rel, data in _serving_extra_files().items():
-        dest = model_dir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-
-
-def _serving_extra_files() -> dict[str, bytes]:
-    """``code/inference.py`` and ``code/requirements.txt`` for the DLC, if the serving package has them."""
     try:
-        from stygig.serving import package
-    except ImportError:
-        return {}
-    fn = getattr(package, "dlc_code_files", None)
-    return dict(fn()) if callable(fn) else {}
+        from stygig.serving.package import package_artifact
+    except ImportError:  # a build without the serving package: the bare artifact
+        shutil.copytree(artifact, model_dir, dirs_exist_ok=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="stygig-package-") as tmp:
+        archive = package_artifact(artifact, Path(tmp) / "model.tar.gz")
+        with tarfile.open(archive, "r:gz") as tf:
+            tf.extractall(model_dir, filter="data")
 
 
 def run(env: JobEnv, *, shard_timeout: float | None = None, sleep: Callable[[float], None] = time.sleep) -> Path | None:
@@ -251,7 +246,8 @@ def run(env: JobEnv, *, shard_timeout: float | None = None, sleep: Callable[[flo
         if not env.leader:
             return None
         timeout = shard_timeout if shard_timeout is not None else float(env.hyperparameters.get("shard_wait_seconds", 7200))
-        dirs = collect_shards(env, work / "shards", timeout=timeout, sleep=sleep)
+        interval = float(env.hyperparameters.get("shard_poll_seconds", 10))
+        dirs = collect_shards(env, work / "shards", timeout=timeout, interval=interval, sleep=sleep)
         from stygig.artifact import merge_artifacts
 
         merge_artifacts(dirs, work / "merged")
