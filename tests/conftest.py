@@ -7,11 +7,14 @@ builds each thing once.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# checksum-verification memo (see stygig.artifact.verify_artifact) kept out of ~/.cache
+os.environ.setdefault("STYGIG_CACHE_DIR", tempfile.mkdtemp(prefix="stygig-test-cache-"))
 
 #: items per category in the shared sample catalog (14 categories)
 PER_CATEGORY = 6

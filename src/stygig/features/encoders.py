@@ -60,8 +60,9 @@ class Encoder(abc.ABC):
 
 def _registry() -> dict[str, type[Encoder]]:
     from stygig.features.lite import LiteEncoder
+    from stygig.features.precomputed import PrecomputedEncoder
 
-    reg: dict[str, type[Encoder]] = {LiteEncoder.kind: LiteEncoder}
+    reg: dict[str, type[Encoder]] = {LiteEncoder.kind: LiteEncoder, PrecomputedEncoder.kind: PrecomputedEncoder}
     try:
         from stygig.features.clip_onnx import ClipOnnxEncoder
     except ImportError:  # the CLIP encoder module is optional until it exists
