@@ -385,10 +385,14 @@ def create_app(
         recommender = model.require()
         if category is not None and category not in recommender.taxonomy.categories:
             raise codec.InvalidInput(f"category must be one of {', '.join(recommender.taxonomy.categories)}")
-        items = recommender.items if category is None else recommender.items_in_category(category)
-        page = items[offset : offset + limit]
+        if category is None:
+            total = recommender.n_items
+            page = recommender.items[offset : offset + limit]
+        else:
+            total = int(len(recommender.items.rows_in_category(category)))
+            page = recommender.items_in_category(category, offset, limit)
         return {
-            "total": len(items),
+            "total": total,
             "offset": offset,
             "limit": limit,
             "items": [
@@ -420,7 +424,26 @@ def create_app(
         return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
 
     _register_optional_routes(app)
+    _document_request_schema(app)
     return app
+
+
+def _document_request_schema(app: FastAPI) -> None:
+    """The JSON request body is decoded by the codec (so the body can be capped and timed), not by
+    FastAPI; its schema is added to the generated document here."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            schema = codec.RecommendRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas["RecommendRequest"] = schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _register_optional_routes(app: FastAPI) -> None:

@@ -1,0 +1,219 @@
+"""``stygig invoke``: one recommendation through boto3's ``sagemaker-runtime`` client.
+
+The same call reaches a local server (``--url``, or ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``) and a
+SageMaker endpoint (``--endpoint-name``): what works here works on AWS. Against a local URL the
+client signs with throw-away credentials, so real ones are never needed (nor sent).
+
+Pictures go as raw bytes with the options in ``CustomAttributes`` (no base64 inflation against the
+6 MB limit); text and item queries go as JSON. Errors come back as SageMaker reports them
+(``ModelError`` with the server's JSON error inside) and are turned into one readable line.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import ipaddress
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote, urlencode, urlsplit
+
+from stygig.errors import StygigError
+from stygig.serving.config import DEFAULT_MAX_REQUEST_BYTES
+
+LOCAL_ENDPOINT_NAME = "stygig-local"
+LOCAL_CREDENTIALS = {"aws_access_key_id": "stygig-local", "aws_secret_access_key": "stygig-local"}
+MAX_CUSTOM_ATTRIBUTES = 1024
+
+
+def _is_local(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost",) or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StygigError(f"--url must be an http(s) URL such as http://127.0.0.1:8080, got {url!r}")
+    return url.rstrip("/")
+
+
+def runtime_client(url: str | None = None, *, region: str | None = None, timeout_s: float = 70.0):
+    """A ``sagemaker-runtime`` client: for ``url`` (a local server) or for AWS (environment, profile)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=5,
+        read_timeout=timeout_s,
+        retries={"max_attempts": 4, "mode": "standard"},  # 503 while a server is still loading
+    )
+    env_url = os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME") or os.environ.get("AWS_ENDPOINT_URL")
+    target = url or env_url
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    kwargs: dict[str, Any] = {"config": config}
+    if url:
+        kwargs["endpoint_url"] = check_url(url)
+    if target and _is_local(target):
+        kwargs.update(LOCAL_CREDENTIALS)
+        region = region or "us-east-1"
+    session = boto3.session.Session()
+    region = region or session.region_name
+    if not region:
+        raise StygigError("no AWS region: pass --region or set AWS_REGION")
+    return session.client("sagemaker-runtime", region_name=region, **kwargs)
+
+
+def sniff_image_type(data: bytes) -> str:
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/x-image"
+
+
+def _custom_attributes(options: dict[str, Any], include_thumbnails: bool) -> str | None:
+    pairs: list[tuple[str, str]] = []
+    for key, value in options.items():
+        if key == "exclude_ids":
+            value = ",".join(value)
+        pairs.append((key, str(value)))
+    if include_thumbnails:
+        pairs.append(("include_thumbnails", "true"))
+    if not pairs:
+        return None
+    text = urlencode(pairs)
+    if len(text) > MAX_CUSTOM_ATTRIBUTES:
+        raise StygigError(
+            f"options for a picture query take {len(text)} characters; InvokeEndpoint's CustomAttributes "
+            f"allow {MAX_CUSTOM_ATTRIBUTES} (exclude fewer ids)"
+        )
+    return text
+
+
+def build_invocation(
+    *,
+    image: str | Path | None = None,
+    text: str | None = None,
+    item: str | None = None,
+    options: dict[str, Any] | None = None,
+    include_thumbnails: bool = False,
+) -> dict[str, Any]:
+    """The keyword arguments of ``invoke_endpoint`` (minus EndpointName) for one query."""
+    given = [x for x in (image, text, item) if x is not None]
+    if len(given) != 1:
+        raise StygigError("give exactly one of IMAGE, --text or --item")
+    options = dict(options or {})
+    kwargs: dict[str, Any] = {"Accept": "application/json"}
+    if image is not None:
+        try:
+            data = Path(image).read_bytes()
+        except OSError as e:
+            raise StygigError(f"cannot read {image}: {e.strerror or e}") from None
+        if len(data) > DEFAULT_MAX_REQUEST_BYTES:
+            raise StygigError(
+                f"{image} is {len(data)} bytes; an InvokeEndpoint request carries at most {DEFAULT_MAX_REQUEST_BYTES}"
+            )
+        kwargs.update(Body=data, ContentType=sniff_image_type(data))
+        attrs = _custom_attributes(options, include_thumbnails)
+        if attrs:
+            kwargs["CustomAttributes"] = attrs
+    else:
+        body: dict[str, Any] = {"text": text} if text is not None else {"item_id": item}
+        body.update(options)
+        if include_thumbnails:
+            body["include_thumbnails"] = True
+        kwargs.update(Body=json.dumps(body).encode("utf-8"), ContentType="application/json")
+    return kwargs
+
+
+def _translate_client_error(e: Exception, target: str) -> StygigError:
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        code = err.get("Code", "")
+        if code == "ModelError":
+            status = int(e.response.get("OriginalStatusCode") or 0)
+            try:
+                inner = json.loads(e.response.get("OriginalMessage") or "")["error"]
+                return StygigError(f"{inner['message']} (HTTP {status}, {inner['code']})", status=status or 500, code=inner["code"])
+            except (ValueError, KeyError, TypeError):
+                return StygigError(err.get("Message") or str(e), status=status or 500, code="model_error")
+        if code == "ServiceUnavailable":
+            return StygigError(f"{target} is not ready yet: {err.get('Message', 'service unavailable')}", status=503, code="not_ready")
+        return StygigError(f"{target}: {code}: {err.get('Message', str(e))}", code=code or "client_error")
+    if isinstance(e, EndpointConnectionError):
+        return StygigError(f"cannot reach {target}: is the server running?", status=502, code="unreachable")
+    if isinstance(e, NoCredentialsError):
+        return StygigError("no AWS credentials found (configure a profile, or use --url for a local server)", code="no_credentials")
+    if isinstance(e, BotoCoreError):
+        return StygigError(f"{target}: {e}", status=502, code="client_error")
+    raise e
+
+
+def invoke(client, endpoint_name: str, **query) -> dict[str, Any]:
+    """Send one query; return the decoded JSON response. Raises StygigError with one line."""
+    kwargs = build_invocation(**query)
+    target = getattr(client.meta, "endpoint_url", endpoint_name)
+    try:
+        response = client.invoke_endpoint(EndpointName=endpoint_name, **kwargs)
+        body = response["Body"].read()
+    except Exception as e:  # noqa: BLE001 - translated to one line
+        raise _translate_client_error(e, target) from None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise StygigError(f"{target} answered with something that is not JSON ({len(body)} bytes)", code="bad_response") from None
+
+
+# ---- pictures for --save-visual -----------------------------------------------------------------
+def http_thumbnail_loader(base_url: str, *, timeout_s: float = 10.0) -> Callable[[dict[str, Any]], Any]:
+    """Item pictures from a server's read-only ``GET /items/{id}/thumbnail``."""
+    import urllib.error
+    import urllib.request
+
+    from PIL import Image
+
+    base = check_url(base_url)
+
+    def load(rec: dict[str, Any]):
+        item_id = rec.get("item_id")
+        if not item_id:
+            return None
+        try:
+            with urllib.request.urlopen(f"{base}/items/{quote(item_id, safe='')}/thumbnail", timeout=timeout_s) as r:  # noqa: S310 - http(s) checked
+                data = r.read(5 * 1024 * 1024)
+        except (urllib.error.URLError, OSError):
+            return None
+        with Image.open(io.BytesIO(data)) as im:
+            return im.convert("RGB")
+
+    return load
+
+
+def embedded_pictures(response: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
+    """Item pictures carried in the response (``include_thumbnails``), for SageMaker endpoints,
+    which have no thumbnail route. The loader looks items up by id."""
+    from PIL import Image
+
+    pictures: dict[str, Any] = {}
+    for rec in [response.get("query_item") or {}, *response.get("recommendations", [])]:
+        data_url = rec.get("thumbnail_data")
+        if rec.get("item_id") and data_url and "," in data_url:
+            with Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))) as im:
+                pictures[rec["item_id"]] = im.convert("RGB")
+
+    def load(rec: dict[str, Any]):
+        return pictures.get(rec.get("item_id"))
+
+    return load

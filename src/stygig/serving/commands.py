@@ -1,0 +1,108 @@
+"""Serving subcommands: ``serve``, ``invoke``, ``package``. Light at import; handlers import lazily."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from stygig.commands import _add_options
+    from stygig.serving.entrypoint import add_arguments
+
+    p = sub.add_parser(
+        "serve",
+        help="serve an artifact over HTTP (SageMaker hosting contract + local InvokeEndpoint)",
+        description="Serve an artifact: GET /ping, POST /invocations, POST /endpoints/NAME/invocations, "
+        "GET /items/ID/thumbnail, GET /openapi.json. SIGTERM drains and stops.",
+    )
+    add_arguments(p, default_host="127.0.0.1")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "invoke",
+        help="ask a server or a SageMaker endpoint for an outfit (through boto3's sagemaker-runtime)",
+    )
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="a local server, e.g. http://127.0.0.1:8080")
+    target.add_argument("--endpoint-name", help="a SageMaker endpoint (AWS credentials and region from the environment)")
+    p.add_argument("image", nargs="?", help="query picture (JPEG, PNG, WebP)")
+    p.add_argument("--text", help="text query (CLIP artifacts)")
+    p.add_argument("--item", help="id of a catalog item")
+    _add_options(p)
+    p.add_argument("--region", help="AWS region (default: the environment's)")
+    p.add_argument("--timeout", type=float, default=70.0, help="seconds to wait for the answer (default 70)")
+    p.add_argument("--json", action="store_true", help="print the full JSON response")
+    p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
+    p.set_defaults(func=cmd_invoke)
+
+    p = sub.add_parser(
+        "package",
+        help="lay an artifact out as model.tar.gz for the AWS PyTorch inference container (code/inference.py)",
+    )
+    p.add_argument("artifact", help="artifact directory")
+    p.add_argument("-o", "--out", default="model.tar.gz", help="archive to write (default model.tar.gz)")
+    p.set_defaults(func=cmd_package)
+
+
+def cmd_serve(args) -> int:
+    from stygig.serving.entrypoint import config_from_args, run
+
+    return run(config_from_args(args))
+
+
+def cmd_invoke(args) -> int:
+    from stygig.commands import options_dict
+    from stygig.report import format_outfit
+    from stygig.serving import client
+
+    runtime = client.runtime_client(args.url, region=args.region, timeout_s=args.timeout)
+    name = args.endpoint_name or client.LOCAL_ENDPOINT_NAME
+    # a SageMaker endpoint has no thumbnail route: ask for the pictures inside the response
+    embed = bool(args.save_visual) and not args.url
+    response = client.invoke(
+        runtime,
+        name,
+        image=args.image,
+        text=args.text,
+        item=args.item,
+        options=options_dict(args),
+        include_thumbnails=embed,
+    )
+    if args.save_visual:
+        from stygig.images import decode_image
+        from stygig.report import save_visual
+
+        if embed:
+            loader = client.embedded_pictures(response)
+        else:
+            loader = client.http_thumbnail_loader(args.url)
+        query_image = decode_image(args.image) if args.image else None
+        if query_image is None and args.item:
+            query_image = loader({"item_id": args.item})
+        png, js = save_visual(_without_thumbnail_data(response), args.save_visual, loader, query_image)
+    if args.json:
+        print(json.dumps(_without_thumbnail_data(response), indent=2, ensure_ascii=False))
+    else:
+        print(format_outfit(response))
+    if args.save_visual:
+        print(f"wrote {png} and {js}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _without_thumbnail_data(response: dict) -> dict:
+    """The response as written to outfit.json / printed: without the embedded pictures."""
+    out = json.loads(json.dumps(response))
+    for rec in out.get("recommendations", []):
+        rec.pop("thumbnail_data", None)
+    (out.get("query_item") or {}).pop("thumbnail_data", None)
+    return out
+
+
+def cmd_package(args) -> int:
+    from stygig.serving.package import package_artifact
+
+    out = package_artifact(args.artifact, args.out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): the artifact at the root, code/inference.py, code/requirements.txt")
+    return 0

@@ -1,0 +1,83 @@
+"""The AWS PyTorch inference container's handler functions, on the server's codec and engine.
+
+``stygig package`` writes ``code/inference.py`` that re-exports these four functions; the
+container's inference toolkit then calls, per request::
+
+    model = model_fn(model_dir)                        # once, at start
+    data = input_fn(body, content_type)                # body is str for application/json
+    prediction = predict_fn(data, model)
+    body, content_type = output_fn(prediction, accept)
+
+Options go in a JSON body here. (Picture bodies get the default options: the toolkit hands the
+functions the context of the *first* request it served, not of the current one, so per-request
+headers such as ``X-Amzn-SageMaker-Custom-Attributes`` cannot be read reliably; the functions
+therefore take no context.)
+
+Errors: a :class:`~stygig.errors.StygigError` becomes the toolkit's ``BaseInferenceToolkitError``
+with the same status, so the client sees 4xx for its own mistakes (the toolkit answers
+``message + traceback`` as the body; the message is our JSON error). Without the toolkit installed
+the StygigError propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Callable
+
+from stygig.errors import StygigError
+from stygig.serving import codec
+from stygig.serving.errors import error_body
+from stygig.serving.transformer import predict
+
+MAX_S3_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+def _toolkit_errors(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StygigError as e:
+            raise to_toolkit_error(e) from e
+
+    return wrapper
+
+
+def to_toolkit_error(e: StygigError) -> Exception:
+    """The toolkit's error carrying our status, or ``e`` itself when the toolkit is absent."""
+    try:
+        from sagemaker_inference.errors import BaseInferenceToolkitError
+    except ImportError:
+        return e
+    message = json.dumps(error_body(e.code, e.message), ensure_ascii=False)
+    return BaseInferenceToolkitError(e.status, message, e.code)
+
+
+@_toolkit_errors
+def model_fn(model_dir: str):
+    """Load (and verify) the artifact SageMaker unpacked in ``model_dir``, then warm it up."""
+    from stygig.engine import Recommender
+    from stygig.serving.state import warm_up
+
+    recommender = Recommender.load(model_dir)
+    warm_up(recommender)
+    return recommender
+
+
+@_toolkit_errors
+def input_fn(input_data: bytes | str, content_type: str | None) -> codec.ParsedRequest:
+    return codec.parse_request(input_data, content_type)
+
+
+@_toolkit_errors
+def predict_fn(data: codec.ParsedRequest, model) -> dict[str, Any]:
+    from stygig.s3io import allowed_buckets_from_env
+
+    reader = codec.s3_reader_for(frozenset(allowed_buckets_from_env()), MAX_S3_IMAGE_BYTES)
+    return predict(data, model, s3_reader=reader)
+
+
+@_toolkit_errors
+def output_fn(prediction: dict[str, Any], accept: str | None) -> tuple[bytes, str]:
+    return codec.encode_response(prediction, accept)

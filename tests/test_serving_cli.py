@@ -1,0 +1,113 @@
+"""`stygig invoke` / `package` / `serve` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from stygig.serving.demo import free_port, stop
+from test_serving_server import catalog_items, start_server, wait_for
+
+STYGIG = str(Path(sys.executable).with_name("stygig"))
+
+
+def stygig(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    full_env.update(env or {})
+    return subprocess.run([STYGIG, *args], capture_output=True, text=True, timeout=120, env=full_env)
+
+
+@pytest.fixture(scope="module")
+def server(lite_artifact, tmp_path_factory):
+    srv = start_server(lite_artifact, tmp_path_factory.mktemp("clisrv"), workers=1)
+    wait_for(srv)
+    yield srv
+    assert stop(srv.proc) == 0
+
+
+@pytest.fixture(scope="module")
+def photo(lite_artifact) -> str:
+    items = catalog_items(lite_artifact)
+    return next(it for it in items if it["category"] == "pants")["source"]
+
+
+def test_invoke_a_picture_prints_the_outfit(server, photo):
+    r = stygig("invoke", "--url", server.url, photo, "--top-k", "3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Query: ")
+    ranks = [line.split(".")[0].strip() for line in r.stdout.splitlines() if line.startswith("  ") and line.strip()[:2] in ("1.", "2.", "3.")]
+    assert ranks == ["1", "2", "3"]
+
+
+def test_invoke_an_item_as_json(server):
+    r = stygig("invoke", "--url", server.url, "--item", "shirt-0002", "--top-k", "2", "--gender", "male", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["query_item"]["item_id"] == "shirt-0002"
+    assert len(out["recommendations"]) <= 2
+    assert all(rec["gender"] in ("male", "unisex") for rec in out["recommendations"])
+
+
+def test_invoke_save_visual_uses_the_thumbnail_route(server, photo, tmp_path):
+    out_dir = tmp_path / "visual"
+    r = stygig("invoke", "--url", server.url, photo, "--save-visual", str(out_dir))
+    assert r.returncode == 0, r.stderr
+    with Image.open(out_dir / "outfit.png") as im:
+        assert im.width > 500 and im.height > 300
+        # item pictures were drawn, not "no picture" placeholders: the card area has colour
+        assert len(set(im.convert("RGB").resize((64, 32)).getdata())) > 50
+    saved = json.loads((out_dir / "outfit.json").read_text())
+    assert saved["recommendations"] and "thumbnail_data" not in saved["recommendations"][0]
+    thumb_requests = [l for l in server.log_lines() if l.get("path", "").endswith("/thumbnail") and l.get("status") == 200]
+    assert len(thumb_requests) >= len(saved["recommendations"])
+
+
+def test_invoke_by_endpoint_name_through_the_environment(server, tmp_path):
+    """--endpoint-name with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: the SageMaker path, pictures inline."""
+    out_dir = tmp_path / "visual"
+    env = {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url, "AWS_REGION": "eu-west-1"}
+    r = stygig("invoke", "--endpoint-name", "stygig-prod", "--item", "dress-0001", "--save-visual", str(out_dir), env=env)
+    assert r.returncode == 0, r.stderr
+    assert (out_dir / "outfit.png").stat().st_size > 10_000
+    saved = json.loads((out_dir / "outfit.json").read_text())
+    assert saved["query_item"]["item_id"] == "dress-0001"
+    assert "thumbnail_data" not in saved["query_item"]
+
+
+def test_invoke_errors_are_one_line(server, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a picture")
+    r = stygig("invoke", "--url", server.url, str(bad))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "(HTTP 422, invalid_image)" in r.stderr
+    r = stygig("invoke", "--url", f"http://127.0.0.1:{free_port()}", "--item", "x")
+    assert r.returncode == 2 and "cannot reach" in r.stderr
+    r = stygig("invoke", "--url", server.url, "--item", "x", "--text", "y")
+    assert r.returncode == 2 and "exactly one" in r.stderr
+    r = stygig("invoke", "--url", "ftp://nope", "--item", "x")
+    assert r.returncode == 2 and "--url must be an http(s) URL" in r.stderr
+
+
+def test_package_command(lite_artifact, tmp_path):
+    r = stygig("package", str(lite_artifact), "-o", str(tmp_path / "model.tar.gz"))
+    assert r.returncode == 0, r.stderr
+    with tarfile.open(tmp_path / "model.tar.gz") as tf:
+        names = tf.getnames()
+    assert "manifest.json" in names and "code/inference.py" in names and "code/requirements.txt" in names
+    assert not any(n.startswith(("/", "..")) for n in names)
+    r = stygig("package", str(tmp_path), "-o", str(tmp_path / "x.tar.gz"))
+    assert r.returncode == 2 and "manifest.json" in r.stderr
+
+
+def test_serve_help_documents_the_environment():
+    r = stygig("serve", "--help")
+    assert r.returncode == 0
+    for word in ("--workers", "--port", "SAGEMAKER_BIND_TO_PORT", "SAGEMAKER_MODEL_SERVER_WORKERS", "/opt/ml/model"):
+        assert word in r.stdout
