@@ -398,7 +398,7 @@ def _create_model_and_config(
     variant_name: str = VARIANT_NAME,
 ) -> tuple[str, str | None, str, str | None]:
     sm = session.client("sagemaker")
-    when = stamp()
+    when = stamp(session.now())
     model_name = config_name = resource_name(endpoint_name, when)
     model = sm.create_model(**model_request(cfg, model_name, model_uri, endpoint_name))
     config = sm.create_endpoint_config(
@@ -928,7 +928,7 @@ def train(
     n = instance_count if instance_count is not None else cfg.train_instance_count
     if not 1 <= n <= 100:
         raise ConfigError(f"--instance-count must be between 1 and 100, got {n}")
-    job_name = check_resource_name(job_name or f"stygig-build-{stamp()}", "training job name")
+    job_name = check_resource_name(job_name or f"stygig-build-{stamp(session.now())}", "training job name")
     kind, uri = catalog_kind(session, catalog_uri)
     session.note(f"catalog {catalog_uri}: {kind}" + (f" ({uri})" if uri != catalog_uri else ""))
     sm = session.client("sagemaker")

@@ -150,6 +150,8 @@ class AwsSession:
     calls: list[dict[str, Any]] = field(default_factory=list)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    #: wall-clock time, for the timestamps in resource names
+    now: Callable[[], _dt.datetime] = lambda: _dt.datetime.now(_dt.timezone.utc)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _boto: Any = field(default=None, repr=False)
 
