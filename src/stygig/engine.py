@@ -36,7 +36,7 @@ from stygig.artifact import read_manifest, verify_artifact
 from stygig.errors import ArtifactError, InvalidInput, UnknownItem, UnsupportedQuery
 from stygig.features.encoders import Encoder, load_encoder
 from stygig.index import Indexes
-from stygig.taxonomy import GENDERS, Taxonomy, gender_allowed, gender_score
+from stygig.taxonomy import GENDERS, Taxonomy, gender_score
 
 #: default score weights; they sum to 1 so that ``score`` is in [0, 1]
 DEFAULT_WEIGHTS = {"similarity": 0.40, "color": 0.30, "category": 0.20, "gender": 0.10}
@@ -174,6 +174,7 @@ class Recommender:
         self.model_version = manifest["model_version"]
         self.n_items = len(items)
         self._cat_names = list(taxonomy.categories)
+        self._comp_cache: dict[str, tuple[list[str], np.ndarray]] = {}
 
     # ---- loading ---------------------------------------------------------------------------
     @classmethod
@@ -355,62 +356,78 @@ class Recommender:
             return g, "vote"
         return None, "unknown"
 
+    def _complementary(self, category: str) -> tuple[list[str], np.ndarray]:
+        hit = self._comp_cache.get(category)
+        if hit is None:
+            cats = [c for c in self.taxonomy.complementary(category) if c in self.indexes.per_category]
+            hit = (cats, np.array([self.taxonomy.compatibility(category, c) for c in cats], dtype=np.float64))
+            self._comp_cache[category] = hit
+        return hit
+
     def _complete(self, qvec, qcol, qcolours, category, query_row, reference_gender, opts: Options):
+        """Candidates of every complementary category, filtered and scored in one vectorised pass."""
         from stygig.features.colour import RELATIONS, harmony_batch
 
         w = self.weights
-        exclude = set(opts.exclude_ids)
-        per_category: list[list[dict[str, Any]]] = []
-        q_lab, q_w = qcol[:, :3], qcol[:, 3]
-        for cat in self.taxonomy.complementary(category):
-            index = self.indexes.per_category.get(cat)
-            if index is None or index.ntotal == 0:
-                continue
-            pool = min(index.ntotal, max(48, 12 * opts.items_per_category) + len(exclude))
+        cats, cat_scores = self._complementary(category)
+        n_exclude = len(opts.exclude_ids)
+        sims_l, rows_l, cat_l = [], [], []
+        for ci, cat in enumerate(cats):
+            index = self.indexes.per_category[cat]
+            pool = max(48, 12 * opts.items_per_category) + n_exclude
             sims, rows = Indexes.search(index, qvec, pool)
-            cands = []
-            for s, r in zip(sims, rows):
-                r = int(r)
-                if not gender_allowed(opts.gender, self.items.gender_of(r)):
-                    continue
-                if r == query_row or s >= NEAR_DUPLICATE or (exclude and self.items[r]["id"] in exclude):
-                    continue
-                cands.append((float(s), r))
-            if not cands:
-                continue
-            crow = np.array([r for _, r in cands])
-            col = np.asarray(self.colours[crow])
-            if q_w.sum() > 0:
-                cscore, crel = harmony_batch(q_lab, q_w, col[:, :, :3], col[:, :, 3])
-            else:
-                cscore, crel = np.full(len(crow), 0.5), np.full(len(crow), -1)
-            cat_score = self.taxonomy.compatibility(category, cat)
-            scored = []
-            for (s, r), c, rel in zip(cands, cscore, crel):
-                sim = max(0.0, min(1.0, s))
-                g = gender_score(reference_gender, self.items.gender_of(r))
-                total = w["similarity"] * sim + w["color"] * float(c) + w["category"] * cat_score + w["gender"] * g
-                scored.append((total, r, sim, float(c), int(rel), g))
-            scored.sort(key=lambda t: (-round(t[0], 9), t[1]))
-            chosen = []
-            for total, r, sim, c, rel, g in scored:
-                if total < opts.min_score:
-                    break
-                rel_name = RELATIONS[rel] if 0 <= rel < len(RELATIONS) else None
-                chosen.append(self._rec(r, total, sim, c, cat_score, g, rel_name, category, qcolours))
-                if len(chosen) >= opts.items_per_category:
-                    break
-            if chosen:
-                per_category.append(chosen)
-        # interleave: every category's best first (best categories first), then second picks...
-        per_category.sort(key=lambda lst: (-lst[0]["score"], lst[0]["item_id"]))
-        outfit = []
+            sims_l.append(sims)
+            rows_l.append(rows)
+            cat_l.append(np.full(len(rows), ci, dtype=np.int64))
+        if not sims_l:
+            return []
+        sims, rows, cidx = np.concatenate(sims_l), np.concatenate(rows_l), np.concatenate(cat_l)
+        # filters: near-duplicates and the query item itself, the user's gender, exclusions
+        keep = sims < NEAR_DUPLICATE
+        if query_row is not None:
+            keep &= rows != query_row
+        gcodes = np.asarray(self.items.gender_codes)[rows]
+        if opts.gender in ("male", "female"):
+            keep &= (gcodes == GENDERS.index(opts.gender)) | (gcodes == GENDERS.index("unisex"))
+        if n_exclude:
+            excluded = np.array([e.encode("utf-8") for e in opts.exclude_ids], dtype=self.items.ids.dtype)
+            keep &= ~np.isin(np.asarray(self.items.ids)[rows], excluded)
+        sims, rows, cidx, gcodes = sims[keep], rows[keep], cidx[keep], gcodes[keep]
+        if not len(rows):
+            return []
+        col = np.asarray(self.colours[rows])
+        cscore, crel = harmony_batch(qcol[:, :3], qcol[:, 3], col[:, :, :3], col[:, :, 3])
+        gtable = np.array([gender_score(reference_gender, g) for g in GENDERS])
+        sim01 = np.clip(sims, 0.0, 1.0)
+        gscore = gtable[gcodes]
+        cscores = cat_scores[cidx]
+        total = w["similarity"] * sim01 + w["color"] * cscore + w["category"] * cscores + w["gender"] * gscore
+        # best first within each category; ties by row (deterministic)
+        order = np.lexsort((rows, -np.round(total, 9), cidx))
+        per_category: list[list[int]] = []
+        current, picked = -1, []
+        for i in order:
+            if cidx[i] != current:
+                if picked:
+                    per_category.append(picked)
+                current, picked = cidx[i], []
+            if len(picked) < opts.items_per_category and total[i] >= opts.min_score:
+                picked.append(int(i))
+        if picked:
+            per_category.append(picked)
+        # the outfit: every category's best first (best categories first), then second picks...
+        per_category.sort(key=lambda lst: (-round(float(total[lst[0]]), 9), int(rows[lst[0]])))
+        chosen = []
         for depth in range(opts.items_per_category):
-            layer = [lst[depth] for lst in per_category if len(lst) > depth]
-            outfit += layer
-        outfit = outfit[: opts.top_k]
-        for i, rec in enumerate(outfit, start=1):
-            rec["rank"] = i
+            chosen += [lst[depth] for lst in per_category if len(lst) > depth]
+        outfit = []
+        for rank, i in enumerate(chosen[: opts.top_k], start=1):
+            rel = int(crel[i])
+            rel_name = RELATIONS[rel] if 0 <= rel < len(RELATIONS) else None
+            rec = self._rec(int(rows[i]), float(total[i]), float(sim01[i]), float(cscore[i]), float(cscores[i]),
+                            float(gscore[i]), rel_name, category, qcolours)
+            rec["rank"] = rank
+            outfit.append(rec)
         return outfit
 
     def _rec(self, row, total, sim, colour, cat_score, g, relation, query_category, qcolours) -> dict[str, Any]:

@@ -1,0 +1,94 @@
+"""The foundation's figures with the ``lite`` encoder on the default sample catalog (420 items).
+
+Prints: sample-catalog generation seconds, build seconds (and where build time went), the
+leave-one-out accuracy of the neighbour-vote query category (each item's category predicted from
+its nearest *other* items exactly as the engine votes), and recommend latency p50/p99 for image
+queries (decode excluded) and item-id queries. Last line: one JSON object.
+
+    python benchmarks/lite_quality.py [--n 420] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=420)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args()
+
+    from stygig.artifact import build_artifact
+    from stygig.catalog.sample import generate_sample_catalog
+    from stygig.engine import VOTE_K, Options, Query, Recommender
+    from stygig.images import decode_image
+
+    work = Path(tempfile.mkdtemp(prefix="stygig-lite-bench-"))
+    try:
+        t = time.perf_counter()
+        generate_sample_catalog(work / "catalog", n=args.n, seed=args.seed)
+        gen_s = time.perf_counter() - t
+        summary = build_artifact(work / "catalog", work / "artifact")
+        rec = Recommender.load(work / "artifact")
+        vectors = np.asarray(rec.vectors)
+        cats = [rec.items.category_of(i) for i in range(rec.n_items)]
+        names = list(rec.taxonomy.categories)
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, -np.inf)
+        correct, confusions = 0, Counter()
+        for i in range(len(vectors)):
+            nn = np.argsort(-sims[i], kind="stable")[:VOTE_K]
+            vote = Counter()
+            for j in nn:
+                vote[cats[j]] += max(float(sims[i, j]), 0.0) + 1e-6
+            pred = max(names, key=lambda c: (vote.get(c, 0.0), -names.index(c)))
+            correct += pred == cats[i]
+            if pred != cats[i]:
+                confusions[f"{cats[i]}->{pred}"] += 1
+        loo = correct / len(vectors)
+        rng = np.random.default_rng(0)
+        rows = rng.integers(0, rec.n_items, size=args.queries)
+        images = [decode_image(rec.items[int(r)]["source"]) for r in rows]
+        for img in images[:5]:
+            rec.recommend(Query(image=img))
+        img_ms, item_ms = [], []
+        for img, r in zip(images, rows):
+            t = time.perf_counter()
+            rec.recommend(Query(image=img), Options())
+            img_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            rec.recommend(Query(item_id=rec.items[int(r)]["id"]), Options())
+            item_ms.append((time.perf_counter() - t) * 1000)
+        out = {
+            "n_items": summary.n_items,
+            "sample_generation_s": round(gen_s, 2),
+            "build_s": round(summary.seconds, 2),
+            "build_timings": summary.timings,
+            "loo_category_accuracy": round(loo, 4),
+            "loo_confusions": dict(confusions.most_common(5)),
+            "recommend_image_p50_ms": round(float(np.percentile(img_ms, 50)), 2),
+            "recommend_image_p99_ms": round(float(np.percentile(img_ms, 99)), 2),
+            "recommend_item_p50_ms": round(float(np.percentile(item_ms, 50)), 2),
+            "recommend_item_p99_ms": round(float(np.percentile(item_ms, 99)), 2),
+        }
+        print(f"lite encoder on the default sample catalog ({summary.n_items} items), 2-core machine")
+        print(f"  leave-one-out neighbour-vote category accuracy: {loo:.1%} (target >= 90%)")
+        print(f"  generate {gen_s:.1f} s, build {summary.seconds:.1f} s; recommend p50 image {out['recommend_image_p50_ms']} ms,"
+              f" item {out['recommend_item_p50_ms']} ms")
+        print(json.dumps(out))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
