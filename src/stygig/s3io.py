@@ -279,6 +279,18 @@ def download_prefix(uri: str, local_dir: str | Path, *, max_bytes: int | None = 
     return written
 
 
+def download_file(uri: str, path: str | Path) -> Path:
+    """Download one object to ``path`` (multipart-parallel for large objects)."""
+    bucket, key = parse_s3_uri(uri)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        s3_client().download_file(bucket, key, str(path))
+    except Exception as e:  # noqa: BLE001
+        raise _translate(e, uri) from e
+    return path
+
+
 # ---- writing ------------------------------------------------------------------------------------
 def write_s3_bytes(uri: str, data: bytes, *, content_type: str | None = None) -> str:
     bucket, key = parse_s3_uri(uri)

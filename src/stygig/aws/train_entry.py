@@ -10,7 +10,7 @@ the files SageMaker writes under ``/opt/ml/input/config`` (``resourceconfig.json
 * One host: build the catalog straight into the model directory.
 * N hosts: host *i* builds its shard - for a manifest catalog the items with
   ``shard_of(id, N) == i`` (read from S3 directly), for a folder catalog the files SageMaker gave it
-  (``ShardedByS3Key``) - and uploads it under ``shard_exchange``, then writes a ``.done`` marker.
+  (``ShardedByS3Key``) - and uploads it (one tar) under ``shard_exchange``, then a ``.done`` marker.
   The first host (sorted ``SM_HOSTS``) waits for every marker (bounded), downloads the shards and
   merges them (:func:`stygig.artifact.merge_artifacts`) into the model directory. Only that host
   writes the model directory, which SageMaker archives as the job's ``model.tar.gz``.
@@ -151,8 +151,8 @@ def build_shard(env: JobEnv, out: Path) -> int:
     return int(summary.n_items)
 
 
-def _shard_prefix(exchange: str, i: int) -> str:
-    return f"{exchange.rstrip('/')}/shard-{i:03d}/"
+def _shard_archive(exchange: str, i: int) -> str:
+    return f"{exchange.rstrip('/')}/shard-{i:03d}.tar"
 
 
 def _done_marker(exchange: str, i: int) -> str:
@@ -160,11 +160,19 @@ def _done_marker(exchange: str, i: int) -> str:
 
 
 def publish_shard(env: JobEnv, shard_dir: Path, n_items: int) -> None:
+    """Upload this host's shard as one tar (empty folders such as a lite ``encoder/`` survive),
+    then the ``.done`` marker, last, so the leader never sees half a shard."""
+    import tarfile
+
     from stygig import s3io
 
     exchange = env.hyperparameters["shard_exchange"]
     if n_items:
-        s3io.upload_dir(shard_dir, _shard_prefix(exchange, env.index))
+        archive = shard_dir.parent / f"{shard_dir.name}.tar"
+        with tarfile.open(archive, "w") as tf:
+            tf.add(shard_dir, arcname=".")
+        s3io.upload_file(archive, _shard_archive(exchange, env.index))
+        archive.unlink()
     marker = {"host": env.current_host, "index": env.index, "items": n_items}
     s3io.write_s3_bytes(_done_marker(exchange, env.index), json.dumps(marker).encode(), content_type="application/json")
 
@@ -176,12 +184,15 @@ def collect_shards(
     timeout: float,
     interval: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Path]:
-    """Leader: wait (bounded) for every host's marker, then download the non-empty shards."""
+    """Leader: wait (bounded) for every host's marker, then fetch and unpack the non-empty shards."""
+    import tarfile
+
     from stygig import s3io
 
     exchange = env.hyperparameters["shard_exchange"]
-    start = time.monotonic()
+    start = clock()
     markers: dict[int, dict[str, Any]] = {}
     while True:
         for i in range(env.n):
@@ -191,7 +202,7 @@ def collect_shards(
                 log.info("shard %d/%d ready (%s items)", i, env.n, markers[i].get("items"))
         if len(markers) == env.n:
             break
-        waited = time.monotonic() - start
+        waited = clock() - start
         if waited + interval > timeout:
             missing = sorted(set(range(env.n)) - set(markers))
             raise StygigError(f"shards {missing} not ready after {int(waited)} s; check those hosts' logs")
@@ -200,7 +211,10 @@ def collect_shards(
     for i in range(env.n):
         if markers[i].get("items", 0):
             d = workdir / f"shard-{i:03d}"
-            s3io.download_prefix(_shard_prefix(exchange, i), d)
+            archive = s3io.download_file(_shard_archive(exchange, i), workdir / f"shard-{i:03d}.tar")
+            with tarfile.open(archive, "r") as tf:
+                tf.extractall(d, filter="data")
+            archive.unlink()
             dirs.append(d)
     if not dirs:
         raise StygigError("every shard is empty: the catalog has no usable items")
