@@ -10,12 +10,14 @@
 # no open_clip. Build and push with `stygig aws push-image` or:
 #   docker build --platform linux/amd64 -t stygig:0.1.0 .
 #
-# The image runs as the unprivileged user "stygig". APP_UID/APP_GID can be changed at build time.
+# The image runs as the unprivileged user "stygig" (APP_UID/APP_GID can be changed at build time).
+# RUN_AS=root builds a variant for training jobs whose /opt/ml folders only root may write.
 
 FROM python:3.11-slim-bookworm
 
 ARG APP_UID=10001
 ARG APP_GID=10001
+ARG RUN_AS=stygig
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -36,7 +38,7 @@ RUN pip install /tmp/stygig \
  && groupadd --gid "${APP_GID}" stygig \
  && useradd --uid "${APP_UID}" --gid stygig --create-home --shell /usr/sbin/nologin stygig
 
-USER stygig
+USER ${RUN_AS}
 WORKDIR /home/stygig
 EXPOSE 8080
 

@@ -419,6 +419,21 @@ def test_invoke_realtime_and_async(aws, tmp_path, capsys, lite_artifact):
     sent = json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
     assert sent == {"item_id": first, "top_k": 4}
 
+    # a picture with options goes as the V4 JSON request; a bare picture as raw bytes
+    import base64
+
+    thumb = sorted((lite_artifact / "thumbs").rglob("*.jpg"))[0]
+    for extra in (["--top-k", "3"], []):
+        aws.queue_async_result(json.dumps(response))
+        assert main(["aws", "invoke", "--endpoint-name", "shop-async", "--async", str(thumb), *extra, *aws.base_args()]) == 0
+    capsys.readouterr()
+    objs = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="stygig/async-input/")["Contents"]
+    by_suffix = {o["Key"].rsplit(".", 1)[1]: o["Key"] for o in objs if o["Key"] != key}
+    with_options = json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key=by_suffix["json"])["Body"].read())
+    assert with_options == {"image": base64.b64encode(thumb.read_bytes()).decode(), "top_k": 3}
+    bare = aws.client("s3").get_object(Bucket=BUCKET, Key=by_suffix["bin"])
+    assert bare["Body"].read() == thumb.read_bytes() and bare["ContentType"] == "image/jpeg"
+
     # an error from the container is one line, never printed as an outfit
     aws.queue_invoke_result(json.dumps({"error": {"code": "unknown_item", "message": "no item 'nope' in this catalog"}}))
     rc = main(["aws", "invoke", "--endpoint-name", "shop", "--item", "nope", "--region", "us-east-1"])

@@ -41,8 +41,9 @@ def test_image_runs_serve_as_a_non_root_user():
     cmd = [json.loads(rest) for op, rest in ins if op == "CMD"]
     assert cmd == [["serve"]]  # exec form: SageMaker's `serve` argument replaces it, nothing wraps it
     assert not [rest for op, rest in ins if op == "ENTRYPOINT"]  # so `docker run IMAGE train` runs train
-    users = [rest for op, rest in ins if op == "USER"]
-    assert users and users[-1] not in ("root", "0") and not users[-1].startswith("0:")
+    args = dict(rest.split("=", 1) for op, rest in ins if op == "ARG" and "=" in rest)
+    users = [re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], rest) for op, rest in ins if op == "USER"]
+    assert users == ["stygig"]  # by default; RUN_AS is a documented build-time choice
     # the user is created, and the last USER comes after every RUN (nothing later runs as root)
     last_user = max(i for i, (op, _) in enumerate(ins) if op == "USER")
     assert all(i < last_user for i, (op, _) in enumerate(ins) if op == "RUN")
