@@ -2,7 +2,8 @@
 
 (a) naive: what the original SageMaker handler did, minus the download --
     ``open_clip.create_model_and_transforms('ViT-B-32', pretrained=<local .pt>)``, read the
-    catalog items (metadata + precomputed vectors into a FAISS index), embed the query picture
+    catalog items (the catalog's manifest.jsonl, and the artifact's precomputed vectors into a
+    FAISS index -- the naive path gets its catalog embeddings for free), embed the query picture
     with torch, answer the nearest items.
 (b) stygig: ``Recommender.load(artifact)`` (verifies every checksum, opens the ONNX image tower)
     and ``recommend(Query(image=...))`` -- the full answer with colours, categories and scores.
@@ -38,7 +39,7 @@ NAIVE = textwrap.dedent(
     model.eval()
     tokenizer = open_clip.get_tokenizer("ViT-B-32")
     t_model = time.time()
-    items = [json.loads(l) for l in open({items!r}, encoding="utf-8") if l.strip()]
+    items = sorted((json.loads(l) for l in open({items!r}, encoding="utf-8") if l.strip()), key=lambda r: r["id"])
     vectors = np.load({vectors!r}, allow_pickle=False)
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
@@ -100,7 +101,7 @@ def main() -> int:
     query = C.query_jpeg(work, catalog)
     codes = {
         "naive": NAIVE.format(
-            weights=str(weights), items=str(arts["fp32"] / "items.jsonl"),
+            weights=str(weights), items=str(catalog / "manifest.jsonl"),
             vectors=str(arts["fp32"] / "vectors.npy"), query=str(query),
         ),
         "int8": STYGIG.format(artifact=str(arts["int8"]), query=str(query)),

@@ -1,0 +1,83 @@
+"""Images per second of ``stygig build`` with the ViT-B-32 int8 encoder, next to the raw encoder.
+
+The build (decode, dominant colours, thumbnails, embeddings, indexes, manifest) runs on the
+default sample catalog; the raw encoder rate is ``encode_images`` on the same pictures, already
+decoded, at the encoder's build batch size, measured in the same run (before and after the build;
+the mean of the two). If the build is much slower than the raw encoder, something other than the
+model -- decoding, colour extraction, thumbnails -- is the bottleneck.
+
+Targets: >= 50 img/s and >= 80% of the raw encoder's rate. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--items", type=int, default=420, help="sample catalog size (default 420, max 5000)")
+    ap.add_argument("--workdir", type=Path, default=C.default_workdir())
+    args = ap.parse_args()
+    n_items = max(28, min(args.items, 5000))
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+
+    from stygig.artifact import build_artifact
+    from stygig.features.clip_onnx import ClipOnnxEncoder
+    from stygig.images import decode_image
+
+    export = C.clip_export(work)
+    catalog = C.sample_catalog(work, n_items)
+    rows = [json.loads(l) for l in (catalog / "manifest.jsonl").read_text().splitlines() if l]
+    enc = ClipOnnxEncoder.from_export(export, precision="int8")
+    batch = enc.batch_size
+    pictures = [decode_image(catalog / r["image"]) for r in rows]
+
+    def raw_rate() -> float:
+        enc.encode_images(pictures[:batch])  # warm
+        t = time.perf_counter()
+        for start in range(0, len(pictures), batch):
+            enc.encode_images(pictures[start : start + batch])
+        return len(pictures) / (time.perf_counter() - t)
+
+    raw_before = raw_rate()
+    out = work / "throughput-artifact"
+    shutil.rmtree(out, ignore_errors=True)
+    t = time.perf_counter()
+    summary = build_artifact(catalog, out, encoder=enc, resume=False)
+    build_s = time.perf_counter() - t
+    raw_after = raw_rate()
+    shutil.rmtree(out, ignore_errors=True)
+
+    raw = (raw_before + raw_after) / 2
+    build = summary.n_items / build_s
+    ratio = build / raw
+    print(C.RANDOM_NOTE)
+    print(f"machine: {C.machine()}; catalog {summary.n_items} items; batch size {batch}; int8 ViT-B-32")
+    print(f"stygig build: {summary.n_items} items in {build_s:.1f} s = {build:.1f} img/s")
+    print(f"raw encoder (decoded pictures, batch {batch}): {raw:.1f} img/s (before {raw_before:.1f}, after {raw_after:.1f})")
+    print(f"build / raw encoder: {100 * ratio:.0f}%")
+    checks = {">= 50 img/s": build >= 50, ">= 80% of raw": ratio >= 0.8}
+    print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in checks.items()))
+    print(json.dumps({
+        "build_img_s": round(build, 2),
+        "raw_encoder_img_s": round(raw, 2),
+        "ratio": round(ratio, 3),
+        "items": summary.n_items,
+        "batch_size": batch,
+        "random_weights": True,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""End-to-end recommend latency for a 1000x1000 JPEG query, int8 vs fp32; int8 quality.
+
+One request = decode the JPEG bytes -> preprocess -> embed (ONNX image tower) -> search ->
+score -> JSON, through ``Recommender.recommend``. Both artifacts are loaded in this process and
+requests alternate between them, so that load from other processes on the machine affects both
+alike. ``--requests`` (>= 200) timed requests each, after a few warm-up requests.
+
+int8 quality: mean cosine between the int8 and fp32 catalog vectors, and the mean overlap of the
+top-10 catalog neighbours of every catalog item under int8 vs fp32 vectors (random weights: see
+the note printed first).
+
+Targets: p50 <= 35 ms int8, <= 70 ms fp32. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+
+def top_k_overlap(a, b, k: int = 10) -> float:
+    import numpy as np
+
+    def neighbours(v):
+        s = v @ v.T
+        np.fill_diagonal(s, -np.inf)
+        return np.argsort(-s, axis=1, kind="stable")[:, :k]
+
+    na, nb = neighbours(a), neighbours(b)
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(na, nb)]))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=200, help="timed requests per precision (200..5000)")
+    ap.add_argument("--workdir", type=Path, default=C.default_workdir())
+    args = ap.parse_args()
+    n = max(200, min(args.requests, 5000))
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+
+    import numpy as np
+
+    from stygig.engine import Query, Recommender
+    from stygig.images import decode_image
+
+    catalog = C.sample_catalog(work)
+    arts = {p: C.artifact(work, p, catalog) for p in ("int8", "fp32")}
+    data = C.query_jpeg(work, catalog).read_bytes()
+    recs = {p: Recommender.load(a) for p, a in arts.items()}
+
+    def request(rec) -> float:
+        t = time.perf_counter()
+        answer = json.dumps(rec.recommend(Query(image=decode_image(data))))
+        dt = time.perf_counter() - t
+        assert '"recommendations"' in answer
+        return dt
+
+    for rec in recs.values():
+        for _ in range(5):
+            request(rec)
+    times: dict[str, list[float]] = {p: [] for p in recs}
+    for _ in range(n):
+        for p, rec in recs.items():
+            times[p].append(request(rec))
+
+    # where the time goes (medians over a smaller sample)
+    parts: dict[str, dict[str, float]] = {}
+    for p, rec in recs.items():
+        dec, emb = [], []
+        for _ in range(30):
+            t = time.perf_counter()
+            img = decode_image(data)
+            t1 = time.perf_counter()
+            rec.encoder.encode_images([img])
+            t2 = time.perf_counter()
+            dec.append(t1 - t)
+            emb.append(t2 - t1)
+        total = C.median(times[p])
+        parts[p] = {"decode": C.median(dec), "preprocess+embed": C.median(emb)}
+        parts[p]["search+score+json"] = max(0.0, total - parts[p]["decode"] - parts[p]["preprocess+embed"])
+
+    va = np.load(arts["int8"] / "vectors.npy")
+    vb = np.load(arts["fp32"] / "vectors.npy")
+    ids_a = [json.loads(l)["id"] for l in (arts["int8"] / "items.jsonl").read_text().splitlines() if l]
+    ids_b = [json.loads(l)["id"] for l in (arts["fp32"] / "items.jsonl").read_text().splitlines() if l]
+    assert ids_a == ids_b, "the two artifacts hold different items"
+    cosine = float((va * vb).sum(1).mean())
+    overlap = top_k_overlap(va, vb, 10)
+    spread = float((vb @ vb.T)[~np.eye(len(vb), dtype=bool)].mean())
+
+    print(C.RANDOM_NOTE)
+    print(f"machine: {C.machine()}; {n} timed requests per precision (alternating), 1000x1000 JPEG, "
+          f"{recs['int8'].n_items} catalog items")
+    out = {}
+    for p in ("int8", "fp32"):
+        ms = [1000 * t for t in times[p]]
+        p50, p99 = C.percentile(ms, 0.5), C.percentile(ms, 0.99)
+        out[p] = (p50, p99)
+        br = ", ".join(f"{k} {1000 * v:.1f}" for k, v in parts[p].items())
+        print(f"{p}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {sum(ms) / len(ms):.1f} ms  [median ms: {br}]")
+    print(f"int8 vs fp32 catalog vectors: mean cosine {cosine:.5f}; top-10 neighbour overlap {overlap:.3f} "
+          f"(random weights put all pictures close together: mean pairwise cosine {spread:.3f}, "
+          "so neighbour ranks are fragile; expect higher overlap with real weights)")
+    checks = {"int8 p50 <= 35 ms": out["int8"][0] <= 35, "fp32 p50 <= 70 ms": out["fp32"][0] <= 70}
+    print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in checks.items()))
+    print(json.dumps({
+        "p50_ms_int8": round(out["int8"][0], 2),
+        "p99_ms_int8": round(out["int8"][1], 2),
+        "p50_ms_fp32": round(out["fp32"][0], 2),
+        "p99_ms_fp32": round(out["fp32"][1], 2),
+        "int8_cosine": round(cosine, 5),
+        "int8_top10_overlap": round(overlap, 4),
+        "requests": n,
+        "random_weights": True,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
