@@ -482,3 +482,19 @@ def test_train_requests(aws, capsys):
     assert channels["catalog"]["S3DataDistributionType"] == "FullyReplicated"
     assert channels["encoder"]["S3Uri"] == f"s3://{BUCKET}/encoders/clip/"
     assert job["HyperParameters"]["encoder"] == "channel"
+
+
+def test_push_image_prepares_ecr_and_needs_docker(aws, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/nonexistent")  # no docker here
+    repo_root = Path(__file__).resolve().parents[1]
+    rc = main(["aws", "push-image", "--context", str(repo_root), *aws.base_args()])
+    captured = capsys.readouterr()
+    assert rc == 2 and "docker not found on PATH" in captured.err
+    # the repository exists and the docker steps were printed for running elsewhere
+    (repo,) = aws.client("ecr").describe_repositories(repositoryNames=["stygig"])["repositories"]
+    assert repo["repositoryName"] == "stygig"
+    assert "$ docker build --platform linux/amd64 -t 123456789012.dkr.ecr.us-east-1.amazonaws.com/stygig:" in captured.err
+    assert "$ docker push 123456789012.dkr.ecr.us-east-1.amazonaws.com/stygig:" in captured.err
+    # a second run finds the repository instead of creating it again
+    assert main(["aws", "push-image", "--context", str(repo_root), *aws.base_args()]) == 2
+    assert len(aws.client("ecr").describe_repositories()["repositories"]) == 1
