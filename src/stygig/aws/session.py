@@ -213,7 +213,11 @@ class AwsSession:
         """Upload a local file (PutObject, multipart when large); recorded like any other request."""
         path = Path(path)
         size = path.stat().st_size
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        digest = h.hexdigest()
         record = {
             "service": "s3",
             "operation": "PutObject",
