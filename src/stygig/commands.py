@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", nargs="?", help="query image file")
     p.add_argument("--text", help="text query (CLIP artifacts)")
     p.add_argument("--item", help="id of a catalog item")
-    _add_options(p)
+    add_query_options(p)
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
     p.set_defaults(func=cmd_recommend)
@@ -55,13 +55,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def _add_options(p: argparse.ArgumentParser) -> None:
+def add_query_options(p: argparse.ArgumentParser) -> None:
+    """The engine's options as CLI flags (shared by recommend, invoke and aws invoke)."""
     p.add_argument("--top-k", type=int, default=None, help="total recommendations (default 5)")
     p.add_argument("--items-per-category", type=int, default=None, help="best items per category (default 2)")
     p.add_argument("--min-score", type=float, default=None)
     p.add_argument("--gender", choices=["male", "female", "unisex"], default=None)
     p.add_argument("--category", default=None, help="the query's category, when you know it")
     p.add_argument("--exclude", action="append", default=None, metavar="ID", help="item id to leave out (repeatable)")
+
+
+_add_options = add_query_options  # old name, kept for callers not yet moved
 
 
 def options_dict(args: argparse.Namespace) -> dict:

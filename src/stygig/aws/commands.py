@@ -91,9 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
     p.add_argument("--artifact", help="local artifact for item pictures in --save-visual (else placeholders)")
-    from stygig.commands import _add_options
+    from stygig.commands import add_query_options
 
-    _add_options(p)
+    add_query_options(p)
     _config_flags(p)
     p.set_defaults(func=cmd_invoke)
 
