@@ -5,7 +5,6 @@ waits for a busy recommendation, a request past the timeout is a 504, a broken a
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import signal
@@ -172,10 +171,12 @@ def test_a_broken_artifact_never_looks_healthy(lite_artifact, tmp_path):
         except httpx.TransportError:
             pass
         time.sleep(0.01)
-    assert srv.proc.wait(30) != 0
+    assert srv.proc.wait(30) == 3
     assert 200 not in statuses
     failures = [l for l in srv.log_lines() if l.get("event") == "model_load_failed"]
     assert failures and "checksum" in failures[0]["message"]
+    last = srv.log.read_text().strip().splitlines()[-1]
+    assert last.startswith("serve: error: the model failed to load: ") and "checksum" in last
 
 
 def test_serve_on_a_missing_artifact_fails_in_one_line(tmp_path):

@@ -64,6 +64,8 @@ LOCAL_VARIANT = "AllTraffic"
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MAX_S3_IMAGE_BYTES = 20 * 1024 * 1024
+#: where a worker that cannot load the model writes why, for `serve` to print
+FAILURE_FILE_ENV = "STYGIG_FAILURE_FILE"
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": codec.ErrorResponse, "description": text}
@@ -507,7 +509,15 @@ def worker_app() -> FastAPI:
 
     def fatal(message: str) -> None:
         # A worker that cannot load the model must not look healthy. Exit code 3 tells gunicorn's
-        # arbiter the worker failed to boot, so the whole server stops with a non-zero status.
+        # arbiter the worker failed to boot, so the whole server stops with a non-zero status;
+        # the reason goes where the arbiter's process prints it (STYGIG_FAILURE_FILE).
+        path = os.environ.get(FAILURE_FILE_ENV)
+        if path:
+            try:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(message)
+            except OSError:
+                pass
         logging.shutdown()
         os._exit(3)
 

@@ -100,13 +100,27 @@ def run(config: ServingConfig) -> int:
     os.environ.update(config.to_env())
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     _preload()
-    app = _Gunicorn(config)
-    try:
-        app.run()
-    except SystemExit as e:
-        code = e.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+    import tempfile
+
+    from stygig.serving.app import FAILURE_FILE_ENV
+
+    with tempfile.TemporaryDirectory(prefix="stygig-serve-") as tmp:
+        failure = Path(tmp) / "load-failure.txt"
+        os.environ[FAILURE_FILE_ENV] = str(failure)
+        app = _Gunicorn(config)
+        try:
+            app.run()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if failure.is_file():
+            raise ModelLoadFailed(f"the model failed to load: {failure.read_text(encoding='utf-8').strip()}")
+    return code
+
+
+class ModelLoadFailed(StygigError):
+    status = 500
+    code = "model_load_failed"
 
 
 def build_parser(prog: str = "serve", *, default_host: str = "0.0.0.0") -> argparse.ArgumentParser:
@@ -149,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(config_from_args(args))
+    except ModelLoadFailed as e:
+        print(f"serve: error: {e.message}", file=sys.stderr)
+        return 3
     except StygigError as e:
         print(f"serve: error: {e.message}", file=sys.stderr)
         return 2
