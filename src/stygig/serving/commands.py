@@ -8,7 +8,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from stygig.commands import _add_options
+    from stygig.commands import add_query_options
     from stygig.serving.entrypoint import add_arguments
 
     p = sub.add_parser(
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", nargs="?", help="query picture (JPEG, PNG, WebP)")
     p.add_argument("--text", help="text query (CLIP artifacts)")
     p.add_argument("--item", help="id of a catalog item")
-    _add_options(p)
+    add_query_options(p)
     p.add_argument("--region", help="AWS region (default: the environment's)")
     p.add_argument("--timeout", type=float, default=70.0, help="seconds to wait for the answer (default 70)")
     p.add_argument("--json", action="store_true", help="print the full JSON response")
