@@ -88,8 +88,8 @@ def main() -> int:
 
     va = np.load(arts["int8"] / "vectors.npy")
     vb = np.load(arts["fp32"] / "vectors.npy")
-    ids_a = [json.loads(l)["id"] for l in (arts["int8"] / "items.jsonl").read_text().splitlines() if l]
-    ids_b = [json.loads(l)["id"] for l in (arts["fp32"] / "items.jsonl").read_text().splitlines() if l]
+    ids_a = [recs["int8"].items[i]["id"] for i in range(recs["int8"].n_items)]
+    ids_b = [recs["fp32"].items[i]["id"] for i in range(recs["fp32"].n_items)]
     assert ids_a == ids_b, "the two artifacts hold different items"
     cosine = float((va * vb).sum(1).mean())
     overlap = top_k_overlap(va, vb, 10)
