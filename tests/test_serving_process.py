@@ -5,6 +5,7 @@ waits for a busy recommendation, a request past the timeout is a 504, a broken a
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -157,26 +158,52 @@ def test_timeout_is_504_and_the_server_carries_on(lite_artifact, tmp_path, heavy
         assert stop(srv.proc) == 0
 
 
-def test_a_broken_artifact_never_looks_healthy(lite_artifact, tmp_path):
+def test_a_corrupted_artifact_stops_serve_before_it_listens(lite_artifact, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(lite_artifact, broken)
     with open(broken / "vectors.npy", "r+b") as fh:  # flip bytes: the checksum no longer matches
         fh.seek(200)
         fh.write(b"\x13\x37\x13\x37")
     srv = start_server(broken, tmp_path, workers=1)
+    statuses = ping_until_exit(srv)
+    assert srv.proc.wait(30) == 2
+    assert statuses == []  # never listened, so never looked healthy
+    last = srv.log.read_text().strip().splitlines()[-1]
+    assert last == "serve: error: artifact file vectors.npy does not match its checksum (corrupted or modified)"
+
+
+def test_an_artifact_that_cannot_load_never_looks_healthy(lite_artifact, tmp_path):
+    """Checksums match (the manifest was updated) but the index is garbage: the worker's load fails."""
+    import hashlib
+
+    broken = tmp_path / "unloadable"
+    shutil.copytree(lite_artifact, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    rel = next(k for k in manifest["files"] if k.startswith("index/") and k.endswith(".faiss"))
+    (broken / rel).write_bytes(b"not a faiss index" * 10)
+    manifest["files"][rel] = hashlib.sha256((broken / rel).read_bytes()).hexdigest()
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    srv = start_server(broken, tmp_path, workers=2)
+    statuses = ping_until_exit(srv)
+    assert srv.proc.wait(30) == 3
+    assert 200 not in statuses
+    failures = [l for l in srv.log_lines() if l.get("event") == "model_load_failed"]
+    assert failures and "\n" not in failures[0]["message"]
+    last = srv.log.read_text().strip().splitlines()[-1]
+    assert last.startswith("serve: error: the model failed to load: ")
+    assert failures[0]["message"] in last
+
+
+def ping_until_exit(srv, timeout: float = 60.0) -> list[int]:
     statuses = []
-    while srv.proc.poll() is None:
+    t0 = time.monotonic()
+    while srv.proc.poll() is None and time.monotonic() - t0 < timeout:
         try:
             statuses.append(httpx.get(srv.url + "/ping", timeout=2).status_code)
         except httpx.TransportError:
             pass
         time.sleep(0.01)
-    assert srv.proc.wait(30) == 3
-    assert 200 not in statuses
-    failures = [l for l in srv.log_lines() if l.get("event") == "model_load_failed"]
-    assert failures and "checksum" in failures[0]["message"]
-    last = srv.log.read_text().strip().splitlines()[-1]
-    assert last.startswith("serve: error: the model failed to load: ") and "checksum" in last
+    return statuses
 
 
 def test_serve_on_a_missing_artifact_fails_in_one_line(tmp_path):

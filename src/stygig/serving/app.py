@@ -521,4 +521,7 @@ def worker_app() -> FastAPI:
         logging.shutdown()
         os._exit(3)
 
-    return create_app(config, on_load_failure=fatal)
+    from stygig.serving.entrypoint import VERIFIED_ENV
+
+    verified = os.environ.get(VERIFIED_ENV) == "1"
+    return create_app(config, state=ModelState(config.artifact_dir, on_failure=fatal, verify=not verified))

@@ -11,6 +11,8 @@ Process model: gunicorn's arbiter supervising uvicorn workers (``uvicorn_worker.
 * Each worker loads the model in a background thread at start (``/ping`` answers 503 meanwhile);
   a worker whose load fails exits with status 3, which makes the arbiter stop the server with a
   non-zero status — a broken artifact never looks healthy.
+* The artifact's checksums are verified once, in the arbiter, while it imports; a corrupted
+  artifact stops ``serve`` with one line before anything listens.
 * Heavy modules are imported in the arbiter before forking so a new worker is ready quickly; the
   model itself is loaded after the fork (ONNX Runtime and OpenMP thread pools do not survive fork).
 * ``OMP_NUM_THREADS`` defaults to cores / workers so that workers do not oversubscribe the CPU,
@@ -26,6 +28,9 @@ from pathlib import Path
 
 from stygig.errors import StygigError
 from stygig.serving.config import ServingConfig, cpu_count
+
+#: set by `serve` once it has verified the artifact's checksums, for its workers
+VERIFIED_ENV = "STYGIG_ARTIFACT_VERIFIED"
 
 
 def gunicorn_options(config: ServingConfig) -> dict:
@@ -93,13 +98,32 @@ def run(config: ServingConfig) -> int:
     # Workers and their event loops share the cores: idle OpenMP threads must sleep, not spin
     # (spinning made a lite request 3-15x slower on a busy 2-core machine).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from stygig.artifact import read_manifest
+    import threading
+
+    from stygig.artifact import read_manifest, verify_artifact
 
     config = config.with_(artifact_dir=config.artifact_dir.resolve())
     read_manifest(config.artifact_dir)  # a wrong path fails here, in one line, before binding
+    # Checksums are verified once, here, while the heavy imports run (hashing releases the GIL):
+    # a corrupted artifact stops `serve` in one line before anything listens, and workers (also
+    # replacements of killed ones) load what was verified without hashing it again.
+    verdict: dict[str, BaseException] = {}
+
+    def verify() -> None:
+        try:
+            verify_artifact(config.artifact_dir)
+        except BaseException as e:  # noqa: BLE001 - re-raised below
+            verdict["error"] = e
+
+    checker = threading.Thread(target=verify, name="stygig-verify", daemon=True)
+    checker.start()
     os.environ.update(config.to_env())
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     _preload()
+    checker.join()
+    if "error" in verdict:
+        raise verdict["error"]
+    os.environ[VERIFIED_ENV] = "1"
     import tempfile
 
     from stygig.serving.app import FAILURE_FILE_ENV

@@ -44,8 +44,11 @@ class ModelState:
         artifact_dir: str | Path,
         *,
         on_failure: Callable[[str], None] | None = None,
+        verify: bool = True,
     ):
         self.artifact_dir = Path(artifact_dir)
+        #: check every file's sha256 while loading (False only when `serve` has just done so)
+        self.verify = verify
         self.status = LOADING
         self.error: str | None = None
         self.recommender: "Recommender | None" = None
@@ -79,7 +82,7 @@ class ModelState:
     def _load(self) -> "Recommender":
         from stygig.engine import Recommender
 
-        return Recommender.load(self.artifact_dir)
+        return Recommender.load(self.artifact_dir, verify=self.verify)
 
     def _run(self) -> None:
         try:
