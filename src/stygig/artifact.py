@@ -24,6 +24,7 @@ finished artifact is moved into place with one rename, so there is never a half 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -357,6 +358,7 @@ def _one_chunk(c, chunk_items, stream, enc, tax, chunks_dir, art, row, timings, 
                 "gender": f.item.gender,
                 "name": f.item.name,
                 "source": f.item.source,
+                "path": f.item.path,
                 "thumbnail": thumb_rel,
                 "colors": f.colours,
                 "attributes": f.item.attributes,
@@ -406,13 +408,13 @@ def _finish_from_chunks(work, n_chunks, enc: Encoder, tax: Taxonomy, shard, inde
     timings["assemble_s"] = round(time.perf_counter() - t, 3)
     enc_config = enc.save(art / "encoder")
     category_text = _category_text_vectors(enc, tax) if enc.supports_text else None
-    return _finish(art, np.load(art / "vectors.npy", mmap_mode="r"), codes, tax, skipped, enc_config, enc.describe(),
+    return _finish(art, art / "vectors.npy", codes, tax, skipped, enc_config, enc.describe(),
                    category_text, shard, index_kind, per_category, timings)
 
 
 def _finish(
     art: Path,
-    vec: np.ndarray,
+    vec: "Path | np.ndarray",
     codes: np.ndarray,
     tax: Taxonomy,
     skipped: list[dict[str, str]],
@@ -508,13 +510,18 @@ def write_artifact_from_arrays(
     ids: Sequence[str],
     categories: Sequence[str],
     genders: Sequence[str],
-    vectors: np.ndarray,
+    vectors: "np.ndarray | Path",
     colours: np.ndarray,
     encoder: Encoder,
     taxonomy: Taxonomy | None = None,
     index_kind: str = "auto",
 ) -> BuildSummary:
-    """An artifact from precomputed vectors (no images, no thumbnails): for scale benchmarks."""
+    """An artifact from precomputed vectors (no images, no thumbnails): for scale benchmarks.
+
+    ``vectors`` is an (n, dim) float32 array or the path of one saved as ``.npy``, streamed so
+    that a million vectors never sit in memory twice.
+    """
+    from stygig.index import VectorFile
     t0 = time.perf_counter()
     out = Path(out)
     tax = taxonomy or Taxonomy.default()
@@ -524,10 +531,20 @@ def write_artifact_from_arrays(
     art = Path(tempfile.mkdtemp(prefix=f".{out.name}.arrays-", dir=out.parent))
     try:
         n = len(ids)
-        vec = np.lib.format.open_memmap(art / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, vectors.shape[1]))
-        for s in range(0, n, 65536):
-            vec[s : s + 65536] = vectors[order[s : s + 65536]]
-        vec.flush()
+        if isinstance(vectors, (str, Path)):
+            if not np.array_equal(order, np.arange(n)):
+                raise StygigError("vectors given as a file must already be in id order")
+            src = VectorFile(Path(vectors))
+            with open(art / "vectors.npy", "wb") as fh:
+                np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (n, src.dim)})
+                for _, buf in src.chunks():
+                    fh.write(buf.tobytes())
+        else:
+            vec = np.lib.format.open_memmap(art / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, vectors.shape[1]))
+            for s in range(0, n, 65536):
+                vec[s : s + 65536] = vectors[order[s : s + 65536]]
+            vec.flush()
+            del vec
         np.save(art / "colors.npy", np.asarray(colours, dtype=np.float32)[order], allow_pickle=False)
         writer = ItemWriter(art / "items", list(tax.categories))
         cat_code = {c: i for i, c in enumerate(tax.categories)}
@@ -536,13 +553,13 @@ def write_artifact_from_arrays(
         for r, i in enumerate(order):
             c = categories[i]
             writer.add({"id": ids[i], "category": c, "group": tax.group_of(c), "gender": genders[i],
-                        "name": f"{tax.categories[c].display} {ids[i]}", "source": "", "thumbnail": None,
+                        "name": f"{tax.categories[c].display} {ids[i]}", "source": "", "path": "", "thumbnail": None,
                         "colors": [], "attributes": {}})
             codes[r] = cat_code[c]
             per_category[c] = per_category.get(c, 0) + 1
         writer.close()
         enc_config = encoder.save(art / "encoder")
-        summary = _finish(art, np.load(art / "vectors.npy", mmap_mode="r"), codes, tax, [], enc_config,
+        summary = _finish(art, art / "vectors.npy", codes, tax, [], enc_config,
                           encoder.describe(), None, None, index_kind, per_category, {})
         _replace_dir(art, out)
     except BaseException:
@@ -699,7 +716,7 @@ def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool 
         if manifests[0].get("category_text"):
             category_text = np.load(first / manifests[0]["category_text"], allow_pickle=False)
         enc_description = json.loads((first / "build_report.json").read_text(encoding="utf-8")).get("encoder", {})
-        summary = _finish(art, np.load(art / "vectors.npy", mmap_mode="r"), codes, tax, skipped, enc_config,
+        summary = _finish(art, art / "vectors.npy", codes, tax, skipped, enc_config,
                           enc_description, category_text, None, index_kind, per_category, {})
         _replace_dir(art, out)
     except BaseException:
@@ -719,7 +736,8 @@ def pack_artifact(root: str | Path, out_tar: str | Path, *, extra: dict[str, byt
     """Write ``model.tar.gz`` with the artifact's files at the archive root (as SageMaker wants).
 
     ``extra`` adds files (archive path -> bytes), e.g. ``code/inference.py`` for the DLC.
-    Written to a temporary file and renamed: never a half archive.
+    Written to a temporary file and renamed: never a half archive. Byte-identical for the same
+    artifact (fixed owners, mtimes and gzip header).
     """
     root = Path(root)
     verify_artifact(root, checksums=False)
@@ -728,7 +746,8 @@ def pack_artifact(root: str | Path, out_tar: str | Path, *, extra: dict[str, byt
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_tar.name}.", dir=out_tar.parent)
     os.close(fd)
     try:
-        with tarfile.open(tmp_name, "w:gz") as tf:
+        with open(tmp_name, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w") as tf:
             for p in sorted(root.rglob("*")):
                 if p.is_file():
                     info = tf.gettarinfo(str(p), arcname=p.relative_to(root).as_posix())

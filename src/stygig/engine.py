@@ -445,7 +445,7 @@ class Recommender:
             "category_score": round(cat_score, 4),
             "gender_score": round(g, 4),
             "colors": it["colors"],
-            "path": it["source"],
+            "path": it.get("path", ""),
             "thumbnail": it["thumbnail"],
             "reason": self._reason(it, relation, sim, cat_score, query_category, qcolours),
         }

@@ -43,78 +43,145 @@ TUNE_QUERIES = 200
 SEED = 1234
 
 
-def _flat(vectors: np.ndarray, ids: np.ndarray) -> faiss.Index:
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
-    for s in range(0, len(ids), 65536):
-        index.add_with_ids(np.ascontiguousarray(vectors[ids[s : s + 65536]], dtype=np.float32), ids[s : s + 65536])
-    return index
+class VectorFile:
+    """Rows of a float32 ``.npy`` read with plain file reads, in chunks.
+
+    Building an index over a memory-mapped file would fault every page into the process's
+    resident set (2 GB at 1 M x 512); reading chunks keeps peak memory to the indexes
+    themselves plus one chunk.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        with open(self.path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            self.offset = f.tell()
+        if fortran or dtype != np.float32 or len(shape) != 2:
+            raise ValueError(f"{path}: expected a C-ordered float32 (n, dim) array")
+        self.n, self.dim = shape
+
+    def chunks(self, size: int = 32768):
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            for start in range(0, self.n, size):
+                rows = min(size, self.n - start)
+                buf = np.empty((rows, self.dim), dtype=np.float32)
+                f.readinto(memoryview(buf).cast("B"))
+                yield start, buf
+
+    def rows(self, wanted: np.ndarray) -> np.ndarray:
+        """The given (sorted) rows, gathered in one sequential pass."""
+        wanted = np.asarray(wanted, dtype=np.int64)
+        out = np.empty((len(wanted), self.dim), dtype=np.float32)
+        for start, buf in self.chunks():
+            lo, hi = np.searchsorted(wanted, [start, start + len(buf)])
+            if hi > lo:
+                out[lo:hi] = buf[wanted[lo:hi] - start]
+        return out
 
 
-def _exact_topk(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    best_i = np.full((len(queries), k), -1, dtype=np.int64)
-    for s in range(0, len(ids), 65536):
-        block_ids = ids[s : s + 65536]
-        sims = queries @ np.asarray(vectors[block_ids], dtype=np.float32).T
-        all_s = np.concatenate([best_s, sims], axis=1)
-        all_i = np.concatenate([best_i, np.broadcast_to(block_ids, sims.shape)], axis=1)
-        top = np.argpartition(-all_s, k - 1, axis=1)[:, :k]
-        best_s = np.take_along_axis(all_s, top, 1)
-        best_i = np.take_along_axis(all_i, top, 1)
-    return best_i
+def _nlist(n: int) -> int:
+    return int(min(4096, max(16, 2 * np.sqrt(n))))
 
 
-def _ivf(vectors: np.ndarray, ids: np.ndarray, rng: np.random.Generator) -> tuple[faiss.Index, dict]:
-    dim = vectors.shape[1]
-    n = len(ids)
-    nlist = int(min(4096, max(16, 2 * np.sqrt(n))))
-    train_ids = np.sort(rng.choice(ids, size=min(n, TRAIN_PER_LIST * nlist), replace=False))
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-    index.cp.seed = SEED
-    index.cp.niter = KMEANS_ITERS
-    index.train(np.ascontiguousarray(vectors[train_ids], dtype=np.float32))
-    for s in range(0, n, 65536):
-        index.add_with_ids(np.ascontiguousarray(vectors[ids[s : s + 65536]], dtype=np.float32), ids[s : s + 65536])
-    # tune nprobe on held-out-like queries: items of this category, as their own queries
-    q_ids = np.sort(rng.choice(ids, size=min(TUNE_QUERIES, n), replace=False))
-    queries = np.ascontiguousarray(vectors[q_ids], dtype=np.float32)
-    k = min(RECALL_K, n)
-    truth = _exact_topk(vectors, ids, queries, k)
-    nprobe, recall = 1, 0.0
+def _tune_nprobe(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[int, float]:
+    """Smallest power-of-two nprobe whose recall@k against exhaustive search reaches the target."""
+    ivf = faiss.extract_index_ivf(index)
+    ivf.nprobe = ivf.nlist  # every list: exact for IVF-Flat
+    _, truth = index.search(queries, k)
+    nprobe = 1
     while True:
-        index.nprobe = nprobe
+        ivf.nprobe = nprobe
         _, found = index.search(queries, k)
         recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)]))
-        if recall >= TARGET_RECALL or nprobe >= nlist:
-            break
-        nprobe *= 2
-    return index, {"kind": "ivf", "nlist": nlist, "nprobe": nprobe, "recall_at_50": round(recall, 4)}
+        if recall >= TARGET_RECALL or nprobe >= ivf.nlist:
+            return nprobe, recall
+        nprobe = min(ivf.nlist, nprobe * 2)
 
 
 def build_indexes(
-    vectors: np.ndarray, category_codes: np.ndarray, categories: Sequence[str], out_dir: Path, *, kind: str = "auto"
+    vectors: "np.ndarray | Path", category_codes: np.ndarray, categories: Sequence[str], out_dir: Path, *, kind: str = "auto"
 ) -> dict:
-    """Write one index per category present; return their description for the manifest."""
+    """Write one index per category present; return their description for the manifest.
+
+    ``vectors`` is the artifact's ``vectors.npy`` path (streamed) or an in-memory array.
+    IVF indexes are trained on a seeded sample of their category, filled in one sequential pass
+    over the vectors, and get the smallest ``nprobe`` whose recall@50 reaches ``TARGET_RECALL``
+    on tuning queries drawn half from other categories (how the engine searches: a shirt
+    looking for trousers) and half from the category itself.
+    """
     if kind not in ("auto", "flat", "ivf"):
         raise ValueError(f"index kind must be auto, flat or ivf, not {kind!r}")
+    if isinstance(vectors, (str, Path)):
+        source = VectorFile(Path(vectors))
+        dim = source.dim
+    else:
+        arr = np.asarray(vectors, dtype=np.float32)
+        source, dim = None, arr.shape[1]
     out_dir.mkdir(parents=True, exist_ok=True)
     codes = np.asarray(category_codes)
     rng = np.random.default_rng(SEED)
-    per_cat = {}
-    for code, cat in enumerate(categories):
-        ids = np.flatnonzero(codes == code).astype(np.int64)
-        if not len(ids):
-            continue
-        use_ivf = kind == "ivf" or (kind == "auto" and len(ids) > EXACT_MAX)
-        if use_ivf and len(ids) >= 1000:
-            index, info = _ivf(vectors, ids, rng)
+    present = [(c, cat) for c, cat in enumerate(categories) if (codes == c).any()]
+    plans: dict[int, dict] = {}
+    sample_rows: list[np.ndarray] = []
+    for code, cat in present:
+        ids = np.flatnonzero(codes == code)
+        ivf = kind == "ivf" or (kind == "auto" and len(ids) > EXACT_MAX)
+        ivf = ivf and len(ids) >= 1000
+        plan = {"cat": cat, "n": len(ids), "ivf": ivf}
+        if ivf:
+            nlist = _nlist(len(ids))
+            plan["nlist"] = nlist
+            plan["train"] = np.sort(rng.choice(ids, size=min(len(ids), TRAIN_PER_LIST * nlist), replace=False))
+            plan["tune_own"] = np.sort(rng.choice(ids, size=min(TUNE_QUERIES // 2, len(ids)), replace=False))
+            sample_rows += [plan["train"], plan["tune_own"]]
+        plans[code] = plan
+    sample = {}
+    if sample_rows:
+        wanted = np.unique(np.concatenate(sample_rows))
+        got = source.rows(wanted) if source is not None else arr[wanted]
+        sample = {"rows": wanted, "vectors": got}
+
+    def take(rows: np.ndarray) -> np.ndarray:
+        return sample["vectors"][np.searchsorted(sample["rows"], rows)]
+
+    indexes: dict[int, faiss.Index] = {}
+    for code, plan in plans.items():
+        if plan["ivf"]:
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFFlat(quantizer, dim, plan["nlist"], faiss.METRIC_INNER_PRODUCT)
+            index.cp.seed = SEED
+            index.cp.niter = KMEANS_ITERS
+            index.train(np.ascontiguousarray(take(plan["train"])))
         else:
-            index, info = _flat(vectors, ids), {"kind": "flat"}
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        indexes[code] = index
+    # one sequential pass: every chunk's rows go to their category's index
+    chunks = source.chunks() if source is not None else ((s, arr[s : s + 32768]) for s in range(0, len(arr), 32768))
+    for start, buf in chunks:
+        c = codes[start : start + len(buf)]
+        for code, index in indexes.items():
+            sel = np.flatnonzero(c == code)
+            if len(sel):
+                index.add_with_ids(np.ascontiguousarray(buf[sel]), (sel + start).astype(np.int64))
+    per_cat = {}
+    for code, plan in plans.items():
+        index, cat = indexes[code], plan["cat"]
+        info: dict = {"kind": "flat"}
+        if plan["ivf"]:
+            others = [p["tune_own"] for k, p in plans.items() if k != code and "tune_own" in p]
+            pool = np.concatenate(others) if others else plan["tune_own"]
+            cross = rng.choice(pool, size=min(len(pool), TUNE_QUERIES // 2), replace=False)
+            queries = np.ascontiguousarray(np.vstack([take(plan["tune_own"]), take(np.sort(cross))]))
+            nprobe, recall = _tune_nprobe(index, queries, min(RECALL_K, plan["n"]))
+            faiss.extract_index_ivf(index).nprobe = nprobe
+            info = {"kind": "ivf", "nlist": plan["nlist"], "nprobe": nprobe, "tuned_recall_at_50": round(recall, 4)}
         faiss.write_index(index, str(out_dir / f"cat-{cat}.faiss"))
-        per_cat[cat] = {"n": int(len(ids)), "file": f"cat-{cat}.faiss", **info}
-        del index
-    return {"metric": "inner_product", "exact_max": EXACT_MAX, "per_category": per_cat}
+        per_cat[cat] = {"n": int(plan["n"]), "file": f"cat-{cat}.faiss", **info}
+        indexes[code] = None  # free as we go
+    return {"metric": "inner_product", "exact_max": EXACT_MAX, "target_recall_at_50": TARGET_RECALL, "per_category": per_cat}
 
 
 @dataclass

@@ -38,8 +38,9 @@ class CatalogItem:
     category: str
     gender: str
     name: str
-    source: str  # absolute local path or s3:// URI
+    source: str  # absolute local path or s3:// URI (build-side only; never sent to clients)
     attributes: dict[str, Any] = field(default_factory=dict)
+    path: str = ""  # the picture as the catalog names it: relative to its root, or an s3:// URI
 
 
 @dataclass
@@ -132,6 +133,7 @@ def _files_in(folder: Path, category: str, taxonomy: Taxonomy, base: Path) -> li
                     gender=cat.default_gender,
                     name=f"{cat.display} {f.stem}",
                     source=str(resolved),
+                    path=f.relative_to(base).as_posix(),
                 )
             )
     return out
@@ -220,6 +222,7 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy) -> 
                 name=str(row.get("name") or f"{display} {item_id}"),
                 source=source,
                 attributes=attributes,
+                path=image,
             )
         )
     if missing:
