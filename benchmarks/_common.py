@@ -133,7 +133,8 @@ def machine() -> str:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover
         cpus = os.cpu_count()
-    return f"{cpus} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{cpus} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load average {load}"
 
 
 def now() -> float:

@@ -66,6 +66,7 @@ def main() -> int:
     print(f"stygig build: {summary.n_items} items in {build_s:.1f} s = {build:.1f} img/s")
     print(f"raw encoder (decoded pictures, batch {batch}): {raw:.1f} img/s (before {raw_before:.1f}, after {raw_after:.1f})")
     print(f"build / raw encoder: {100 * ratio:.0f}%")
+    print(f"machine at the end: {C.machine()}")
     checks = {">= 50 img/s": build >= 50, ">= 80% of raw": ratio >= 0.8}
     print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in checks.items()))
     print(json.dumps({

@@ -99,9 +99,18 @@ def test_export_directory_describes_itself(tiny):
     assert spec["preprocess"]["interpolation"] == pp["interpolation"]
     assert spec["tokenizer"]["context_length"] == 77
     assert spec["parity"]["fp32_image_cosine_min"] >= 0.9999
-    # written atomically: no temp directories left beside it
+    # towers ship as ONNX Runtime-optimised graphs with their weights in a separate file
+    assert spec["precisions"]["int8"]["files"] == [
+        "image_int8.onnx", "image_int8.onnx.data", "text_int8.onnx", "text_int8.onnx.data"
+    ]
+    assert spec["ort_optimization"]["external_data"] is True
+    # written atomically: no temp directories left beside it, nothing private inside it
     assert [p.name for p in tiny.export.parent.iterdir() if p.name.startswith(".")] == []
-    assert oct(tiny.export.stat().st_mode & 0o777) != oct(0o700)
+    assert [p.name for p in tiny.export.iterdir() if p.name.startswith(".")] == []
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in [tiny.export, *tiny.export.iterdir()]:
+        assert p.stat().st_mode & 0o777 == (0o777 if p.is_dir() else 0o666) & ~umask, p
 
 
 @pytest.mark.parametrize(
@@ -171,8 +180,11 @@ def test_int8_close_to_fp32(tiny):
     cos_txt = (fp32.encode_texts(PROMPTS) * int8.encode_texts(PROMPTS)).sum(1)
     assert cos_img.mean() >= 0.995 and cos_img.min() >= 0.99
     assert cos_txt.mean() >= 0.995 and cos_txt.min() >= 0.99
-    assert int8.image_path.stat().st_size < fp32.image_path.stat().st_size
-    assert int8.text_path.stat().st_size * 3 < fp32.text_path.stat().st_size
+    def size(enc, tower):
+        return sum(p.stat().st_size for p in enc.directory.glob(f"{tower}_{enc.precision}.onnx*"))
+
+    assert size(int8, "image") < size(fp32, "image")
+    assert size(int8, "text") * 3 < size(fp32, "text")
 
 
 TOKENIZER_TEXTS = [
@@ -214,7 +226,9 @@ def test_save_copies_one_precision_and_loads_back(tiny, tmp_path):
         "bpe_simple_vocab_16e6.txt.gz",
         "export.json",
         "image_fp32.onnx",
+        "image_fp32.onnx.data",
         "text_fp32.onnx",
+        "text_fp32.onnx.data",
     ]
     loaded = load_encoder(tmp_path / "encoder", config)
     pics = _pictures()[:3]
@@ -225,10 +239,13 @@ def test_save_copies_one_precision_and_loads_back(tiny, tmp_path):
     assert again.precision == "fp32"
     with pytest.raises(StygigError, match="no int8 towers"):
         ClipOnnxEncoder.from_export(tmp_path / "encoder", precision="int8")
-    # a truncated tower is refused with one line
-    tower = tmp_path / "encoder" / "image_fp32.onnx"
+    # a missing or truncated weights file is refused with one line
+    (tmp_path / "encoder" / "text_fp32.onnx.data").unlink()
+    with pytest.raises(ArtifactError, match="missing.*text_fp32.onnx.data"):
+        load_encoder(tmp_path / "encoder", config)
+    tower = tmp_path / "encoder" / "image_fp32.onnx.data"
     tower.write_bytes(tower.read_bytes()[:1000])
-    with pytest.raises(ArtifactError, match="image_fp32.onnx has 1000 bytes"):
+    with pytest.raises(ArtifactError, match="image_fp32.onnx.data has 1000 bytes"):
         load_encoder(tmp_path / "encoder", config)
 
 
@@ -299,7 +316,9 @@ def test_random_weights_int8_only_and_refuses_overwrite(tiny, tmp_path, capsys):
         "bpe_simple_vocab_16e6.txt.gz",
         "export.json",
         "image_int8.onnx",
+        "image_int8.onnx.data",
         "text_int8.onnx",
+        "text_int8.onnx.data",
     ]
     capsys.readouterr()
     line = _one_line(capsys, main([*args, "-o", str(out)]))

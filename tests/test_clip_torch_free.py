@@ -144,13 +144,17 @@ def test_artifact_bakes_one_precision(clip_artifact, clip_export, sample_catalog
     manifest = verify_artifact(clip_artifact)
     assert manifest["encoder"]["kind"] == "clip-onnx" and manifest["encoder"]["precision"] == "int8"
     enc_files = sorted(p.name for p in (clip_artifact / "encoder").iterdir())
-    assert enc_files == ["bpe_simple_vocab_16e6.txt.gz", "export.json", "image_int8.onnx", "text_int8.onnx"]
+    assert enc_files == [
+        "bpe_simple_vocab_16e6.txt.gz", "export.json",
+        "image_int8.onnx", "image_int8.onnx.data", "text_int8.onnx", "text_int8.onnx.data",
+    ]
     assert manifest["category_text"] and np.load(clip_artifact / manifest["category_text"]).shape[1] == 32
 
     fp32 = build_artifact(sample_catalog, tmp_path / "fp32", encoder=str(clip_export), precision="fp32")
     assert fp32.encoder["precision"] == "fp32"
     assert sorted(p.name for p in (tmp_path / "fp32" / "encoder").iterdir()) == [
-        "bpe_simple_vocab_16e6.txt.gz", "export.json", "image_fp32.onnx", "text_fp32.onnx",
+        "bpe_simple_vocab_16e6.txt.gz", "export.json",
+        "image_fp32.onnx", "image_fp32.onnx.data", "text_fp32.onnx", "text_fp32.onnx.data",
     ]
     a = np.load(clip_artifact / "vectors.npy")
     b = np.load(tmp_path / "fp32" / "vectors.npy")

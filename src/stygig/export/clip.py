@@ -262,6 +262,7 @@ def export_clip(
             "tokenizer": tokenizer_cfg | {"vocab": VOCAB_FILE},
             "parity": files["parity"],
             "quantization": files.get("quantization"),
+            "ort_optimization": files.get("ort_optimization"),
             "exported_with": {
                 "open_clip": getattr(open_clip, "__version__", "?"),
                 "torch": torch.__version__,
@@ -272,6 +273,8 @@ def export_clip(
             "files": {n: {"sha256": sha256_file(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},
         }
         spec = {k: v for k, v in spec.items() if v is not None}
+        for n in names:  # some writers make private files; an artifact must be readable by the server's user
+            os.chmod(tmp / n, 0o666 & ~umask)
         (tmp / EXPORT_FILE).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         _replace_dir(tmp, out, force)
     except BaseException:
@@ -309,7 +312,9 @@ def _write_towers(torch, open_clip, clip, model_name, tmp: Path, precisions, pre
         ref_img = ImageTower(clip)(torch.from_numpy(pixels)).numpy()
         ref_txt = TextTower(clip)(torch.from_numpy(ids)).numpy()
 
-    fp32 = {"image": tmp / "image_fp32.onnx", "text": tmp / "text_fp32.onnx"}
+    scratch = tmp / ".raw"
+    scratch.mkdir()
+    raw = {(t, p): scratch / f"{t}_{p}.onnx" for t in ("image", "text") for p in PRECISIONS}
     for tower, module, example, input_name in (
         ("image", ImageTower(clip), torch.from_numpy(pixels[:2]), IMAGE_INPUT),
         ("text", TextTower(clip), torch.from_numpy(ids[:2]), TEXT_INPUT),
@@ -319,7 +324,7 @@ def _write_towers(torch, open_clip, clip, model_name, tmp: Path, precisions, pre
             torch.onnx.export(
                 module,
                 (example,),
-                str(fp32[tower]),
+                str(raw[tower, "fp32"]),
                 input_names=[input_name],
                 output_names=["embedding"],
                 dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}},
@@ -327,58 +332,90 @@ def _write_towers(torch, open_clip, clip, model_name, tmp: Path, precisions, pre
                 do_constant_folding=True,
                 dynamo=False,
             )
+    if "int8" in precisions:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        for tower in ("image", "text"):
+            _say(progress, f"quantising the {tower} tower to int8 (dynamic, per channel, {'/'.join(INT8_OPS)})")
+            with _quiet():
+                quantize_dynamic(
+                    str(raw[tower, "fp32"]),
+                    str(raw[tower, "int8"]),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    op_types_to_quantize=list(INT8_OPS),
+                )
+
+    # What ships: ONNX Runtime's own optimised graph (level "extended": operator fusions for the
+    # CPU provider, nothing specific to this processor) with the weights in a separate file.
+    # Measured on ViT-B-32, this halves session creation (int8 image tower 0.42 -> 0.21 s CPU,
+    # fp32 0.9 -> 0.5 s): no graph rewriting at load, and weights read straight from the file.
+    result: dict[str, Any] = {"names": [], "precisions": {}}
+    final: dict[tuple[str, str], Path] = {}
+    for p in precisions:
+        entry: dict[str, Any] = {"files": []}
+        for tower in ("image", "text"):
+            _say(progress, f"optimising the {p} {tower} tower for ONNX Runtime")
+            final[tower, p] = _finalise_tower(raw[tower, p], tmp / f"{tower}_{p}.onnx")
+            entry[tower] = final[tower, p].name
+            entry["files"] += [final[tower, p].name, final[tower, p].name + ".data"]
+        result["precisions"][p] = entry
+        result["names"] += entry["files"]
 
     parity: dict[str, Any] = {}
-    onnx_out = {}
+    fp32_out = {}
     for tower, inputs, ref, input_name in (
         ("image", pixels, ref_img, IMAGE_INPUT),
         ("text", ids, ref_txt, TEXT_INPUT),
     ):
-        got = make_session(fp32[tower]).run(None, {input_name: inputs})[0]
-        onnx_out[tower] = got
+        got = make_session(final.get((tower, "fp32"), raw[tower, "fp32"])).run(None, {input_name: inputs})[0]
+        fp32_out[tower] = got
         cos = _cosines(got, ref)
         parity[f"fp32_{tower}_cosine_min"] = round(float(cos.min()), 6)
         if cos.min() < MIN_EXPORT_COSINE:
             raise ExportError(
                 f"the exported {tower} tower disagrees with open_clip (cosine {cos.min():.4f} < {MIN_EXPORT_COSINE})"
             )
-    parity["samples"] = {"images": int(len(pixels)), "prompts": int(len(ids))}
-
-    result: dict[str, Any] = {"names": [], "precisions": {}, "parity": parity}
-    if "fp32" in precisions:
-        result["precisions"]["fp32"] = {"image": fp32["image"].name, "text": fp32["text"].name}
-        result["names"] += [fp32["image"].name, fp32["text"].name]
-    if "int8" in precisions:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        int8 = {"image": tmp / "image_int8.onnx", "text": tmp / "text_int8.onnx"}
-        for tower in ("image", "text"):
-            _say(progress, f"quantising the {tower} tower to int8 (dynamic, per channel, {'/'.join(INT8_OPS)})")
-            with _quiet():
-                quantize_dynamic(
-                    str(fp32[tower]),
-                    str(int8[tower]),
-                    weight_type=QuantType.QInt8,
-                    per_channel=True,
-                    op_types_to_quantize=list(INT8_OPS),
-                )
-        for tower, inputs, input_name in (("image", pixels, IMAGE_INPUT), ("text", ids, TEXT_INPUT)):
-            got = make_session(int8[tower]).run(None, {input_name: inputs})[0]
-            cos = _cosines(got, onnx_out[tower])
+        if "int8" in precisions:
+            got = make_session(final[tower, "int8"]).run(None, {input_name: inputs})[0]
+            cos = _cosines(got, fp32_out[tower])
             parity[f"int8_{tower}_cosine_to_fp32_mean"] = round(float(cos.mean()), 6)
             parity[f"int8_{tower}_cosine_to_fp32_min"] = round(float(cos.min()), 6)
-        result["precisions"]["int8"] = {"image": int8["image"].name, "text": int8["text"].name}
-        result["names"] += [int8["image"].name, int8["text"].name]
+    parity["samples"] = {"images": int(len(pixels)), "prompts": int(len(ids))}
+    result["parity"] = parity
+    if "int8" in precisions:
         result["quantization"] = {
             "method": "onnxruntime.quantization.quantize_dynamic",
             "weight_type": "QInt8",
             "per_channel": True,
             "op_types": list(INT8_OPS),
         }
-    for tower in ("image", "text"):
-        if "fp32" not in precisions:
-            fp32[tower].unlink()
+    import onnxruntime
+
+    result["ort_optimization"] = {
+        "level": "extended",
+        "onnxruntime": onnxruntime.__version__,
+        "external_data": True,
+    }
+    shutil.rmtree(scratch)
     return result
+
+
+def _finalise_tower(src: Path, dst: Path) -> Path:
+    """Save ONNX Runtime's optimised graph of ``src`` as ``dst`` + ``dst.data`` (the weights)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    so.optimized_model_filepath = str(dst)
+    so.add_session_config_entry("session.optimized_model_external_initializers_file_name", dst.name + ".data")
+    so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
+    so.log_severity_level = 3
+    ort.InferenceSession(str(src), sess_options=so, providers=["CPUExecutionProvider"])
+    for f in (dst, dst.with_name(dst.name + ".data")):
+        if not f.is_file():
+            raise ExportError(f"ONNX Runtime did not write {f.name}")
+    return dst
 
 
 def _parity_images(size) -> list:

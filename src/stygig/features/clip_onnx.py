@@ -219,6 +219,13 @@ def read_export(directory: Path, *, error: type[StygigError] = StygigError) -> d
     return spec
 
 
+def precision_files(spec: dict[str, Any], precision: str) -> list[str]:
+    """Every file one precision needs: its two towers (and their external weights) + the vocabulary."""
+    towers = spec["precisions"][precision]
+    files = list(towers.get("files") or [towers["image"], towers["text"]])
+    return [*files, spec["tokenizer"]["vocab"]]
+
+
 def _choose_precision(spec: dict[str, Any], precision: str | None, where: Path, error: type[StygigError]) -> str:
     available = sorted(spec["precisions"])
     if precision is None:
@@ -263,7 +270,10 @@ class ClipOnnxEncoder(Encoder):
             self.preprocess = ClipPreprocess(spec["preprocess"])
         except (KeyError, TypeError, ValueError) as e:
             raise error(f"bad preprocess parameters in the CLIP export {self.directory}: {e}") from None
-        self._image_session = make_session(self.image_path)
+        try:
+            self._image_session = make_session(self.image_path)
+        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph/RuntimeException types
+            raise error(_session_error(self.image_path, spec, e)) from None
         self._text_session = None
         self._tokenizer = None
         self._text_lock = threading.Lock()
@@ -276,8 +286,7 @@ class ClipOnnxEncoder(Encoder):
         directory = Path(directory)
         spec = read_export(directory)
         precision = _choose_precision(spec, precision, directory, StygigError)
-        towers = spec["precisions"][precision]
-        for name in (towers["image"], towers["text"], spec["tokenizer"]["vocab"]):
+        for name in precision_files(spec, precision):
             _check_file(directory, name, spec["files"], StygigError)
         return cls(directory, spec, precision, error=StygigError)
 
@@ -295,8 +304,7 @@ class ClipOnnxEncoder(Encoder):
         precision = config.get("precision") or spec.get("default_precision")
         if precision not in spec.get("precisions", {}):
             raise ArtifactError(f"the artifact's CLIP encoder has no {precision!r} towers")
-        towers = spec["precisions"][precision]
-        for name in (towers["image"], towers["text"], spec["tokenizer"]["vocab"]):
+        for name in precision_files(spec, precision):
             _check_file(directory, name, spec["files"], ArtifactError, hash_check=False)
         return cls(directory, spec, precision, error=ArtifactError)
 
@@ -305,7 +313,7 @@ class ClipOnnxEncoder(Encoder):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         towers = self.spec["precisions"][self.precision]
-        names = [towers["image"], towers["text"], self.spec["tokenizer"]["vocab"]]
+        names = precision_files(self.spec, self.precision)
         for name in names:
             dst = directory / name
             if dst.resolve() != (self.directory / name).resolve():
@@ -371,8 +379,22 @@ class ClipOnnxEncoder(Encoder):
                     self._tokenizer = ClipTokenizer(
                         self.vocab_path, context_length=int(tok["context_length"]), clean=tok.get("clean", "lower")
                     )
-                    self._text_session = make_session(self.text_path)
+                    try:
+                        self._text_session = make_session(self.text_path)
+                    except Exception as e:
+                        raise ArtifactError(_session_error(self.text_path, self.spec, e)) from None
         return self._text_session, self._tokenizer
+
+
+def _session_error(path: Path, spec: dict[str, Any], e: BaseException) -> str:
+    import onnxruntime
+
+    made_with = (spec.get("ort_optimization") or {}).get("onnxruntime")
+    hint = ""
+    if made_with and made_with != onnxruntime.__version__:
+        hint = f" (optimised by onnxruntime {made_with}, running {onnxruntime.__version__}: re-export with this version)"
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return f"ONNX Runtime cannot load {path.name}: {first[:300]}{hint}"
 
 
 def _finish(x: np.ndarray, dim: int) -> np.ndarray:
