@@ -415,10 +415,17 @@ class Recommender:
                 picked.append(int(i))
         if picked:
             per_category.append(picked)
-        # the outfit: every category's best first (best categories first), then second picks...
+        # the outfit reads like one: the best piece of each group first (a bottom, shoes, a bag),
+        # then the best of the other categories, then second picks; best scores first in each layer
         per_category.sort(key=lambda lst: (-round(float(total[lst[0]]), 9), int(rows[lst[0]])))
-        chosen = []
-        for depth in range(opts.items_per_category):
+        groups_seen: set[str] = set()
+        lead, rest = [], []
+        for lst in per_category:
+            group = self.taxonomy.group_of(cats[int(cidx[lst[0]])])
+            (rest if group in groups_seen else lead).append(lst)
+            groups_seen.add(group)
+        chosen = [lst[0] for lst in lead] + [lst[0] for lst in rest]
+        for depth in range(1, opts.items_per_category):
             chosen += [lst[depth] for lst in per_category if len(lst) > depth]
         outfit = []
         for rank, i in enumerate(chosen[: opts.top_k], start=1):
@@ -454,28 +461,27 @@ class Recommender:
         tax = self.taxonomy
         q_disp = tax.categories[query_category].display
         c_disp = tax.categories[it["category"]].display
-        parts = [f"{c_disp.capitalize()} to complete your {q_disp}"]
+        head = f"{c_disp[:1].upper()}{c_disp[1:]} for your {q_disp}"
+        parts = []
         qname = qcolours[0]["name"] if qcolours else None
         cname = it["colors"][0]["name"] if it["colors"] else None
-        if relation and qname and cname:
+        if relation and relation != "none" and qname and cname:
             phrase = {
                 "neutral": "a neutral that goes with anything",
-                "monochrome": "a tonal, monochrome pairing",
+                "monochrome": "a tonal pairing",
                 "analogous": "neighbouring hues that blend",
-                "complementary": "complementary hues that make each other stand out",
+                "complementary": "complementary hues that lift each other",
                 "triadic": "a balanced triadic contrast",
                 "clash": "a bold contrast",
             }.get(relation, relation)
-            parts.append(f"{cname} with {qname}: {phrase}")
+            parts.append(f"{cname} with {qname}, {phrase}")
         if sim >= 0.8:
             parts.append("a very close style match")
         elif sim >= 0.6:
             parts.append("a close style match")
-        else:
-            parts.append("a complementary style")
         if cat_score >= 1.0:
-            parts.append(f"{tax.groups[it['group']].get('display', it['group'])} are the natural partner")
-        return "; ".join(parts) + "."
+            parts.append("the classic partner")
+        return head + (": " + "; ".join(parts) if parts else "") + "."
 
 
 def _colour_rows(colours: list[dict[str, Any]], k: int) -> np.ndarray:

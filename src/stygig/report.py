@@ -21,7 +21,7 @@ ImageLoader = Callable[[dict[str, Any]], "Image.Image | None"]
 
 CARD = 240
 PAD = 24
-CAPTION = 134
+CAPTION = 140
 INK = (33, 33, 38)
 MUTED = (110, 110, 120)
 ACCENT = (24, 98, 181)
@@ -63,7 +63,7 @@ def _swatches(draw: ImageDraw.ImageDraw, x: int, y: int, colours: list[dict[str,
 def render_outfit(response: dict[str, Any], query_image: Image.Image | None, load_item: ImageLoader) -> Image.Image:
     recs = response.get("recommendations", [])
     q = response.get("query_item", {})
-    cols = max(1, min(3, len(recs)))
+    cols = max(1, min(4, len(recs)))
     rows = max(1, (len(recs) + cols - 1) // cols)
     left = CARD + 2 * PAD
     width = left + cols * (CARD + PAD) + PAD
