@@ -335,3 +335,20 @@ def test_thread_count_follows_omp(monkeypatch):
     assert thread_count() == 3
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert thread_count() == len(os.sched_getaffinity(0))
+
+
+def test_without_the_export_extra_one_line(tmp_path):
+    """On a serving-only install (no torch) export-clip says what to install, in one line."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None; from stygig.cli import main; "
+        f"sys.exit(main(['export-clip', '--pretrained', 'random', '-o', {str(tmp_path / 'x')!r}]))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "stygig: error: export-clip needs the export extra (missing torch): pip install 'stygig[export]'"
+    )
+    assert not (tmp_path / "x").exists()

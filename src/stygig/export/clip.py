@@ -168,8 +168,14 @@ def export_clip(
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     t0 = time.perf_counter()
     _say(progress, "loading torch and open_clip")
-    import open_clip
-    import torch
+    try:
+        import onnx  # noqa: F401  (quantisation and the exporter need it)
+        import open_clip
+        import torch
+    except ImportError as e:
+        raise ExportError(
+            f"export-clip needs the export extra (missing {e.name or e}): pip install 'stygig[export]'"
+        ) from None
 
     if model_config is not None:
         _register_model_config(open_clip, model, model_config)
