@@ -1,0 +1,388 @@
+"""The web page (GET /) in a real browser: Debian's headless Chromium driven by Playwright, against
+real `serve` processes on 127.0.0.1 — one over the shared lite artifact, one over a CLIP artifact
+built here from a tiny random-weights open_clip export (text queries need CLIP).
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium (scripts/install-system-deps.sh).
+Every test saves screenshots to pytest's tmp dir; with STYGIG_SCREENSHOT_DIR set they are also
+written there (that is how docs/screenshots/ is made:
+``STYGIG_SCREENSHOT_DIR=docs/screenshots .venv/bin/pytest tests/test_web_page.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from stygig.serving.demo import free_port, stop, wait_ready
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SERVE = str(Path(sys.executable).with_name("serve"))
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TINY_CONFIG = {  # the tiny open_clip configuration of tests/test_clip_*.py
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+TOPS = {"shirt", "tshirt", "jacket"}
+FOOTWEAR_AND_ACCESSORIES = {"shoes", "sneakers", "heels", "flats", "bag", "hat"}
+
+MODEL_READY = "() => document.getElementById('model-info').textContent.includes('pieces')"
+OUTFIT_SHOWN = (
+    "() => !document.getElementById('outfit').hasAttribute('aria-busy')"
+    " && !document.getElementById('result').hidden"
+    " && document.querySelectorAll('#recs .card').length > 0"
+)
+PICTURES_LOADED = (
+    "(sel) => { const imgs = [...document.querySelectorAll(sel)];"
+    " return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }"
+)
+ERROR_SHOWN = "() => !document.getElementById('error').hidden"
+NO_HORIZONTAL_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+# ---- servers and browser ------------------------------------------------------------------------
+def start_serve(artifact: Path, log: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGEMAKER_", "TS_", "STYGIG_"))}
+    cmd = [SERVE, str(artifact), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, timeout_s=60)
+    except Exception:
+        stop(proc)
+        raise AssertionError(log.read_text(errors="replace"))
+    return proc, url
+
+
+@pytest.fixture(scope="module")
+def lite_server(lite_artifact, tmp_path_factory):
+    proc, url = start_serve(lite_artifact, tmp_path_factory.mktemp("web-lite") / "serve.log")
+    yield url
+    assert stop(proc) == 0
+
+
+@pytest.fixture(scope="module")
+def clip_server(sample_catalog, tmp_path_factory):
+    from stygig.artifact import build_artifact
+    from stygig.cli import main
+
+    d = tmp_path_factory.mktemp("web-clip")
+    export = d / "export"
+    rc = main(
+        ["export-clip", "--model", "stygig-tiny-web", "--model-config", json.dumps(TINY_CONFIG),
+         "--pretrained", "random", "--seed", "11", "-o", str(export)]
+    )
+    assert rc == 0
+    build_artifact(sample_catalog, d / "clip", encoder=str(export))
+    proc, url = start_serve(d / "clip", d / "serve.log")
+    yield url
+    assert stop(proc) == 0
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page in a fresh browser context that records script errors and /invocations requests."""
+
+    def __init__(self, browser, viewport, shots: Path):
+        self.context = browser.new_context(viewport=viewport, reduced_motion="reduce")
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.shots = shots
+        self.problems: list[str] = []
+        self.invocations: list[str] = []
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on(
+            "console",
+            lambda m: self.problems.append(f"console: {m.text}") if "Content Security Policy" in m.text else None,
+        )
+        self.page.on("request", lambda r: self.invocations.append(r.url) if "/invocations" in r.url else None)
+        # file choosers are intercepted from the start (subscribing just before a key press races it)
+        self.choosers: list = []
+        self.page.on("filechooser", lambda chooser: self.choosers.append(chooser))
+
+    def file_chooser(self, timeout_s: float = 20.0):
+        t0 = time.monotonic()
+        while not self.choosers:
+            assert time.monotonic() - t0 < timeout_s, "no file chooser opened"
+            self.page.wait_for_timeout(50)
+        return self.choosers.pop()
+
+    def open(self, url: str):
+        self.page.goto(url)
+        self.page.wait_for_function(MODEL_READY)
+        return self.page
+
+    def shot(self, name: str, *, full_page: bool = False) -> Path:
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        extra = os.environ.get("STYGIG_SCREENSHOT_DIR")
+        if extra:
+            Path(extra).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, Path(extra) / path.name)
+        return path
+
+
+@pytest.fixture
+def desktop(browser, tmp_path):
+    p = Page(browser, DESKTOP, tmp_path)
+    yield p
+    p.context.close()
+    assert not p.problems, p.problems
+
+
+@pytest.fixture
+def phone(browser, tmp_path):
+    p = Page(browser, PHONE, tmp_path)
+    yield p
+    p.context.close()
+    assert not p.problems, p.problems
+
+
+@pytest.fixture(scope="module")
+def shirt_photo(lite_artifact) -> Path:
+    """A shop photo of a shirt (the catalog's own source file, as a customer might send it)."""
+    from stygig.engine import Recommender
+
+    rec = Recommender.load(lite_artifact, verify=False)
+    return Path(next(it for it in rec.items if it["category"] == "shirt")["source"])
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+def cards(page) -> list[dict]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('#recs .card')].map(c => ({
+            id: c.dataset.itemId, category: c.dataset.category, gender: c.dataset.gender,
+            name: c.querySelector('.card-name').textContent,
+            score: c.querySelector('.card-score-value').textContent,
+            reason: (c.querySelector('.card-reason') || {}).textContent || '',
+            swatches: [...c.querySelectorAll('.swatch-dot')].map(d => d.style.backgroundColor),
+            picture: c.querySelector('img.photo').naturalWidth,
+            alt: c.querySelector('img.photo').alt }))"""
+    )
+
+
+def query_card(page) -> dict:
+    return page.evaluate(
+        """() => { const q = document.getElementById('query-card');
+            const img = q.querySelector('img.photo');
+            return { category: q.dataset.category, source: q.dataset.source,
+                     title: document.getElementById('query-title').textContent,
+                     how: document.getElementById('query-source').textContent,
+                     picture: img ? img.naturalWidth : null,
+                     quote: (q.querySelector('.query-quote') || {}).textContent || null,
+                     swatches: [...q.querySelectorAll('.swatch-dot')].map(d => d.style.backgroundColor) }; }"""
+    )
+
+
+def wait_outfit(page) -> list[dict]:
+    page.wait_for_function(OUTFIT_SHOWN)
+    page.wait_for_function(PICTURES_LOADED, arg="#recs img.photo")
+    return cards(page)
+
+
+def tab_to(page, predicate: str, limit: int = 40) -> list[str]:
+    """Press Tab until ``predicate`` holds for the focused element; the ids/classes passed on the way."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("() => document.activeElement.id || document.activeElement.className"))
+        if page.evaluate(predicate):
+            return seen
+    raise AssertionError(f"focus never reached {predicate}: {seen}")
+
+
+def server_error(url: str, body: bytes, content_type: str) -> dict:
+    r = httpx.post(url + "/invocations", content=body, headers={"Content-Type": content_type}, timeout=30)
+    return {"status": r.status_code, **r.json()["error"]}
+
+
+# ---- tests --------------------------------------------------------------------------------------
+def test_page_and_assets_are_served_read_only(lite_server):
+    r = httpx.get(lite_server + "/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert f'content="{6 * 1024 * 1024}"' in r.text  # the request limit the page checks against
+    for asset, kind in (("app.js", "javascript"), ("style.css", "text/css")):
+        a = httpx.get(f"{lite_server}/static/{asset}")
+        assert a.status_code == 200 and kind in a.headers["content-type"], asset
+    for escape in ("/static/../web.py", "/static/%2e%2e/web.py", "/static/..%2fapp.py"):
+        assert httpx.get(lite_server + escape).status_code == 404, escape
+
+
+def test_photo_upload_shows_the_outfit_with_pictures(lite_server, desktop, shirt_photo):
+    page = desktop.open(lite_server)
+    assert page.is_disabled("#text-input")  # the lite encoder cannot read text
+    assert "CLIP" in page.inner_text("#text-note")
+    page.set_input_files("#photo-input", str(shirt_photo))
+    recs = wait_outfit(page)
+    assert 3 <= len(recs) <= 6
+    q = query_card(page)
+    assert q["category"] == "shirt" and q["title"] == "Shirt"
+    assert q["source"] == "vote" and "similar catalog pieces" in q["how"] and "% confidence" in q["how"]
+    assert q["picture"] > 0 and q["swatches"] and all(s.startswith("rgb(") for s in q["swatches"])
+    for rec in recs:
+        assert rec["category"] not in TOPS, rec  # a shirt is completed by bottoms, shoes, bags...
+        assert rec["picture"] > 0 and rec["alt"].lower() == rec["name"].lower()
+        assert rec["score"].endswith("%") and 0 < int(rec["score"][:-1]) <= 100
+        assert rec["reason"] and rec["swatches"]
+    assert "Outfit ready" in page.inner_text("#status")
+    assert desktop.invocations and "top_k=6" in desktop.invocations[-1]
+    desktop.shot("desktop-outfit", full_page=True)
+
+
+def test_keyboard_only(lite_server, desktop, shirt_photo):
+    page = desktop.open(lite_server)
+    path = tab_to(page, "() => document.activeElement.id === 'pick-photo'", limit=6)
+    assert path[0] == "skip-link"
+    page.keyboard.press("Enter")
+    desktop.file_chooser().set_files(str(shirt_photo))
+    wait_outfit(page)
+
+    # the gender filter: arrow keys move between the radio buttons and re-run the outfit
+    tab_to(page, "() => document.activeElement.name === 'gender'", limit=4)
+    with page.expect_response(lambda r: "/invocations" in r.url and "gender=female" in r.url):
+        page.keyboard.press("ArrowRight")
+    assert page.is_checked("#gender-female")
+    recs = wait_outfit(page)
+    assert {r["gender"] for r in recs} <= {"female", "unisex"}
+    assert page.evaluate("() => getComputedStyle(document.querySelector('#gender-female + label')).outlineStyle") != "none"
+
+    # a recommended piece, styled in turn: Tab to its button, Enter
+    tab_to(page, "() => document.activeElement.classList.contains('card-action')")
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+    name = page.evaluate("() => document.activeElement.closest('.card').querySelector('.card-name').textContent")
+    page.keyboard.press("Enter")
+    page.wait_for_function("(n) => document.getElementById('query-title').textContent === n", arg=name)
+    wait_outfit(page)
+    assert query_card(page)["source"] == "item"
+    assert page.evaluate("() => document.activeElement.id") == "query-card"  # focus is not lost
+
+    # the tabs answer arrow keys
+    page.focus("#tab-photo")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("() => document.activeElement.id") == "tab-text"
+    assert page.is_visible("#panel-text") and not page.is_visible("#panel-photo")
+    desktop.shot("keyboard")
+
+
+def test_catalog_browser_completes_a_piece(lite_server, desktop):
+    page = desktop.open(lite_server)
+    page.click("#tab-catalog")
+    page.select_option("#catalog-category", "dress")
+    page.wait_for_function(PICTURES_LOADED, arg="#catalog-grid img.photo")
+    items = page.locator(".catalog-item")
+    assert items.count() == 6  # PER_CATEGORY in tests/conftest.py
+    second = items.nth(1)
+    name = second.inner_text().strip()
+    second.click()
+    recs = wait_outfit(page)
+    q = query_card(page)
+    assert q["title"].lower() == name.lower() and q["source"] == "item" and q["category"] == "dress"
+    assert q["picture"] > 0
+    assert second.get_attribute("aria-pressed") == "true"
+    assert {r["category"] for r in recs} <= FOOTWEAR_AND_ACCESSORIES  # a dress needs no top or bottom
+    desktop.shot("catalog")
+
+
+def test_non_image_upload_shows_the_servers_422_message(lite_server, desktop, shirt_photo):
+    page = desktop.open(lite_server)
+    page.set_input_files("#photo-input", str(shirt_photo))
+    wait_outfit(page)
+    expected = server_error(lite_server, b"these are my notes\n", "application/x-image")
+    assert expected["status"] == 422
+    # dropped on the drop zone, as a user would
+    data = page.evaluate_handle(
+        "() => { const dt = new DataTransfer();"
+        " dt.items.add(new File(['these are my notes\\n'], 'notes.txt', {type: 'text/plain'})); return dt; }"
+    )
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": data})
+    page.wait_for_function(ERROR_SHOWN)
+    message = page.inner_text("#error")
+    assert expected["message"] in message and "notes.txt" in message
+    assert page.get_attribute("#error", "role") == "alert"
+    assert not page.is_visible("#result") and page.locator("#recs .card:visible").count() == 0
+    desktop.shot("error-not-an-image")
+
+
+def test_too_large_pictures_are_refused_with_a_clear_message(lite_server, desktop):
+    page = desktop.open(lite_server)
+    limit = 6 * 1024 * 1024
+    before = len(desktop.invocations)
+    page.set_input_files("#photo-input", {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (limit + 1)})
+    page.wait_for_function(ERROR_SHOWN)
+    assert "huge.jpg" in page.inner_text("#error") and "6 MB" in page.inner_text("#error")
+    assert len(desktop.invocations) == before  # refused in the page, never uploaded
+
+    # had the page not known the limit, the server's 413 says why
+    page.evaluate("() => { document.querySelector('meta[name=stygig-max-request-bytes]').content = String(1 << 30); }")
+    body = b"\xff" * (limit + 4096)
+    expected = server_error(lite_server, body, "image/jpeg")
+    assert expected["status"] == 413
+    page.set_input_files("#photo-input", {"name": "huge2.jpg", "mimeType": "image/jpeg", "buffer": body})
+    page.wait_for_function("() => document.getElementById('error').textContent.includes('huge2.jpg')")
+    assert expected["message"] in page.inner_text("#error")
+    assert len(desktop.invocations) == before + 1
+
+
+def test_phone_width_has_no_horizontal_scroll(lite_server, phone, shirt_photo):
+    page = phone.open(lite_server)
+    assert page.evaluate(NO_HORIZONTAL_SCROLL)
+    page.set_input_files("#photo-input", str(shirt_photo))
+    recs = wait_outfit(page)
+    assert page.evaluate(NO_HORIZONTAL_SCROLL)
+    lefts = page.evaluate("() => [...document.querySelectorAll('#recs .card')].map(c => Math.round(c.getBoundingClientRect().left))")
+    assert len(set(lefts)) == 1 and len(lefts) == len(recs)  # one column of cards
+    phone.page.wait_for_function("() => document.getElementById('outfit').getBoundingClientRect().top < 200")
+    phone.shot("phone-outfit")
+    page.click("#tab-catalog")
+    page.select_option("#catalog-category", "jumpsuit")
+    page.wait_for_function(PICTURES_LOADED, arg="#catalog-grid img.photo")
+    assert page.evaluate(NO_HORIZONTAL_SCROLL)
+    page.set_input_files("#photo-input", {"name": "a-very-long-file-name-" + "x" * 120 + ".txt", "mimeType": "text/plain", "buffer": b"no"})
+    page.wait_for_function(ERROR_SHOWN)
+    assert page.evaluate(NO_HORIZONTAL_SCROLL)
+    box = page.evaluate("() => { const r = document.getElementById('error').getBoundingClientRect(); return [r.top, r.bottom]; }")
+    assert 0 <= box[0] and box[1] <= PHONE["height"], box  # scrolled to where it can be read
+    phone.shot("phone-error")
+
+
+def test_text_query_on_a_clip_artifact(clip_server, desktop):
+    page = desktop.open(clip_server)
+    page.click("#tab-text")
+    assert page.is_enabled("#text-input")
+    page.fill("#text-input", "navy linen blazer")
+    page.press("#text-input", "Enter")
+    recs = wait_outfit(page)
+    q = query_card(page)
+    model = httpx.get(clip_server + "/model").json()
+    assert q["category"] in model["categories"]
+    display = (model.get("category_display") or {}).get(q["category"]) or re.sub(r"[_-]+", " ", q["category"])
+    assert q["title"] == display[:1].upper() + display[1:]
+    assert q["source"] == "zero-shot+vote" and "from your words" in q["how"] and "% confidence" in q["how"]
+    assert q["quote"] == "“navy linen blazer”"
+    assert recs and all(r["picture"] > 0 for r in recs)
+    assert len(desktop.invocations) == 1 and desktop.invocations[0].endswith("/invocations")  # JSON, no query string
+    desktop.shot("desktop-text")
