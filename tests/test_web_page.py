@@ -23,6 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from stygig.serving.config import DEFAULT_MAX_REQUEST_BYTES
 from stygig.serving.demo import free_port, stop, wait_ready
 
 CHROMIUM = "/usr/bin/chromium"
@@ -224,7 +225,7 @@ def test_page_and_assets_are_served_read_only(lite_server):
     r = httpx.get(lite_server + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in r.headers["content-security-policy"]
-    assert f'content="{6 * 1024 * 1024}"' in r.text  # the request limit the page checks against
+    assert f'content="{DEFAULT_MAX_REQUEST_BYTES}"' in r.text  # the request limit the page checks against
     for asset, kind in (("app.js", "javascript"), ("style.css", "text/css")):
         a = httpx.get(f"{lite_server}/static/{asset}")
         assert a.status_code == 200 and kind in a.headers["content-type"], asset
@@ -329,7 +330,7 @@ def test_non_image_upload_shows_the_servers_422_message(lite_server, desktop, sh
 
 def test_too_large_pictures_are_refused_with_a_clear_message(lite_server, desktop):
     page = desktop.open(lite_server)
-    limit = 6 * 1024 * 1024
+    limit = DEFAULT_MAX_REQUEST_BYTES
     before = len(desktop.invocations)
     page.set_input_files("#photo-input", {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (limit + 1)})
     page.wait_for_function(ERROR_SHOWN)

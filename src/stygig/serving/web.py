@@ -19,6 +19,8 @@ from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from stygig.serving.config import DEFAULT_MAX_REQUEST_BYTES
+
 STATIC_DIR = Path(__file__).with_name("static")
 STATIC_PREFIX = "/static"
 #: the page loads only its own files; pictures may also be the user's own (blob:) before upload
@@ -60,7 +62,7 @@ def render_page(max_request_bytes: int) -> str:
 def register(app: FastAPI) -> None:
     """Mount the page (``GET /``) and its assets (``GET /static/...``) on the server's app."""
     ctx = getattr(app.state, "stygig", None)
-    limit = ctx.config.max_request_bytes if ctx is not None else 6 * 1024 * 1024
+    limit = ctx.config.max_request_bytes if ctx is not None else DEFAULT_MAX_REQUEST_BYTES
     page = render_page(limit)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
