@@ -240,6 +240,7 @@ class Recommender:
             "total_items": self.n_items,
             "encoder": self.encoder.describe(),
             "categories": {c: int(counts[i]) for i, c in enumerate(self._cat_names)},
+            "category_display": {c: self.taxonomy.categories[c].display for c in self._cat_names},
             "weights": self.weights,
         }
 
