@@ -81,6 +81,13 @@ class BuildSummary:
             + f", {self.seconds:.1f} s"
             + (f" (resumed {self.resumed_chunks} finished chunk(s))" if self.resumed_chunks else ""),
         ]
+        t = self.timings
+        if "encode_s" in t:
+            lines.append(
+                f"time: decode+colours+thumbnails {t.get('featurize_worker_s', 0):.1f} s across worker threads, "
+                f"encode {t['encode_s']:.1f} s, waiting for features {t.get('wait_for_features_s', 0):.1f} s, "
+                f"write {t.get('write_s', 0):.1f} s, index {t.get('index_s', 0):.1f} s"
+            )
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} bad file(s):")
             lines += [f"  {s['id']}: {s['reason']}" for s in self.skipped[:20]]
