@@ -36,7 +36,7 @@ from typing import Any, Callable
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -223,6 +223,17 @@ def _sagemaker_error_response(err: StygigError, request_id: str) -> JSONResponse
     )
 
 
+class SageMakerMessage(BaseModel):
+    Message: str
+
+
+class SageMakerModelError(BaseModel):
+    ErrorCode: str
+    Message: str
+    OriginalStatusCode: int
+    OriginalMessage: str = Field(description="The model's JSON error body, as a string.")
+
+
 class PingResponse(BaseModel):
     status: str
     model_version: str | None = None
@@ -311,7 +322,7 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
-        loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body")) or "request"
+        loc = codec.shorten(".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body")) or "request")
         msg = f"{loc}: {first.get('msg', 'invalid')}"
         return JSONResponse(error_body("invalid_input", msg, request.state.request_id), status_code=422)
 
@@ -323,7 +334,7 @@ def create_app(
             return JSONResponse({"status": "ready", "model_version": model.recommender.model_version})
         body: dict[str, Any] = {"status": model.status}
         if model.error:
-            body["error"] = model.error
+            body["error"] = model.public_error
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     invocation_doc = dict(
@@ -337,6 +348,18 @@ def create_app(
                     **{t: {"schema": {"type": "string", "format": "binary"}} for t in codec.IMAGE_CONTENT_TYPES},
                 },
             }
+        },
+    )
+
+    sagemaker_doc = dict(
+        invocation_doc,
+        responses={
+            400: {"model": SageMakerMessage, "description": "ValidationError: not a valid endpoint name"},
+            424: {
+                "model": SageMakerModelError,
+                "description": "ModelError: the model answered with an error (its JSON error in OriginalMessage)",
+            },
+            503: {"model": SageMakerMessage, "description": "ServiceUnavailable: the model is loading"},
         },
     )
 
@@ -356,8 +379,11 @@ def create_app(
         query string or in X-Amzn-SageMaker-Custom-Attributes (``top_k=5&gender=female``)."""
         return await _invoke(request, ctx, sagemaker_api=False)
 
-    @app.post("/endpoints/{endpoint_name}/invocations", tags=["sagemaker-runtime"], **invocation_doc)
-    async def invoke_endpoint(request: Request, endpoint_name: str = Path(max_length=63)) -> Response:
+    @app.post("/endpoints/{endpoint_name}/invocations", tags=["sagemaker-runtime"], **sagemaker_doc)
+    async def invoke_endpoint(
+        request: Request,
+        endpoint_name: str = Path(description="Any valid SageMaker endpoint name (1-63 of a-z A-Z 0-9 -)."),
+    ) -> Response:
         """SageMaker Runtime InvokeEndpoint, served locally (any endpoint name)."""
         rid = request.state.request_id
         if not _ENDPOINT_NAME.match(endpoint_name):
@@ -441,11 +467,58 @@ def _document_request_schema(app: FastAPI) -> None:
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
             schema = codec.RecommendRequest.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
+            _document_engine_limits(schema)
             schemas["RecommendRequest"] = schema
+            _document_validation_errors(doc)
             app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_validation_errors(doc: dict[str, Any]) -> None:
+    """FastAPI documents parameter errors as its own HTTPValidationError; this app answers them
+    as every other error (``ErrorResponse``, see ``_validation_error``). The SageMaker route has
+    no parameter FastAPI validates, and answers errors the way InvokeEndpoint does."""
+    fastapi_ref = "#/components/schemas/HTTPValidationError"
+    ours = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, ops in doc.get("paths", {}).items():
+        for op in ops.values():
+            responses = op.get("responses", {})
+            content = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if content.get("schema", {}).get("$ref") == fastapi_ref:
+                if path.startswith("/endpoints/"):
+                    del responses["422"]
+                else:
+                    content["schema"] = ours
+    text = json.dumps(doc.get("paths", {}))
+    schemas = doc.get("components", {}).get("schemas", {})
+    if fastapi_ref not in text:
+        schemas.pop("HTTPValidationError", None)
+        if "#/components/schemas/ValidationError" not in json.dumps(schemas):
+            schemas.pop("ValidationError", None)
+
+
+def _document_engine_limits(schema: dict[str, Any]) -> None:
+    """Write the engine's option ranges into the request schema (the engine enforces them; the
+    document says them, so clients and fuzzers know what is valid)."""
+    from stygig.engine import MAX_EXCLUDE, MAX_PER_CATEGORY, MAX_TEXT, MAX_TOP_K
+    from stygig.taxonomy import GENDERS
+
+    limits = {
+        "top_k": {"minimum": 1, "maximum": MAX_TOP_K},
+        "n_recommendations": {"minimum": 1, "maximum": MAX_TOP_K},
+        "items_per_category": {"minimum": 1, "maximum": MAX_PER_CATEGORY},
+        "min_score": {"minimum": 0, "maximum": 1},
+        "gender": {"enum": list(GENDERS)},
+        "text": {"minLength": 1, "maxLength": MAX_TEXT},
+        "exclude_ids": {"maxItems": MAX_EXCLUDE},
+    }
+    for name, extra in limits.items():
+        prop = schema["properties"][name]
+        for branch in prop.get("anyOf", [prop]):
+            if branch.get("type") != "null":
+                branch.update(extra)
 
 
 def _register_optional_routes(app: FastAPI) -> None:

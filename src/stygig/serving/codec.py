@@ -239,7 +239,8 @@ def decode_base64(value: str, *, what: str = "image") -> bytes:
 def _validation_message(e: ValidationError) -> str:
     errors = e.errors(include_url=False)
     first = errors[0]
-    loc = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    # field names come from the client: an unknown one may be 100 KB long
+    loc = shorten(".".join(str(p) for p in first.get("loc", ())) or "body")
     kind = first.get("type", "")
     if kind == "extra_forbidden":
         msg = f"unknown field {loc!r} (known: {', '.join(RecommendRequest.model_fields)})"
@@ -250,6 +251,11 @@ def _validation_message(e: ValidationError) -> str:
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return msg
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """Client-supplied text quoted in an error message, cut to ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def parse_json_request(body: bytes | str) -> RecommendRequest:

@@ -11,6 +11,9 @@ import os
 import sys
 import time
 
+#: characters str.splitlines (and some log viewers) treat as line breaks that JSON leaves as is
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
 ACCESS = logging.getLogger("stygig.access")
 LOG = logging.getLogger("stygig.serving")
 
@@ -31,7 +34,9 @@ class JsonFormatter(logging.Formatter):
             entry["message"] = message
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # One record, one line, whatever a client put in a path: JSON escapes control characters
+        # but not the Unicode line separators, which some readers split lines at.
+        return json.dumps(entry, ensure_ascii=False, default=str).translate(_LINE_BREAKS)
 
 
 def configure(level: str = "info") -> None:

@@ -72,11 +72,24 @@ class ModelState:
     def ready(self) -> bool:
         return self.status == READY
 
+    @property
+    def public_error(self) -> str | None:
+        """Why the load failed, as clients see it: the server's own directories left out (the
+        log and `serve`'s exit message keep the full text)."""
+        if self.error is None:
+            return None
+        message = self.error
+        roots = {str(self.artifact_dir.resolve()), str(self.artifact_dir.absolute())}
+        for root in sorted(roots, key=len, reverse=True):
+            if len(root) > 1:
+                message = message.replace(root, "<artifact>")
+        return message
+
     def require(self) -> "Recommender":
         if self.status == READY and self.recommender is not None:
             return self.recommender
         if self.status == FAILED:
-            raise ModelNotReady(f"the model failed to load: {self.error}")
+            raise ModelNotReady(f"the model failed to load: {self.public_error}")
         raise ModelNotReady("the model is still loading; retry when GET /ping answers 200")
 
     def _load(self) -> "Recommender":
