@@ -49,6 +49,7 @@ from stygig.serving.errors import (
     InferenceTimeout,
     ModelNotReady,
     NotFound,
+    Overloaded,
     PayloadTooLarge,
     RequestTimeout,
     error_body,
@@ -78,7 +79,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Not a usable image, option out of range, unknown item, S3 bucket not allowed"),
         (500, "A fault of ours (logged with the request id)"),
         (502, "S3 could not be reached"),
-        (503, "The model is loading or failed to load"),
+        (503, "The model is loading or failed to load, or the worker holds STYGIG_MAX_QUEUE requests"),
         (504, "Past SAGEMAKER_MODEL_SERVER_TIMEOUT"),
     )
 }
@@ -197,14 +198,14 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
 
 # ---- responses ----------------------------------------------------------------------------------
 def _error_response(err: StygigError, request_id: str | None) -> JSONResponse:
-    headers = {"Retry-After": "5"} if err.status == 503 else None
+    headers = {"Retry-After": "1" if isinstance(err, Overloaded) else "5"} if err.status == 503 else None
     return JSONResponse(error_body(err.code, err.message, request_id), status_code=err.status, headers=headers)
 
 
 def _sagemaker_error_response(err: StygigError, request_id: str) -> JSONResponse:
     """An error as InvokeEndpoint reports it, so boto3 raises the same exception it would on AWS."""
     headers = {"x-amzn-RequestId": request_id}
-    if isinstance(err, ModelNotReady):
+    if isinstance(err, (ModelNotReady, Overloaded)):
         headers["x-amzn-ErrorType"] = "ServiceUnavailable"
         return JSONResponse({"Message": err.message}, status_code=503, headers=headers)
     original = json.dumps(error_body(err.code, err.message, request_id), ensure_ascii=False)
@@ -262,6 +263,8 @@ class ServerContext:
     model: ModelState
     runner: EngineRunner
     s3_reader: codec.S3Reader
+    #: invocations this worker holds (reading, queued or running); one event loop, no lock
+    inflight: int = 0
 
 
 # ---- the app ------------------------------------------------------------------------------------
@@ -359,7 +362,7 @@ def create_app(
                 "model": SageMakerModelError,
                 "description": "ModelError: the model answered with an error (its JSON error in OriginalMessage)",
             },
-            503: {"model": SageMakerMessage, "description": "ServiceUnavailable: the model is loading"},
+            503: {"model": SageMakerMessage, "description": "ServiceUnavailable: the model is loading, or the worker is full"},
         },
     )
 
@@ -533,6 +536,20 @@ def _register_optional_routes(app: FastAPI) -> None:
 
 
 async def _invoke(request: Request, ctx: ServerContext, *, sagemaker_api: bool) -> Response:
+    if ctx.inflight >= ctx.config.max_queue:
+        err = Overloaded(
+            f"this worker already holds {ctx.config.max_queue} requests (STYGIG_MAX_QUEUE); retry shortly"
+        )
+        rid = request.state.request_id
+        return _sagemaker_error_response(err, rid) if sagemaker_api else _error_response(err, rid)
+    ctx.inflight += 1
+    try:
+        return await _invoke_held(request, ctx, sagemaker_api=sagemaker_api)
+    finally:
+        ctx.inflight -= 1
+
+
+async def _invoke_held(request: Request, ctx: ServerContext, *, sagemaker_api: bool) -> Response:
     rid = request.state.request_id
     config = ctx.config
     deadline = time.monotonic() + config.timeout_s

@@ -21,6 +21,8 @@ DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
 #: the inference toolkit's default; the deployment config raises it (the audit's minimum is 300)
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_PORT = 8080
+#: like TorchServe's job queue: a worker holding this many requests answers the next one 503
+DEFAULT_MAX_QUEUE = 32
 #: SageMaker sends SIGKILL 30 s after SIGTERM; drain within this many seconds
 DEFAULT_GRACEFUL_TIMEOUT_S = 25.0
 
@@ -46,6 +48,9 @@ class ServingConfig:
     allowed_s3_buckets: frozenset[str] = field(default_factory=frozenset)
     #: engine calls running at once in one worker (STYGIG_WORKER_CONCURRENCY)
     concurrency: int = 1
+    #: requests one worker holds at once (reading, queued or running); more are answered 503
+    #: at once, before their bodies are read (STYGIG_MAX_QUEUE): bounds memory under a flood
+    max_queue: int = DEFAULT_MAX_QUEUE
     graceful_timeout_s: float = DEFAULT_GRACEFUL_TIMEOUT_S
     log_level: str = "info"
 
@@ -64,6 +69,7 @@ class ServingConfig:
                 b.strip() for b in (env.get("STYGIG_ALLOWED_S3_BUCKETS") or "").split(",") if b.strip()
             ),
             concurrency=_int(env, "STYGIG_WORKER_CONCURRENCY", 1, 1, 64),
+            max_queue=_int(env, "STYGIG_MAX_QUEUE", DEFAULT_MAX_QUEUE, 1, 100_000),
             log_level=(env.get("STYGIG_LOG_LEVEL") or "info").lower(),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -88,6 +94,7 @@ class ServingConfig:
             "TS_MAX_REQUEST_SIZE": str(self.max_request_bytes),
             "STYGIG_ALLOWED_S3_BUCKETS": ",".join(sorted(self.allowed_s3_buckets)),
             "STYGIG_WORKER_CONCURRENCY": str(self.concurrency),
+            "STYGIG_MAX_QUEUE": str(self.max_queue),
             "STYGIG_LOG_LEVEL": self.log_level,
         }
 

@@ -51,6 +51,13 @@ class ModelNotReady(StygigError):
     code = "model_not_ready"
 
 
+class Overloaded(StygigError):
+    """The worker already holds STYGIG_MAX_QUEUE requests; retry (another worker may be free)."""
+
+    status = 503
+    code = "overloaded"
+
+
 class InferenceTimeout(StygigError):
     """The request ran past SAGEMAKER_MODEL_SERVER_TIMEOUT."""
 
