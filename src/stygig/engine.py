@@ -332,7 +332,9 @@ class Recommender:
             vote /= vote.sum()
         source = "vote"
         if query.text is not None and self.category_text is not None:
-            logits = 100.0 * (self.category_text @ qvec)
+            # CLIP's own temperature (recorded at export); 100 is the value CLIP learns
+            scale = float((self.manifest.get("encoder", {}).get("export") or {}).get("logit_scale", 100.0))
+            logits = scale * (self.category_text @ qvec)
             zs = np.exp(logits - logits.max())
             zs /= zs.sum()
             vote = 0.5 * zs + 0.5 * vote
