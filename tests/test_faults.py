@@ -36,17 +36,30 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def cpu_deltas(pids, seconds: float = 0.25) -> dict[int, int]:
+    before = {p: cpu_ticks(p) for p in pids}
+    time.sleep(seconds)
+    return {p: cpu_ticks(p) - before[p] for p in pids}
+
+
 def busy_worker(pids: list[int], results: list, timeout: float = 20.0) -> int | None:
     """The worker burning CPU on the in-flight request (the other one sits idle)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout and not results:
-        before = {p: cpu_ticks(p) for p in pids}
-        time.sleep(0.25)
-        delta = {p: cpu_ticks(p) - before[p] for p in pids}
+        delta = cpu_deltas(pids)
         hot, cold = sorted(pids, key=lambda p: -delta[p])
         if delta[hot] >= 5 and delta[cold] * 3 <= delta[hot]:
             return hot
     return None
+
+
+def wait_until_working(pids, timeout: float = 20.0) -> None:
+    """Until the workers burn CPU on the requests (they are in flight, not still uploading)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if sum(cpu_deltas(pids).values()) >= 5:
+            return
+    raise AssertionError("the requests never reached the workers")
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +116,8 @@ def test_sigterm_drains_two_workers_and_leaves_no_process_behind(lite_artifact, 
     threads = [threading.Thread(target=timed_post, args=(srv.url, heavy, results)) for _ in range(3)]
     for t in threads:
         t.start()
-    busy_worker(sorted(workers), results)  # at least one request is being worked on
+    wait_until_working(sorted(workers))
+    assert not results, "a request finished before SIGTERM: make them heavier"
     t0 = time.monotonic()
     srv.proc.send_signal(signal.SIGTERM)
     code = srv.proc.wait(35)
