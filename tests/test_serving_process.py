@@ -150,7 +150,7 @@ def test_timeout_is_504_and_the_server_carries_on(lite_artifact, tmp_path, heavy
             if status == 504:
                 err = assert_error(r, 504, "timeout")
                 assert "SAGEMAKER_MODEL_SERVER_TIMEOUT" in err["message"]
-                assert seconds < 5
+                assert seconds < 15  # the 504 comes at the 1 s timeout, not when the work ends; slack for a loaded CI machine
         time.sleep(3)  # the abandoned work finishes in its thread
         r = httpx.post(srv.url + "/invocations", json={"item_id": "shirt-0000"}, timeout=10)
         assert r.status_code == 200

@@ -77,6 +77,9 @@ class ItemStore(Sequence[dict]):
         n = len(self.ids)
         if not (len(self.category_codes) == len(self.gender_codes) == n and len(self._offsets) == n + 1):
             raise ArtifactError("artifact item metadata columns disagree in length")
+        offsets = np.asarray(self._offsets)
+        if int(offsets[0]) != 0 or int(offsets[-1]) != size or bool((np.diff(offsets) < 0).any()):
+            raise ArtifactError("artifact item metadata is truncated or its offsets disagree with meta.jsonl")
         if n and int(self.category_codes.max()) >= len(categories):
             raise ArtifactError("artifact item metadata refers to a category its taxonomy does not have")
         self.categories = list(categories)
