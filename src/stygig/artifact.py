@@ -100,11 +100,9 @@ class BuildSummary:
 
 # ---- helpers -----------------------------------------------------------------------------------
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """sha256 of a file, streamed (hashlib.file_digest, Python 3.11+)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def shard_of(item_id: str, n_shards: int) -> int:
@@ -229,14 +227,12 @@ def build_artifact(
     summary.resumed_chunks = resumed
     _replace_dir(work / "art", out)
     shutil.rmtree(work, ignore_errors=True)
-    summary.out = out
-    summary.seconds = time.perf_counter() - t0
-    summary.timings["total_s"] = round(summary.seconds, 3)
-    _patch_report(out, summary)
-    if tar:
-        tar_path = out.parent / "model.tar.gz" if tar is True else Path(tar)
-        summary.tar = pack_artifact(out, tar_path)
-    return summary
+    return _done(summary, out, t0, tar)
+
+
+def _done(summary: BuildSummary, out: Path, t0: float, tar: bool | str | Path = False) -> BuildSummary:
+    """Record where and how long, write it into the report, pack if asked."""
+    return _done(summary, out, t0, tar)
 
 
 def _fingerprint(items: Sequence[CatalogItem], enc: Encoder, tax: Taxonomy, shard, index_kind: str, chunk: int) -> str:
@@ -572,11 +568,7 @@ def write_artifact_from_arrays(
     except BaseException:
         shutil.rmtree(art, ignore_errors=True)
         raise
-    summary.out = out
-    summary.seconds = time.perf_counter() - t0
-    summary.timings["total_s"] = round(summary.seconds, 3)
-    _patch_report(out, summary)
-    return summary
+    return _done(summary, out, t0)
 
 
 # ---- verify / read -----------------------------------------------------------------------------
@@ -729,13 +721,7 @@ def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool 
     except BaseException:
         shutil.rmtree(art, ignore_errors=True)
         raise
-    summary.out = out
-    summary.seconds = time.perf_counter() - t0
-    summary.timings["total_s"] = round(summary.seconds, 3)
-    _patch_report(out, summary)
-    if tar:
-        summary.tar = pack_artifact(out, out.parent / "model.tar.gz" if tar is True else Path(tar))
-    return summary
+    return _done(summary, out, t0, tar)
 
 
 # ---- pack --------------------------------------------------------------------------------------

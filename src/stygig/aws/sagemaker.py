@@ -224,11 +224,9 @@ def package_artifact(artifact_dir: str | Path, out_tar: str | Path) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+    """sha256 of a file, streamed (hashlib.file_digest, Python 3.11+)."""
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def upload_model(session: AwsSession, cfg: DeploymentConfig, artifact: str | Path) -> str:

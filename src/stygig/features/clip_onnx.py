@@ -195,11 +195,9 @@ def make_session(path: Path):
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """sha256 of a file, streamed (hashlib.file_digest, Python 3.11+)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def read_export(directory: Path, *, error: type[StygigError] = StygigError) -> dict[str, Any]:
