@@ -232,7 +232,13 @@ def build_artifact(
 
 def _done(summary: BuildSummary, out: Path, t0: float, tar: bool | str | Path = False) -> BuildSummary:
     """Record where and how long, write it into the report, pack if asked."""
-    return _done(summary, out, t0, tar)
+    summary.out = out
+    summary.seconds = time.perf_counter() - t0
+    summary.timings["total_s"] = round(summary.seconds, 3)
+    _patch_report(out, summary)
+    if tar:
+        summary.tar = pack_artifact(out, out.parent / "model.tar.gz" if tar is True else Path(tar))
+    return summary
 
 
 def _fingerprint(items: Sequence[CatalogItem], enc: Encoder, tax: Taxonomy, shard, index_kind: str, chunk: int) -> str:
