@@ -144,8 +144,11 @@ def _featurize(item: CatalogItem) -> _Featurized:
         return _Featurized(item, None, None, [], str(e), time.perf_counter() - t0)
     except StygigError as e:
         return _Featurized(item, None, None, [], f"unreadable: {e}", time.perf_counter() - t0)
-    colours = [c.to_dict() for c in dominant_colours(img, k=N_COLOURS)]
-    thumb = img.copy()
+    # colours and the thumbnail both want a small picture: one fast integer reduction serves both
+    factor = max(1, min(img.size) // THUMB_SIDE)
+    small = img.reduce(factor) if factor > 1 else img.copy()
+    colours = [c.to_dict() for c in dominant_colours(small, k=N_COLOURS)]
+    thumb = small
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
     thumb.save(buf, "JPEG", quality=85)

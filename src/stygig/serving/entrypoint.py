@@ -132,11 +132,17 @@ def run(config: ServingConfig) -> int:
         failure = Path(tmp) / "load-failure.txt"
         os.environ[FAILURE_FILE_ENV] = str(failure)
         app = _Gunicorn(config)
+        from gunicorn.errors import HaltServer
+
         try:
             app.run()
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except HaltServer as e:
+            # two workers failing at once: gunicorn's halt() reaps the second failure and raises
+            # HaltServer again from inside its own handler; it is the same verdict
+            code = e.exit_status
         if failure.is_file():
             raise ModelLoadFailed(f"the model failed to load: {failure.read_text(encoding='utf-8').strip()}")
     return code
