@@ -4,7 +4,7 @@ Pipeline for one query::
 
     query (image | text | item id)
       -> embedding (the artifact's encoder; an item's stored vector)
-      -> neighbour vote over the global index -> query category
+      -> neighbour vote (each category's top hits merged) -> query category
          (an explicit ``category`` wins; an item query knows its own; a text query blends
           zero-shot prompts of the taxonomy's display names with the vote)
       -> complementary categories (taxonomy rules)
@@ -13,20 +13,20 @@ Pipeline for one query::
       -> score = w_sim * similarity + w_color * colour harmony
                  + w_cat * category compatibility + w_gender * gender compatibility
       -> best ``items_per_category`` per category, ``min_score``
-      -> outfit: categories interleaved by their best score, cut to ``top_k``
+      -> outfit: the best piece of each group first (a bottom, shoes, a bag), then the other
+         categories' best, then second picks; cut to ``top_k``
 
 The engine knows nothing of HTTP or AWS. Same input, same output: every sort breaks ties by row.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 from PIL import Image
@@ -37,6 +37,9 @@ from stygig.errors import ArtifactError, InvalidInput, UnknownItem, UnsupportedQ
 from stygig.features.encoders import Encoder, load_encoder
 from stygig.index import Indexes
 from stygig.taxonomy import GENDERS, Taxonomy, gender_score
+
+if TYPE_CHECKING:
+    from stygig.items import ItemStore
 
 #: default score weights; they sum to 1 so that ``score`` is in [0, 1]
 DEFAULT_WEIGHTS = {"similarity": 0.40, "color": 0.30, "category": 0.20, "gender": 0.10}

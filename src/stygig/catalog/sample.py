@@ -570,7 +570,6 @@ def _dress(p: _Painter, rng: np.random.Generator) -> str:
     if tops == "straps":
         p.cut([(0.5 - half * 0.85, 0.14, 1), (0.5 + half * 0.85, 0.14, 1), (0.5 + half * 0.85, 0.0, 1), (0.5 - half * 0.85, 0.0, 1)], iters=0)
     _bodice_details(p, tops, waist, half)
-    lc = p.line_c
     for i in range(1, 5):
         t = i / 5
         p.line([(0.5 - half * 0.75 + 1.5 * half * t, waist + 0.01), (hemx + (1 - 2 * hemx) * t, 0.95 + 0.04 * math.sin(math.pi * t) - 0.01)], (0, 0, 0, 45), 0.004)
