@@ -159,7 +159,7 @@ def artifact_loader(artifact_dir: str | Path) -> ImageLoader:
 def format_outfit(response: dict[str, Any]) -> str:
     """A short readable outfit for a terminal."""
     q = response.get("query_item", {})
-    colours = ", ".join(c.get("name", "?") for c in q.get("colors", [])[:2]) or "no colour"
+    colours = ", ".join(dict.fromkeys(c.get("name", "?") for c in q.get("colors", [])[:3])) or "no colour"
     head = f"Query: {q.get('category', '?')} (by {q.get('category_source', '?')}, {colours})"
     if q.get("item_id"):
         head += f" — item {q['item_id']}"
