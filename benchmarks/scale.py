@@ -11,7 +11,8 @@ real build, and queried by item id through the real Recommender.
 Prints, per size: build seconds and peak RSS (a child process), index bytes, search p50/p99 per
 query (one category, k=50), recall@50 against exact search (perturbed item vectors as queries),
 process start to first answer (median of fresh processes, after one load has remembered the
-checksums), end-to-end recommend p50 (item queries) and its ratio to the sample catalog's,
+checksums), end-to-end recommend p50 (item queries, after ``Recommender.warm()`` as the server
+runs it before /ping is healthy) and its ratio to the sample catalog's,
 measured in the same run. The last line is one JSON object with the 1 M figures.
 
     python benchmarks/scale.py [--sizes 100000,1000000] [--work DIR]
@@ -123,6 +124,7 @@ def percentile(xs, q):
 def measure_recommend(rec, n_queries: int, rng) -> list[float]:
     from stygig.engine import Query
 
+    rec.warm()  # as the server does before /ping says healthy
     rows = rng.integers(0, rec.n_items, size=n_queries)
     ids = [rec.items[int(r)]["id"] for r in rows]
     for i in ids[:10]:

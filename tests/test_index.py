@@ -113,3 +113,19 @@ def test_item_store_lookups(tmp_path):
         w2 = ItemWriter(tmp_path / "items2", CATS)
         w2.add({"id": "b", "category": "bag", "gender": "male"})
         w2.add({"id": "a", "category": "bag", "gender": "male"})
+
+
+def test_warm_changes_no_answer(artifacts):
+    arts, _, _ = artifacts
+    cold = Recommender.load(arts["ivf"])
+    warm = Recommender.load(arts["ivf"]).warm()
+    for i in range(0, 10000, 1250):
+        q = Query(item_id=f"it-{i:06d}")
+        a, b = cold.recommend(q), warm.recommend(q)
+        assert a["recommendations"] == b["recommendations"]
+    # the exhaustive warm-up search did not leave nprobe changed
+    info = json.loads((arts["ivf"] / "manifest.json").read_text())["index"]["per_category"]
+    import faiss
+
+    for cat, index in warm.indexes.per_category.items():
+        assert faiss.extract_index_ivf(index).nprobe == info[cat]["nprobe"]

@@ -218,6 +218,13 @@ class Recommender:
         w = dict(weights) if weights else _weights_from_env()
         return cls(root, manifest, taxonomy, encoder, vectors, items, colours, indexes, category_text, w)
 
+    def warm(self) -> "Recommender":
+        """Fault in the memory-mapped indexes and columns now rather than during requests."""
+        self.indexes.warm()
+        np.asarray(self.items.category_codes).sum()
+        np.asarray(self.items.gender_codes).sum()
+        return self
+
     # ---- catalog access --------------------------------------------------------------------
     def item(self, item_id: str) -> dict[str, Any]:
         row = self.items.row_of(item_id)

@@ -203,6 +203,25 @@ class Indexes:
             per[cat] = index
         return cls(per, meta)
 
+    def warm(self) -> None:
+        """Touch every page of every (memory-mapped) index once, through FAISS's own mapping.
+
+        Loading maps the files without reading them, so that a large artifact answers its first
+        request at once; until a page has been touched, each search pays page faults on it
+        (measured: IVF search 0.3 ms cold vs 0.14 ms warm at 70 k items per category). One
+        exhaustive search per index touches everything; nothing is changed (the exhaustive
+        ``nprobe`` is a per-call parameter), so it is safe beside concurrent searches.
+        """
+        for index in self.per_category.values():
+            dim = index.d
+            probe = np.zeros((1, dim), dtype=np.float32)
+            probe[0, 0] = 1.0
+            ivf = faiss.try_extract_index_ivf(index)
+            if ivf is not None:
+                index.search(probe, 1, params=faiss.SearchParametersIVF(nprobe=ivf.nlist))
+            else:
+                index.search(probe, 1)
+
     @staticmethod
     def search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (scores, rows) for one query vector; ties broken by row for determinism."""

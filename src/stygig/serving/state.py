@@ -28,6 +28,7 @@ def warm_up(recommender: "Recommender") -> None:
 
     from stygig.engine import Options, Query
 
+    recommender.warm()  # memory-mapped indexes: page faults now, not in the first requests
     picture = Image.merge(
         "RGB", (Image.linear_gradient("L"), Image.linear_gradient("L").rotate(90), Image.new("L", (256, 256), 128))
     )
