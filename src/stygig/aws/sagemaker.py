@@ -405,6 +405,43 @@ def _create_model_and_config(
     return model_name, model.get("ModelArn"), config_name, config.get("EndpointConfigArn")
 
 
+def _record_deployment(
+    session: AwsSession,
+    cfg: DeploymentConfig,
+    endpoint_name: str,
+    endpoint_arn: str | None,
+    created: tuple[str, str | None, str, str | None],
+    model_uri: str,
+    asynchronous: bool,
+    status: str,
+    info_path: str | Path | None,
+) -> Deployment:
+    """What deploy and redeploy both report: the resources, the effective settings, the logs."""
+    model_name, model_arn, config_name, config_arn = created
+    dep = Deployment(
+        endpoint_name=endpoint_name,
+        region=cfg.region,
+        endpoint_arn=endpoint_arn,
+        endpoint_config_name=config_name,
+        endpoint_config_arn=config_arn,
+        model_name=model_name,
+        model_arn=model_arn,
+        model_data_url=model_uri,
+        image=cfg.image_uri(),
+        instance_type=cfg.instance_type,
+        instance_count=cfg.instance_count,
+        asynchronous=asynchronous,
+        async_output=cfg.async_output_uri() if asynchronous else None,
+        environment=cfg.container_environment(),
+        variant_timeouts=cfg.variant_timeouts(),
+        status=str(status),
+        logs=log_location(cfg.region, "Endpoints", endpoint_name),
+        dry_run=session.dry_run,
+    )
+    write_info(dep, info_path)
+    return dep
+
+
 def deploy(
     session: AwsSession,
     cfg: DeploymentConfig,
@@ -437,28 +474,10 @@ def deploy(
             setup_autoscaling(session, cfg, endpoint_name)
     elif asynchronous:
         session.note("autoscaling not configured: it needs the endpoint InService (run deploy without --no-wait)")
-    dep = Deployment(
-        endpoint_name=endpoint_name,
-        region=cfg.region,
-        endpoint_arn=ep.get("EndpointArn"),
-        endpoint_config_name=config_name,
-        endpoint_config_arn=config_arn,
-        model_name=model_name,
-        model_arn=model_arn,
-        model_data_url=model_uri,
-        image=cfg.image_uri(),
-        instance_type=cfg.instance_type,
-        instance_count=cfg.instance_count,
-        asynchronous=asynchronous,
-        async_output=cfg.async_output_uri() if asynchronous else None,
-        environment=cfg.container_environment(),
-        variant_timeouts=cfg.variant_timeouts(),
-        status=str(status),
-        logs=log_location(cfg.region, "Endpoints", endpoint_name),
-        dry_run=session.dry_run,
+    return _record_deployment(
+        session, cfg, endpoint_name, ep.get("EndpointArn"), (model_name, model_arn, config_name, config_arn),
+        model_uri, asynchronous, status, info_path,
     )
-    write_info(dep, info_path)
-    return dep
 
 
 # ---- autoscaling (async endpoints) ---------------------------------------------------------------
@@ -567,28 +586,10 @@ def redeploy(
         status = wait_endpoint(session, cfg, endpoint_name, expect_config=config_name).get("EndpointStatus", status)
         if reregister and asynchronous:
             setup_autoscaling(session, cfg, endpoint_name, variant_name)
-    dep = Deployment(
-        endpoint_name=endpoint_name,
-        region=cfg.region,
-        endpoint_arn=ep.get("EndpointArn"),
-        endpoint_config_name=config_name,
-        endpoint_config_arn=config_arn,
-        model_name=model_name,
-        model_arn=model_arn,
-        model_data_url=model_uri,
-        image=cfg.image_uri(),
-        instance_type=cfg.instance_type,
-        instance_count=cfg.instance_count,
-        asynchronous=asynchronous,
-        async_output=cfg.async_output_uri() if asynchronous else None,
-        environment=cfg.container_environment(),
-        variant_timeouts=cfg.variant_timeouts(),
-        status=str(status),
-        logs=log_location(cfg.region, "Endpoints", endpoint_name),
-        dry_run=session.dry_run,
+    return _record_deployment(
+        session, cfg, endpoint_name, ep.get("EndpointArn"), (model_name, model_arn, config_name, config_arn),
+        model_uri, asynchronous, status, info_path,
     )
-    write_info(dep, info_path)
-    return dep
 
 
 # ---- teardown -----------------------------------------------------------------------------------
