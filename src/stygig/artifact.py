@@ -241,7 +241,7 @@ def build_artifact(
     resumed = _prepare_work(work, fingerprint, resume)
     summary = _build_chunks(work, items, enc, tax, progress, workers, shard, index_kind, chunk_size)
     summary.resumed_chunks = resumed
-    _replace_dir(work / "art", out)
+    replace_dir(work / "art", out)
     shutil.rmtree(work, ignore_errors=True)
     return _done(summary, out, t0, tar)
 
@@ -296,7 +296,8 @@ def _check_target(out: Path) -> None:
             raise StygigError(f"output {out} is a non-empty directory that is not a StyGig artifact; refusing to overwrite")
 
 
-def _replace_dir(new: Path, target: Path) -> None:
+def replace_dir(new: Path, target: Path) -> None:
+    """Move a finished directory into place; an existing one is swapped out, then removed."""
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
@@ -586,7 +587,7 @@ def write_artifact_from_arrays(
         enc_config = encoder.save(art / "encoder")
         summary = _finish(art, art / "vectors.npy", codes, tax, [], enc_config,
                           encoder.describe(), None, None, index_kind, per_category, {})
-        _replace_dir(art, out)
+        replace_dir(art, out)
     except BaseException:
         shutil.rmtree(art, ignore_errors=True)
         raise
@@ -739,7 +740,7 @@ def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool 
         enc_description = json.loads((first / "build_report.json").read_text(encoding="utf-8")).get("encoder", {})
         summary = _finish(art, art / "vectors.npy", codes, tax, skipped, enc_config,
                           enc_description, category_text, None, index_kind, per_category, {})
-        _replace_dir(art, out)
+        replace_dir(art, out)
     except BaseException:
         shutil.rmtree(art, ignore_errors=True)
         raise

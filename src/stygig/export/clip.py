@@ -520,15 +520,11 @@ def _one_line(e: BaseException) -> str:
 
 
 def _replace_dir(tmp: Path, out: Path, force: bool) -> None:
-    if out.exists():
-        if not force:
-            raise ExportError(f"{out} appeared while exporting; not overwriting it")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    from stygig.artifact import replace_dir
+
+    if out.exists() and not force:
+        raise ExportError(f"{out} appeared while exporting; not overwriting it")
+    replace_dir(tmp, out)
 
 
 @contextlib.contextmanager
