@@ -1,8 +1,8 @@
 """The foundation's figures with the ``lite`` encoder on the default sample catalog (420 items).
 
 Prints: sample-catalog generation seconds, build seconds (and where build time went), the
-leave-one-out accuracy of the neighbour-vote query category (each item's category predicted from
-its nearest *other* items exactly as the engine votes), and recommend latency p50/p99 for image
+leave-one-out accuracy of the neighbour-vote query category (each item's category voted by its
+nearest *other* items, through the engine's own vote), and recommend latency p50/p99 for image
 queries (decode excluded) and item-id queries. Last line: one JSON object.
 
     python benchmarks/lite_quality.py [--n 420] [--seed 0]
@@ -15,7 +15,6 @@ import json
 import shutil
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ def main() -> None:
 
     from stygig.artifact import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
-    from stygig.engine import VOTE_K, Options, Query, Recommender
+    from stygig.engine import Options, Query, Recommender
     from stygig.images import decode_image
 
     work = Path(tempfile.mkdtemp(prefix="stygig-lite-bench-"))
@@ -40,22 +39,7 @@ def main() -> None:
         gen_s = time.perf_counter() - t
         summary = build_artifact(work / "catalog", work / "artifact")
         rec = Recommender.load(work / "artifact")
-        vectors = np.asarray(rec.vectors)
-        cats = [rec.items.category_of(i) for i in range(rec.n_items)]
-        names = list(rec.taxonomy.categories)
-        sims = vectors @ vectors.T
-        np.fill_diagonal(sims, -np.inf)
-        correct, confusions = 0, Counter()
-        for i in range(len(vectors)):
-            nn = np.argsort(-sims[i], kind="stable")[:VOTE_K]
-            vote = Counter()
-            for j in nn:
-                vote[cats[j]] += max(float(sims[i, j]), 0.0) + 1e-6
-            pred = max(names, key=lambda c: (vote.get(c, 0.0), -names.index(c)))
-            correct += pred == cats[i]
-            if pred != cats[i]:
-                confusions[f"{cats[i]}->{pred}"] += 1
-        loo = correct / len(vectors)
+        loo, confusions = rec.leave_one_out_accuracy()
         rng = np.random.default_rng(0)
         rows = rng.integers(0, rec.n_items, size=args.queries)
         images = [decode_image(rec.items[int(r)]["source"]) for r in rows]
@@ -75,7 +59,7 @@ def main() -> None:
             "build_s": round(summary.seconds, 2),
             "build_timings": summary.timings,
             "loo_category_accuracy": round(loo, 4),
-            "loo_confusions": dict(confusions.most_common(5)),
+            "loo_confusions": dict(sorted(confusions.items(), key=lambda kv: -kv[1])[:5]),
             "recommend_image_p50_ms": round(float(np.percentile(img_ms, 50)), 2),
             "recommend_image_p99_ms": round(float(np.percentile(img_ms, 99)), 2),
             "recommend_item_p50_ms": round(float(np.percentile(item_ms, 50)), 2),

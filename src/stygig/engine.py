@@ -327,19 +327,39 @@ class Recommender:
         order = np.lexsort((rows, -np.round(scores, 6)))[:k]
         return scores[order], rows[order]
 
-    def _query_category(self, qvec, query: Query, query_row, opts: Options):
-        if opts.category is not None:
-            return opts.category, "hint", 1.0, None
-        if query_row is not None:
-            return self.items.category_of(query_row), "item", 1.0, None
+    def neighbour_vote(self, qvec: np.ndarray, exclude_row: int | None = None):
+        """The category vote of the ``VOTE_K`` nearest items: a distribution over the taxonomy's
+        categories (each neighbour weighs its similarity), and the neighbours (scores, rows)."""
         hits = self._search_all(qvec, VOTE_K + 1, self._cat_names)
-        scores, rows = self._neighbours(hits, VOTE_K, query_row)
+        scores, rows = self._neighbours(hits, VOTE_K, exclude_row)
         vote = np.zeros(len(self._cat_names), dtype=np.float64)
         codes = np.asarray(self.items.category_codes)
         for s, r in zip(scores, rows):
             vote[int(codes[r])] += max(float(s), 0.0) + 1e-6
         if vote.sum() > 0:
             vote /= vote.sum()
+        return vote, (scores, rows)
+
+    def leave_one_out_accuracy(self) -> tuple[float, dict[str, int]]:
+        """How often the neighbour vote names an item's own category when the item itself is left
+        out; and the confusions (``"true->voted"`` counts)."""
+        correct, confusions = 0, {}
+        for row in range(self.n_items):
+            vote, _ = self.neighbour_vote(np.asarray(self.vectors[row], dtype=np.float32), exclude_row=row)
+            voted, truth = self._cat_names[int(np.argmax(vote))], self.items.category_of(row)
+            if voted == truth:
+                correct += 1
+            else:
+                key = f"{truth}->{voted}"
+                confusions[key] = confusions.get(key, 0) + 1
+        return correct / max(1, self.n_items), confusions
+
+    def _query_category(self, qvec, query: Query, query_row, opts: Options):
+        if opts.category is not None:
+            return opts.category, "hint", 1.0, None
+        if query_row is not None:
+            return self.items.category_of(query_row), "item", 1.0, None
+        vote, (scores, rows) = self.neighbour_vote(qvec)
         source = "vote"
         if query.text is not None and self.category_text is not None:
             # CLIP's own temperature (recorded at export); 100 is the value CLIP learns
