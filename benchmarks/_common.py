@@ -165,3 +165,39 @@ def available_cores(n_threads: int = 2) -> float:
 
 def now() -> float:
     return time.time()
+
+
+# ---- a server's processes (arbiter + workers), from /proc ----------------------------------------
+def process_tree(pid: int) -> list[int]:
+    """The process and its direct children (gunicorn's arbiter and its workers)."""
+    pids = [pid]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            pids += [int(p) for p in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return pids
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of the process and its children, in KiB."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def open_fds(pid: int) -> dict[int, int]:
+    """Open file descriptors of the process and each child."""
+    out = {}
+    for p in process_tree(pid):
+        try:
+            out[p] = len(os.listdir(f"/proc/{p}/fd"))
+        except OSError:
+            pass
+    return out

@@ -34,24 +34,8 @@ from pathlib import Path
 # The in-process baseline runs with the server's OpenMP wait policy (set before numpy/FAISS load).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-
-def rss_kib(pid: int) -> int:
-    """RSS of a process and its children (kB), from /proc."""
-    total = 0
-    pids = [pid]
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            pids += [int(p) for p in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
 
 
 def query_photos(artifact: Path, n: int = 8) -> list[bytes]:
@@ -271,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                 streak = 0
             time.sleep(0.02)
 
-        rss_start = rss_kib(proc.pid)
+        rss_start = C.rss_kib(proc.pid)
         results = []
         try:
             for level in [int(x) for x in args.levels.split(",")]:
@@ -290,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {level} client(s): {res['rps']:7.1f} req/s  p50 {res['p50_ms']:7.1f} ms  p99 {res['p99_ms']:7.1f} ms"
                     f"  ok {res['ok']}  errors {res['errors']} {res['error_kinds'] or ''}"
                 )
-            rss_end = rss_kib(proc.pid)
+            rss_end = C.rss_kib(proc.pid)
             print(f"  engine in-process (decode + recommend, sequential): {_fmt_engine(engine.measure(args.engine_seconds))}")
         finally:
             code = stop(proc)

@@ -41,37 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 
-# ---- the server's processes ---------------------------------------------------------------------
-def server_pids(pid: int) -> list[int]:
-    pids = [pid]
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            pids += [int(p) for p in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    return pids
+# ---- the server's processes: see _common ---------------------------------------------------------
+server_pids = C.process_tree
+open_fds = C.open_fds
 
 
 def rss_mb(pid: int) -> float:
-    total = 0
-    for p in server_pids(pid):
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
-
-
-def open_fds(pid: int) -> dict[int, int]:
-    out = {}
-    for p in server_pids(pid):
-        try:
-            out[p] = len(os.listdir(f"/proc/{p}/fd"))
-        except OSError:
-            pass
-    return out
+    return C.rss_kib(pid) / 1024
 
 
 # ---- requests -----------------------------------------------------------------------------------
