@@ -94,6 +94,28 @@ def test_options_top_k_exclude_min_score(rec):
     assert none == []
 
 
+def test_each_category_gives_its_best_items_above_min_score(rec):
+    """items_per_category and min_score together: a category with fewer qualifying candidates
+    than items_per_category gives what it has, and never lends its places to another category."""
+    it = next(i for i in rec.items if i["category"] == "shirt")
+    wide = rec.recommend(Query(item_id=it["id"]), Options(top_k=50, items_per_category=10))["recommendations"]
+    by_cat = defaultdict(list)
+    for r in wide:
+        by_cat[r["category"]].append(r)
+    cut = sorted(r["score"] for r in wide)[len(wide) // 2]
+    got = rec.recommend(Query(item_id=it["id"]), Options(top_k=50, items_per_category=3, min_score=cut))
+    got_by_cat = defaultdict(list)
+    for r in got["recommendations"]:
+        got_by_cat[r["category"]].append(r["item_id"])
+    want = {
+        c: [r["item_id"] for r in sorted(rs, key=lambda r: -r["score"]) if r["score"] >= cut][:3]
+        for c, rs in by_cat.items()
+    }
+    want = {c: ids for c, ids in want.items() if ids}
+    assert any(len(ids) < 3 for ids in want.values()), "the cut should leave some category short"
+    assert dict(got_by_cat) == want
+
+
 def test_response_shape_is_v4_compatible(rec):
     resp = rec.recommend(Query(item_id=rec.items[0]["id"]), Options.from_dict({"top_k": 5, "min_score": 0.5}))
     for r in resp["recommendations"]:

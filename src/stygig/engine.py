@@ -404,11 +404,11 @@ class Recommender:
         w = self.weights
         cats, cat_scores = self._complementary(category)
         n_exclude = len(opts.exclude_ids)
+        q = np.ascontiguousarray(qvec, dtype=np.float32)
+        pool = max(48, 12 * opts.items_per_category) + n_exclude
         sims_l, rows_l, cat_l = [], [], []
         for ci, cat in enumerate(cats):
-            index = self.indexes.per_category[cat]
-            pool = max(48, 12 * opts.items_per_category) + n_exclude
-            sims, rows = Indexes.search(index, qvec, pool)
+            sims, rows = Indexes.candidates(self.indexes.per_category[cat], q, pool)
             sims_l.append(sims)
             rows_l.append(rows)
             cat_l.append(np.full(len(rows), ci, dtype=np.int64))
@@ -435,19 +435,16 @@ class Recommender:
         gscore = gtable[gcodes]
         cscores = cat_scores[cidx]
         total = w["similarity"] * sim01 + w["color"] * cscore + w["category"] * cscores + w["gender"] * gscore
-        # best first within each category; ties by row (deterministic)
+        # best first within each category (ties by row: deterministic); the first
+        # items_per_category of each category that reach min_score
         order = np.lexsort((rows, -np.round(total, 9), cidx))
-        per_category: list[list[int]] = []
-        current, picked = -1, []
-        for i in order:
-            if cidx[i] != current:
-                if picked:
-                    per_category.append(picked)
-                current, picked = cidx[i], []
-            if len(picked) < opts.items_per_category and total[i] >= opts.min_score:
-                picked.append(int(i))
-        if picked:
-            per_category.append(picked)
+        order = order[total[order] >= opts.min_score]
+        if not len(order):
+            return []
+        ocat = cidx[order]
+        starts = np.flatnonzero(np.r_[True, ocat[1:] != ocat[:-1]]).tolist()
+        ends = starts[1:] + [len(order)]
+        per_category = [order[s : min(e, s + opts.items_per_category)].tolist() for s, e in zip(starts, ends)]
         # the outfit reads like one: the best piece of each group first (a bottom, shoes, a bag),
         # then the best of the other categories, then second picks; best scores first in each layer
         per_category.sort(key=lambda lst: (-round(float(total[lst[0]]), 9), int(rows[lst[0]])))

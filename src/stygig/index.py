@@ -223,14 +223,22 @@ class Indexes:
                 index.search(probe, 1)
 
     @staticmethod
-    def search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (scores, rows) for one query vector; ties broken by row for determinism."""
+    def candidates(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, rows) for one query vector, in FAISS's order (for callers that sort
+        the candidates themselves). Which rows come back is deterministic: one search thread."""
         k = min(k, index.ntotal)
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        scores, ids = index.search(query.reshape(1, -1), k)
         scores, ids = scores[0], ids[0]
-        keep = ids >= 0
-        scores, ids = scores[keep], ids[keep]
+        if (ids < 0).any():  # an IVF search may find fewer than k
+            keep = ids >= 0
+            scores, ids = scores[keep], ids[keep]
+        return scores, ids
+
+    @staticmethod
+    def search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, rows) for one query vector; ties broken by row for determinism."""
+        scores, ids = Indexes.candidates(index, np.ascontiguousarray(query, dtype=np.float32), k)
         order = np.lexsort((ids, -np.round(scores, 6)))
         return scores[order], ids[order]
