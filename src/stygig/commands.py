@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", default=None, metavar="I/N", help="build only shard I of N (by a stable hash of item ids)")
     p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores, at most 4)")
     p.add_argument("--index", choices=["auto", "flat", "ivf"], default="auto",
-                   help="index kind per category: exact while small, IVF above 20,000 items (auto)")
+                   help="index kind per category: exact while small, IVF above 2,500 items (auto)")
     p.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted build")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
