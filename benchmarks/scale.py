@@ -14,9 +14,10 @@ process start to first answer (median of fresh processes, after one load has rem
 checksums), end-to-end recommend p50 (item queries, after ``Recommender.warm()`` as the server
 runs it before /ping is healthy), and both as ratios to the sample catalog's. The sample is
 measured side by side with each size — queries in alternating blocks of 20, fresh processes
-alternating — because this shared machine's speed drifts from minute to minute: two medians
-taken minutes apart gave ratios from 1.9 to 3.0 for the same code. The last line is one JSON
-object with the 1 M figures.
+alternating — because this shared machine's speed drifts from minute to minute: the sample's
+median alone moved between 1.0 and 1.7 ms, and one run that measured it minutes before the 1 M
+figure printed a ratio of 1.9 where side-by-side runs of the same code print 2.8-3.2. The last
+line is one JSON object with the 1 M figures.
 
     python benchmarks/scale.py [--sizes 100000,1000000] [--work DIR]
 """
