@@ -111,3 +111,27 @@ def test_serve_help_documents_the_environment():
     assert r.returncode == 0
     for word in ("--workers", "--port", "SAGEMAKER_BIND_TO_PORT", "SAGEMAKER_MODEL_SERVER_WORKERS", "/opt/ml/model"):
         assert word in r.stdout
+
+
+def test_one_codec_for_local_servers_and_sagemaker_endpoints(photo):
+    """A picture's options go in CustomAttributes to StyGig's own server, and in a JSON body to a
+    SageMaker endpoint (whose DLC toolkit drops CustomAttributes); an s3:// picture goes by URI."""
+    import base64
+
+    from stygig.errors import StygigError
+    from stygig.serving.client import build_invocation
+
+    raw = build_invocation(image=photo, options={"top_k": 3})
+    assert raw["Body"] == Path(photo).read_bytes() and raw["ContentType"] == "image/jpeg"
+    assert raw["CustomAttributes"] == "top_k=3"
+    sm = build_invocation(image=photo, options={"top_k": 3}, picture_as_json=True)
+    assert sm["ContentType"] == "application/json" and "CustomAttributes" not in sm
+    assert json.loads(sm["Body"]) == {"image": base64.b64encode(Path(photo).read_bytes()).decode(), "top_k": 3}
+    bare = build_invocation(image=photo, picture_as_json=True)
+    assert bare["Body"] == Path(photo).read_bytes() and bare["ContentType"] == "image/jpeg"
+    s3 = build_invocation(image="s3://shop-uploads/a.jpg", include_thumbnails=True, picture_as_json=True)
+    assert json.loads(s3["Body"]) == {"image_s3_uri": "s3://shop-uploads/a.jpg", "include_thumbnails": True}
+    item = build_invocation(item="shirt-0001", options={"top_k": 2}, picture_as_json=True)
+    assert json.loads(item["Body"]) == {"item_id": "shirt-0001", "top_k": 2}
+    with pytest.raises(StygigError, match="exactly one"):
+        build_invocation(image=photo, text="navy blazer", options={"top_k": 3}, picture_as_json=True)

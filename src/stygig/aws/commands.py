@@ -270,6 +270,7 @@ def _print_response(response: dict[str, Any], as_json: bool) -> None:
 
 def cmd_pipeline(args) -> int:
     from stygig.aws import sagemaker
+    from stygig.serving.client import build_invocation
 
     cfg = load(args)
     session = session_for(cfg, args)
@@ -282,7 +283,7 @@ def cmd_pipeline(args) -> int:
     _print_deployment(dep, args.info)
     item = args.item or sagemaker.first_item_id(session, res.model_uri)
     session.note(f"3/3 invoke with item {item}")
-    invocation = sagemaker.build_invocation(item_id=item or "<first item>")
+    invocation = build_invocation(item=item or "<first item>", picture_as_json=True)
     if args.asynchronous:
         response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation)
     else:
@@ -295,13 +296,15 @@ def cmd_pipeline(args) -> int:
 def cmd_invoke(args) -> int:
     from stygig.aws import sagemaker
     from stygig.commands import options_dict
+    from stygig.serving.client import build_invocation
 
     cfg = load(args)
     session = session_for(cfg, args)
     # SageMaker endpoints have no thumbnail route: pictures come in the response unless --artifact
     embed = bool(args.save_visual) and not args.artifact
-    invocation = sagemaker.build_invocation(
-        image=args.image, text=args.text, item_id=args.item, options=options_dict(args), include_thumbnails=embed
+    invocation = build_invocation(
+        image=args.image, text=args.text, item=args.item, options=options_dict(args), include_thumbnails=embed,
+        picture_as_json=True,
     )
     if args.asynchronous:
         response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation, timeout=args.timeout)

@@ -680,47 +680,6 @@ def _ignore_missing(fn: Callable[[], Any]) -> None:
 
 
 # ---- invoke -------------------------------------------------------------------------------------
-def build_invocation(
-    *,
-    image: str | Path | None = None,
-    text: str | None = None,
-    item_id: str | None = None,
-    options: dict[str, Any] | None = None,
-    include_thumbnails: bool = False,
-) -> dict[str, Any]:
-    """InvokeEndpoint arguments for one query: the ``stygig invoke`` codec, plus two cases.
-
-    Text and item queries go as JSON, a bare picture as raw bytes (``stygig invoke``'s request).
-    A picture *with options* goes as JSON ``{"image": <base64>, ...options}`` - the V4 request -
-    because the DLC's toolkit does not pass per-request CustomAttributes to the handler, and
-    options must never be dropped silently. An ``s3://`` image goes as ``{"image_s3_uri": ...}``.
-    """
-    import base64
-
-    opts = dict(options or {})
-    if image is not None and (str(image).startswith("s3://") or opts or include_thumbnails):
-        if text is not None or item_id is not None:
-            raise StygigError("give exactly one of IMAGE, --text or --item")
-        if str(image).startswith("s3://"):
-            body: dict[str, Any] = {"image_s3_uri": str(image)}
-        else:
-            try:
-                data = Path(image).read_bytes()
-            except OSError as e:
-                raise StygigError(f"cannot read {image}: {e.strerror or e}") from None
-            body = {"image": base64.b64encode(data).decode("ascii")}
-        body.update(opts)
-        if include_thumbnails:
-            body["include_thumbnails"] = True
-        raw = json.dumps(body).encode("utf-8")
-        if len(raw) > 6 * 1024 * 1024:
-            raise StygigError(f"{image} makes a {len(raw)}-byte request; a real-time endpoint takes at most 6 MB (use --async)")
-        return {"Accept": "application/json", "ContentType": "application/json", "Body": raw}
-    from stygig.serving.client import build_invocation as serving_invocation
-
-    return serving_invocation(image=image, text=text, item=item_id, options=options, include_thumbnails=include_thumbnails)
-
-
 def _parse_response(raw: bytes, where: str) -> dict[str, Any]:
     try:
         data = json.loads(raw.decode("utf-8"))

@@ -107,18 +107,24 @@ def build_invocation(
     item: str | None = None,
     options: dict[str, Any] | None = None,
     include_thumbnails: bool = False,
+    picture_as_json: bool = False,
 ) -> dict[str, Any]:
-    """The keyword arguments of ``invoke_endpoint`` (minus EndpointName) for one query."""
+    """The keyword arguments of ``invoke_endpoint`` (minus EndpointName) for one query.
+
+    Text and item queries go as JSON, a picture as raw bytes with its options in
+    CustomAttributes. With ``picture_as_json`` (SageMaker endpoints), a picture *with options*
+    goes as JSON ``{"image": <base64>, ...options}`` - the V4 request - because the DLC's toolkit
+    does not pass per-request CustomAttributes to the handler, and options must never be dropped
+    silently; and an ``s3://`` picture goes as ``{"image_s3_uri": ...}``.
+    """
     given = [x for x in (image, text, item) if x is not None]
     if len(given) != 1:
         raise StygigError("give exactly one of IMAGE, --text or --item")
     options = dict(options or {})
     kwargs: dict[str, Any] = {"Accept": "application/json"}
-    if image is not None:
-        try:
-            data = Path(image).read_bytes()
-        except OSError as e:
-            raise StygigError(f"cannot read {image}: {e.strerror or e}") from None
+    on_s3 = image is not None and str(image).startswith("s3://")
+    if image is not None and not (picture_as_json and (on_s3 or options or include_thumbnails)):
+        data = _read_picture(image)
         if len(data) > DEFAULT_MAX_REQUEST_BYTES:
             raise StygigError(
                 f"{image} is {len(data)} bytes; an InvokeEndpoint request carries at most {DEFAULT_MAX_REQUEST_BYTES}"
@@ -127,13 +133,28 @@ def build_invocation(
         attrs = _custom_attributes(options, include_thumbnails)
         if attrs:
             kwargs["CustomAttributes"] = attrs
-    else:
+        return kwargs
+    if image is None:
         body: dict[str, Any] = {"text": text} if text is not None else {"item_id": item}
-        body.update(options)
-        if include_thumbnails:
-            body["include_thumbnails"] = True
-        kwargs.update(Body=json.dumps(body).encode("utf-8"), ContentType="application/json")
+    elif on_s3:
+        body = {"image_s3_uri": str(image)}
+    else:
+        body = {"image": base64.b64encode(_read_picture(image)).decode("ascii")}
+    body.update(options)
+    if include_thumbnails:
+        body["include_thumbnails"] = True
+    raw = json.dumps(body).encode("utf-8")
+    if image is not None and len(raw) > 6 * 1024 * 1024:
+        raise StygigError(f"{image} makes a {len(raw)}-byte request; a real-time endpoint takes at most 6 MB (use --async)")
+    kwargs.update(Body=raw, ContentType="application/json")
     return kwargs
+
+
+def _read_picture(image: str | Path) -> bytes:
+    try:
+        return Path(image).read_bytes()
+    except OSError as e:
+        raise StygigError(f"cannot read {image}: {e.strerror or e}") from None
 
 
 def _translate_client_error(e: Exception, target: str) -> StygigError:
