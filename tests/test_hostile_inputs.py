@@ -337,20 +337,22 @@ def settled_rss(pid: int) -> int:
 
 
 def test_rss_stays_bounded_over_the_corpus(server, cases):
-    """Three more passes over the whole corpus: memory reaches a plateau and stays there."""
+    """Four more passes over the whole corpus: memory reaches a plateau and stays there."""
     samples = [server.rss_start]
-    for _ in range(3):
+    for _ in range(4):
         for case in cases:
             send(server, case)
         samples.append(settled_rss(server.worker))
     assert_healthy(server)
     mb = [round(s / 2**20, 1) for s in samples]
     print("worker RSS MB (start, after each pass):", mb)
-    # the first pass may grow the allocator's arenas (5 MB bodies): bounded...
+    # the first passes may grow the allocator's arenas (5 MB bodies): bounded...
     assert max(samples) - samples[0] < 64 * 2**20, mb
     # ...and further passes over the same inputs add nothing that stays: no leak per request
-    # (the allocator may hold a transient 20 MB for a moment, so the least of them is compared)
-    assert min(samples[2:]) - samples[1] < max(8 * 2**20, 0.05 * samples[1]), mb
+    # (the allocator may hold a transient 20 MB for a moment, so the least of them is compared).
+    # The plateau can take two passes to reach (a clean-clone CI run measured 87.4, 94.0, 103.8,
+    # 103.9 MB: +9.8 MB in pass two, +0.1 MB in pass three); a leak grows every pass alike.
+    assert min(samples[3:]) - samples[2] < max(8 * 2**20, 0.05 * samples[2]), mb
 
 
 # ---- odd but valid: the picture the engine sees is the right one ------------------------------
