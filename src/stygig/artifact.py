@@ -32,7 +32,6 @@ import os
 import shutil
 import sys
 import tarfile
-import tempfile
 import threading
 import time
 from collections import deque
@@ -45,6 +44,8 @@ import numpy as np
 from PIL import Image
 
 from stygig import __version__
+from stygig.atomic import make_temp_dir, open_atomic
+from stygig.atomic import write_bytes as _atomic_bytes
 from stygig.catalog.ingest import CatalogItem, read_catalog
 from stygig.errors import ArtifactError, ImageError, StygigError
 from stygig.features.encoders import Encoder, resolve_encoder
@@ -116,12 +117,6 @@ def _read_source(source: str) -> bytes | str:
 
         return s3io.read_s3_bytes(source, allowed_buckets=None, max_bytes=256 << 20)
     return source
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -554,7 +549,7 @@ def write_artifact_from_arrays(
     order = np.argsort(np.array(ids, dtype=object), kind="stable")
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    art = Path(tempfile.mkdtemp(prefix=f".{out.name}.arrays-", dir=out.parent))
+    art = make_temp_dir(out.parent, f".{out.name}.arrays-")
     try:
         n = len(ids)
         if isinstance(vectors, (str, Path)):
@@ -707,7 +702,7 @@ def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool 
     skipped.sort(key=lambda d: d["id"])
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    art = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
+    art = make_temp_dir(out.parent, f".{out.name}.merging-")
     try:
         (art / "thumbs").mkdir()
         vecs = [np.load(s / "vectors.npy", mmap_mode="r") for s in shards]
@@ -759,11 +754,8 @@ def pack_artifact(root: str | Path, out_tar: str | Path, *, extra: dict[str, byt
     verify_artifact(root, checksums=False)
     out_tar = Path(out_tar)
     out_tar.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_tar.name}.", dir=out_tar.parent)
-    os.close(fd)
-    try:
-        with open(tmp_name, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, \
-                tarfile.open(fileobj=gz, mode="w") as tf:
+    with open_atomic(out_tar) as raw:
+        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tf:
             for p in sorted(root.rglob("*")):
                 if p.is_file():
                     info = tf.gettarinfo(str(p), arcname=p.relative_to(root).as_posix())
@@ -777,8 +769,4 @@ def pack_artifact(root: str | Path, out_tar: str | Path, *, extra: dict[str, byt
                 info.size = len(data)
                 info.mode = 0o644
                 tf.addfile(info, io.BytesIO(data))
-        os.replace(tmp_name, out_tar)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     return out_tar

@@ -9,13 +9,13 @@ server's thumbnail route for ``stygig invoke``), so the report never needs S3.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
 from PIL import Image, ImageDraw, ImageFont
+
+from stygig.atomic import write_bytes
 
 ImageLoader = Callable[[dict[str, Any]], "Image.Image | None"]
 
@@ -108,17 +108,6 @@ def render_outfit(response: dict[str, Any], query_image: Image.Image | None, loa
     return img
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_visual(
     response: dict[str, Any],
     out_dir: str | Path,
@@ -134,8 +123,8 @@ def save_visual(
     js = out / "outfit.json"
     buf = io.BytesIO()
     render_outfit(response, query_image, load_item).save(buf, "PNG", optimize=True)
-    _atomic_write(png, buf.getvalue())
-    _atomic_write(js, (json.dumps(response, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    write_bytes(png, buf.getvalue())
+    write_bytes(js, (json.dumps(response, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return png, js
 
 

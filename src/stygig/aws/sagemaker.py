@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from stygig import __version__
+from stygig.atomic import write_bytes
 from stygig.aws.config import (
     ENV_MINIMUMS,
     VARIANT_NAME,
@@ -370,9 +371,7 @@ def write_info(deployment: Deployment, path: str | Path | None) -> Path | None:
         return None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(deployment.info(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_bytes(path, (json.dumps(deployment.info(), indent=2) + "\n").encode("utf-8"))
     return path
 
 

@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from stygig.atomic import current_umask, make_temp_dir
 from stygig.errors import StygigError
 from stygig.features.clip_onnx import (
     DEFAULT_PRECISION,
@@ -243,10 +244,8 @@ def export_clip(
         logit_scale = float(clip.logit_scale.exp().item())
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
+    tmp = make_temp_dir(out.parent, f".{out.name}.tmp-")
+    umask = current_umask()
     try:
         files = _write_towers(torch, open_clip, clip, model, tmp, precisions, preprocess, context_length, progress)
         shutil.copyfile(open_clip.tokenizer.default_bpe(), tmp / VOCAB_FILE)
