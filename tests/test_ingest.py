@@ -106,3 +106,44 @@ def test_bad_files_are_skipped_with_reasons(tmp_path):
 def test_missing_catalog():
     with pytest.raises(CatalogError, match="not found"):
         read_catalog("/nonexistent/catalog")
+
+
+def _manifest_folder(root: Path, ids: list[str]) -> Path:
+    rows = []
+    for i in ids:
+        _jpeg(root / "train" / "upperwear" / "shirt" / f"{i}.jpg")
+        rows.append({"id": i, "image": f"train/upperwear/shirt/{i}.jpg", "category": "shirt", "name": f"shirt {i}"})
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def test_manifest_folder_names_pictures_it_leaves_out(tmp_path):
+    # issue 18.2: a picture copied into a folder that holds manifest.jsonl was silently left out
+    root = _manifest_folder(tmp_path / "cat", ["s1", "s2"])
+    for k in range(7):
+        _jpeg(root / "train" / "bottomwear" / "pants" / f"new{k}.png")
+    _jpeg(root / "train" / "upperwear" / "shirt" / ".hidden.jpg")  # not a catalog picture
+    (root / "train" / "upperwear" / "shirt" / "notes.txt").write_text("not a picture")
+    cat = read_catalog(root)
+    assert (cat.kind, cat.source) == ("manifest", str(root / "manifest.jsonl"))
+    assert cat.unlisted == [f"train/bottomwear/pants/new{k}.png" for k in range(7)]
+
+    out = tmp_path / "cat" / "art"  # an artifact inside the catalog folder is not catalog pictures
+    summary = build_artifact(root, out, encoder="lite")
+    text = "\n".join(summary.lines())
+    assert f"catalog: manifest {root / 'manifest.jsonl'} (2 rows)" in text
+    warning = next(line for line in summary.lines() if line.startswith("warning:"))
+    assert "7 pictures" in warning and "manifest.jsonl" in warning
+    assert "train/bottomwear/pants/new0.png" in warning and "and 2 more" in warning
+    report = json.loads((out / "build_report.json").read_text())
+    assert report["catalog"]["kind"] == "manifest" and report["catalog"]["unlisted_pictures"] == 7
+    assert report["catalog"]["unlisted_examples"][0] == "train/bottomwear/pants/new0.png"
+    assert read_catalog(root).unlisted == cat.unlisted  # the artifact's thumbnails are not counted
+
+
+def test_folder_catalog_says_it_read_the_folders(tmp_path):
+    _jpeg(tmp_path / "cat" / "shirt" / "s1.jpg")
+    summary = build_artifact(tmp_path / "cat", tmp_path / "art", encoder="lite")
+    assert summary.lines()[1] == f"catalog: folders in {tmp_path / 'cat'} (1 picture)"
+    assert not any(line.startswith("warning:") for line in summary.lines())
+    assert json.loads((tmp_path / "art" / "build_report.json").read_text())["catalog"]["kind"] == "folders"

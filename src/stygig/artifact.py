@@ -53,6 +53,7 @@ from stygig.images import decode_image
 from stygig.index import build_indexes
 from stygig.items import ItemWriter
 from stygig.taxonomy import Taxonomy
+from stygig.wording import plural
 
 FORMAT = "stygig-artifact"
 FORMAT_VERSION = 2
@@ -74,6 +75,7 @@ class BuildSummary:
     per_category: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     resumed_chunks: int = 0
+    catalog: dict[str, Any] = field(default_factory=dict)  # Catalog.describe(): what was read
 
     def lines(self) -> list[str]:
         lines = [
@@ -82,6 +84,7 @@ class BuildSummary:
             + f", {self.seconds:.1f} s"
             + (f" (resumed {self.resumed_chunks} finished chunk(s))" if self.resumed_chunks else ""),
         ]
+        lines += catalog_lines(self.catalog)
         t = self.timings
         if "encode_s" in t:
             lines.append(
@@ -97,6 +100,26 @@ class BuildSummary:
         if self.tar:
             lines.append(f"packed {self.tar}")
         return lines
+
+
+def catalog_lines(catalog: dict[str, Any]) -> list[str]:
+    """Which source a build read, and a warning for the pictures its manifest leaves out."""
+    if not catalog:
+        return []
+    if catalog["kind"] == "manifest":
+        lines = [f"catalog: manifest {catalog['source']} ({plural(catalog['items'], 'row')})"]
+    else:
+        lines = [f"catalog: folders in {catalog['source']} ({plural(catalog['items'], 'picture')})"]
+    n = catalog.get("unlisted_pictures", 0)
+    if n:
+        shown = ", ".join(catalog["unlisted_examples"]) + (f" and {n - len(catalog['unlisted_examples'])} more" if n > len(catalog["unlisted_examples"]) else "")
+        manifest = Path(catalog["source"])
+        lines.append(
+            f"warning: {plural(n, 'picture')} in {manifest.parent} {'is' if n == 1 else 'are'} not listed in "
+            f"{manifest.name} and {'was' if n == 1 else 'were'} left out: "
+            f"{shown} (add {'a row for it' if n == 1 else 'rows for them'} to the manifest)"
+        )
+    return lines
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -236,6 +259,7 @@ def build_artifact(
     resumed = _prepare_work(work, fingerprint, resume)
     summary = _build_chunks(work, items, enc, tax, progress, workers, shard, index_kind, chunk_size)
     summary.resumed_chunks = resumed
+    summary.catalog = cat.describe()
     replace_dir(work / "art", out)
     shutil.rmtree(work, ignore_errors=True)
     return _done(summary, out, t0, tar)
@@ -517,6 +541,8 @@ def _patch_report(out: Path, summary: BuildSummary) -> None:
     report["seconds"] = round(summary.seconds, 3)
     report["timings"] = {k: round(v, 3) for k, v in summary.timings.items()}
     report["resumed_chunks"] = summary.resumed_chunks
+    if summary.catalog:
+        report["catalog"] = summary.catalog
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

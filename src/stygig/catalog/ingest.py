@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from stygig.taxonomy import GENDERS, Taxonomy
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
 RESERVED = {"id", "image", "category", "gender", "name"}
+#: how many of the pictures a manifest leaves out are named in the build's output
+UNLISTED_EXAMPLES = 5
 
 
 @dataclass
@@ -48,6 +51,15 @@ class Catalog:
     root: str
     kind: str  # "folders" | "manifest"
     items: list[CatalogItem]
+    #: what was read: the manifest (as named) or the folder the category folders are in
+    source: str = ""
+    #: pictures in a catalog folder that its manifest does not list (catalog-relative, sorted)
+    unlisted: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        """Which source was read and what it left out, for the build's output and report."""
+        return {"kind": self.kind, "source": self.source, "items": len(self.items),
+                "unlisted_pictures": len(self.unlisted), "unlisted_examples": self.unlisted[:UNLISTED_EXAMPLES]}
 
 
 def _is_s3(s: str) -> bool:
@@ -74,10 +86,10 @@ def read_catalog(source: str | Path, taxonomy: Taxonomy | None = None) -> Catalo
                     data = s3io.read_s3_bytes(uri, allowed_buckets=None, max_bytes=1 << 30)
                 except Exception:  # noqa: BLE001 - try the next name
                     continue
-                return _from_manifest_text(data.decode("utf-8"), name, uri.rsplit("/", 1)[0], taxonomy)
+                return _from_manifest_text(data.decode("utf-8"), name, uri.rsplit("/", 1)[0], taxonomy, uri)
             raise CatalogError(f"no manifest.jsonl or manifest.csv under {src}")
         data = s3io.read_s3_bytes(src, allowed_buckets=None, max_bytes=1 << 30)
-        return _from_manifest_text(data.decode("utf-8"), src, src.rsplit("/", 1)[0], taxonomy)
+        return _from_manifest_text(data.decode("utf-8"), src, src.rsplit("/", 1)[0], taxonomy, src)
     path = Path(src)
     if not path.exists():
         raise CatalogError(f"catalog not found: {src}")
@@ -85,8 +97,31 @@ def read_catalog(source: str | Path, taxonomy: Taxonomy | None = None) -> Catalo
         return _from_manifest_file(path, taxonomy)
     for name in MANIFEST_NAMES:
         if (path / name).is_file():
-            return _from_manifest_file(path / name, taxonomy)
+            catalog = _from_manifest_file(path / name, taxonomy)
+            catalog.unlisted = _unlisted_pictures(path, catalog.items)
+            return catalog
     return _from_folders(path, taxonomy)
+
+
+def _unlisted_pictures(root: Path, items: list[CatalogItem]) -> list[str]:
+    """Pictures under ``root`` that no manifest row names: the manifest wins, so they are left out.
+
+    Hidden files and folders (a build's work directory) and artifacts (folders holding a
+    ``manifest.json``, e.g. ``-o`` inside the catalog) are not catalog pictures.
+    """
+    listed = {it.source for it in items}
+    listed_as_written = {os.path.normpath(it.path) for it in items if not _is_s3(it.path)}
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.isfile(os.path.join(folder, d, "manifest.json"))]
+        for f in files:
+            if f.startswith(".") or os.path.splitext(f)[1].lower() not in IMAGE_EXTENSIONS:
+                continue
+            rel = os.path.relpath(os.path.join(folder, f), root)
+            # most rows name their picture as the walk finds it; resolve only the others
+            if rel not in listed_as_written and os.path.realpath(os.path.join(folder, f)) not in listed:
+                found.append(Path(rel).as_posix())
+    return sorted(found)
 
 
 # ---- folders -----------------------------------------------------------------------------------
@@ -114,7 +149,7 @@ def _from_folders(root: Path, taxonomy: Taxonomy) -> Catalog:
             f"(known: {', '.join(taxonomy.categories)})"
         )
     _check_duplicates(items)
-    return Catalog(str(root.resolve()), "folders", items)
+    return Catalog(str(root.resolve()), "folders", items, source=str(base))
 
 
 def _files_in(folder: Path, category: str, taxonomy: Taxonomy, base: Path) -> list[CatalogItem]:
@@ -145,7 +180,7 @@ def _from_manifest_file(path: Path, taxonomy: Taxonomy) -> Catalog:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise CatalogError(f"cannot read manifest {path}: {e}") from None
-    return _from_manifest_text(text, path.name, str(path.parent.resolve()), taxonomy)
+    return _from_manifest_text(text, path.name, str(path.parent.resolve()), taxonomy, str(path))
 
 
 def _rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
@@ -170,7 +205,7 @@ def _rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
     raise CatalogError(f"manifest must be .jsonl or .csv: {name}")
 
 
-def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy) -> Catalog:
+def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, read_from: str) -> Catalog:
     rows = _rows(text, name)
     if not rows:
         raise CatalogError(f"manifest {name} has no rows")
@@ -237,7 +272,7 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy) -> 
             f"manifest {name}: unknown gender values (use {', '.join(GENDERS)}): {_fmt_list(bad_gender)}"
         )
     _check_duplicates(items)
-    return Catalog(root, "manifest", items)
+    return Catalog(root, "manifest", items, source=read_from)
 
 
 def _check_duplicates(items: list[CatalogItem]) -> None:
