@@ -147,3 +147,56 @@ def test_folder_catalog_says_it_read_the_folders(tmp_path):
     assert summary.lines()[1] == f"catalog: folders in {tmp_path / 'cat'} (1 picture)"
     assert not any(line.startswith("warning:") for line in summary.lines())
     assert json.loads((tmp_path / "art" / "build_report.json").read_text())["catalog"]["kind"] == "folders"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("\ufeffid,image,category,colour\nx,x.jpg,shoes,\"red, dark\"\n".encode(), id="excel-utf8-bom"),
+        pytest.param(b"ID,Image,Category,colour\nx,x.jpg,shoes,\"red, dark\"\n", id="capitalised-header"),
+        pytest.param(b" Id ; IMAGE ; category ; colour\r\nx;x.jpg;shoes;red, dark\r\n\r\n", id="semicolons-crlf"),
+        pytest.param(b"id\timage\tcategory\tcolour\nx\tx.jpg\tshoes\tred, dark\n", id="tabs"),
+        pytest.param("\ufeffID;Image;Category;colour\nx;x.jpg;shoes;red, dark\n".encode(), id="excel-semicolon-bom"),
+    ],
+)
+def test_csv_manifests_from_real_tools(tmp_path, raw):
+    # issue 18.3: each of these failed with "rows without id, image or category: 'line 2'"
+    _jpeg(tmp_path / "x.jpg")
+    (tmp_path / "manifest.csv").write_bytes(raw)
+    (item,) = read_catalog(tmp_path).items
+    assert (item.id, item.category, item.attributes) == ("x", "shoes", {"colour": "red, dark"})
+
+
+def test_csv_missing_column_is_named_with_the_header_found(tmp_path):
+    (tmp_path / "manifest.csv").write_text("id;image;gender\nx;x.jpg;male\n")
+    with pytest.raises(CatalogError) as e:
+        read_catalog(tmp_path)
+    assert str(e.value) == "manifest manifest.csv: no 'category' column; the header (semicolon-separated) is: id, image, gender"
+    (tmp_path / "manifest.csv").write_text("name,picture\ntote,x.jpg\n")
+    with pytest.raises(CatalogError, match="no 'id', 'image' or 'category' column; the header .* is: name, picture$"):
+        read_catalog(tmp_path)
+    (tmp_path / "manifest.csv").write_text("id,ID,image,category\n")
+    with pytest.raises(CatalogError, match="column 'id' appears twice"):
+        read_catalog(tmp_path)
+
+
+def test_manifest_rows_name_the_empty_field(tmp_path):
+    (tmp_path / "manifest.csv").write_text("id,image,category\nx,x.jpg,\n\ny,,hat\n")
+    with pytest.raises(CatalogError, match=r"rows without id, image or category: line 2 \(category\), line 4 \(image\)$"):
+        read_catalog(tmp_path)
+
+
+def test_manifest_encoding(tmp_path):
+    _jpeg(tmp_path / "x.jpg")
+    (tmp_path / "manifest.jsonl").write_bytes("\ufeff".encode() + json.dumps({"id": "x", "image": "x.jpg", "category": "hat"}).encode())
+    assert [i.id for i in read_catalog(tmp_path).items] == ["x"]
+    (tmp_path / "manifest.jsonl").unlink()
+    (tmp_path / "manifest.csv").write_bytes("id,image,category,name\nx,x.jpg,hat,béret\n".encode("cp1252"))
+    with pytest.raises(CatalogError, match="not UTF-8 .*save it as UTF-8"):
+        read_catalog(tmp_path)
+
+
+def test_unreadable_csv_is_one_line(tmp_path):
+    (tmp_path / "manifest.csv").write_text('id,image,category\nx,"' + "x" * 200_000 + '",hat\n')
+    with pytest.raises(CatalogError, match="manifest manifest.csv: not readable as CSV"):
+        read_catalog(tmp_path)

@@ -31,6 +31,8 @@ from stygig.taxonomy import GENDERS, Taxonomy
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
 RESERVED = {"id", "image", "category", "gender", "name"}
+REQUIRED = ("id", "image", "category")
+CSV_DELIMITERS = (",", ";", "\t")
 #: how many of the pictures a manifest leaves out are named in the build's output
 UNLISTED_EXAMPLES = 5
 
@@ -86,10 +88,10 @@ def read_catalog(source: str | Path, taxonomy: Taxonomy | None = None) -> Catalo
                     data = s3io.read_s3_bytes(uri, allowed_buckets=None, max_bytes=1 << 30)
                 except Exception:  # noqa: BLE001 - try the next name
                     continue
-                return _from_manifest_text(data.decode("utf-8"), name, uri.rsplit("/", 1)[0], taxonomy, uri)
+                return _from_manifest_text(_decode(data, uri), name, uri.rsplit("/", 1)[0], taxonomy, uri)
             raise CatalogError(f"no manifest.jsonl or manifest.csv under {src}")
         data = s3io.read_s3_bytes(src, allowed_buckets=None, max_bytes=1 << 30)
-        return _from_manifest_text(data.decode("utf-8"), src, src.rsplit("/", 1)[0], taxonomy, src)
+        return _from_manifest_text(_decode(data, src), src, src.rsplit("/", 1)[0], taxonomy, src)
     path = Path(src)
     if not path.exists():
         raise CatalogError(f"catalog not found: {src}")
@@ -177,19 +179,68 @@ def _files_in(folder: Path, category: str, taxonomy: Taxonomy, base: Path) -> li
 # ---- manifests ---------------------------------------------------------------------------------
 def _from_manifest_file(path: Path, taxonomy: Taxonomy) -> Catalog:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CatalogError(f"cannot read manifest {path}: {e}") from None
-    return _from_manifest_text(text, path.name, str(path.parent.resolve()), taxonomy, str(path))
+        data = path.read_bytes()
+    except OSError as e:
+        raise CatalogError(f"cannot read manifest {path}: {e.strerror or e}") from None
+    return _from_manifest_text(_decode(data, path), path.name, str(path.parent.resolve()), taxonomy, str(path))
+
+
+def _decode(data: bytes, where: str | Path) -> str:
+    """UTF-8, with or without the byte-order mark Excel's "CSV UTF-8" writes."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CatalogError(
+            f"cannot read manifest {where}: not UTF-8 (byte {e.start}); save it as UTF-8 (Excel: 'CSV UTF-8')"
+        ) from None
+
+
+def _csv_delimiter(header: str) -> str:
+    """The separator is whichever of ``,`` ``;`` and tab the header line holds most (``,`` on a
+    tie): Excel writes ``;`` where the decimal mark is a comma, and column names hold none of them."""
+    return max(CSV_DELIMITERS, key=header.count)
+
+
+def _csv_rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        return _csv_rows_of(text, name)
+    except csv.Error as e:  # a NUL byte, an unterminated quote...
+        raise CatalogError(f"manifest {name}: not readable as CSV ({e})") from None
+
+
+def _csv_rows_of(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
+    header_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = _csv_delimiter(header_line)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next((row for row in reader if any(c.strip() for c in row)), [])
+    # the reserved columns in any case ("ID,Image,Category"); free attributes as written
+    columns = [c.strip().lower() if c.strip().lower() in RESERVED else c.strip() for c in header]
+    shown = ", ".join(c.strip() for c in header) or "nothing"
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
+    sep = {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
+    twice = sorted({c for c in columns if c in RESERVED and columns.count(c) > 1})
+    if twice:
+        raise CatalogError(f"manifest {name}: column {twice[0]!r} appears twice in the header ({shown})")
+    absent = [c for c in REQUIRED if c not in columns]
+    if absent:
+        names = [repr(c) for c in absent]
+        what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        raise CatalogError(
+            f"manifest {name}: no {what} column; "
+            f"the header ({sep}-separated) is: {shown}"
+        )
+    rows = []
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue
+        rows.append((reader.line_num, {k: v.strip() for k, v in zip(columns, cells) if k}))
+    return rows
 
 
 def _rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
     rows = []
     if name.endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        for i, row in enumerate(reader, start=2):
-            rows.append((i, {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}))
-        return rows
+        return _csv_rows(text, name)
     if name.endswith(".jsonl") or name.endswith(".json"):
         for i, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -221,7 +272,8 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, rea
         image = str(row.get("image") or "").strip()
         category = str(row.get("category") or "").strip()
         if not item_id or not image or not category:
-            missing.append(f"line {line}")
+            empty = [k for k, v in (("id", item_id), ("image", image), ("category", category)) if not v]
+            missing.append(f"line {line} ({', '.join(empty)})")
             continue
         if category not in taxonomy.categories:
             unknown_cats.setdefault(category, []).append(item_id)
@@ -261,7 +313,8 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, rea
             )
         )
     if missing:
-        raise CatalogError(f"manifest {name}: rows without id, image or category: {_fmt_list(missing)}")
+        raise CatalogError(f"manifest {name}: rows without id, image or category: {', '.join(missing[:8])}"
+                           + (f" and {len(missing) - 8} more" if len(missing) > 8 else ""))
     if unknown_cats:
         desc = "; ".join(f"{c!r} (items {_fmt_list(ids, 3)})" for c, ids in unknown_cats.items())
         raise CatalogError(f"manifest {name}: unknown categories: {desc}")
