@@ -13,7 +13,7 @@ import pytest
 
 from stygig.artifact import FORMAT_VERSION, build_artifact, merge_artifacts, pack_artifact, verify_artifact
 from stygig.engine import Options, Query, Recommender
-from stygig.errors import ArtifactError
+from stygig.errors import ArtifactError, StygigError
 from stygig.features.lite import LiteEncoder
 
 
@@ -111,7 +111,7 @@ def test_interrupted_build_leaves_previous_artifact_untouched(sample_catalog, li
     art = _copy(lite_artifact, tmp_path)
     before = (art / "manifest.json").read_bytes()
     with pytest.raises(KeyboardInterrupt):
-        build_artifact(sample_catalog, art, encoder=_Exploding())
+        build_artifact(sample_catalog, art, encoder=_Exploding(), force=True)
     assert (art / "manifest.json").read_bytes() == before
     verify_artifact(art)
 
@@ -145,6 +145,59 @@ def test_interrupted_build_resumes_from_the_last_finished_chunk(sample_catalog, 
     a = json.loads((lite_artifact / "manifest.json").read_text())
     b = json.loads((out / "manifest.json").read_text())
     assert a["model_version"] == b["model_version"]
+
+
+def _small_catalog(sample_catalog: Path, root: Path, n: int = 2) -> Path:
+    (root / "shirt").mkdir(parents=True)
+    for p in sorted((sample_catalog / "train" / "upperwear" / "shirt").glob("*.jpg"))[:n]:
+        shutil.copyfile(p, root / "shirt" / p.name)
+    return root
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "stygig.cli", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_build_refuses_to_replace_an_artifact_without_force(sample_catalog, lite_artifact, tmp_path):
+    # issue 18.4: a 2-item catalog built over an 84-item artifact replaced it without a word
+    art = _copy(lite_artifact, tmp_path)
+    before = (art / "manifest.json").read_bytes()
+    manifest = json.loads(before)
+    small = _small_catalog(sample_catalog, tmp_path / "small")
+    r = _cli("build", small, "-o", art, "--quiet")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        f"stygig: error: {art} already holds an artifact ({manifest['counts']['items']} items, model "
+        f"{manifest['model_version']}); pass --force to replace it, or choose another -o"
+    ]
+    assert (art / "manifest.json").read_bytes() == before
+    assert not (tmp_path / ".copy.build").exists(), "refused before any work"
+    r = _cli("build", small, "-o", art, "--quiet", "--force")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((art / "manifest.json").read_text())["counts"]["items"] == 2
+    # --tar's archive is not replaced silently either (it may be another artifact's)
+    (tmp_path / "model.tar.gz").write_bytes(b"someone else's archive")
+    r = _cli("build", small, "-o", tmp_path / "new", "--tar", "--quiet")
+    assert r.returncode == 2 and f"{tmp_path / 'model.tar.gz'} already exists; pass --force" in r.stderr
+    assert not (tmp_path / "new").exists() and (tmp_path / "model.tar.gz").read_bytes() == b"someone else's archive"
+    # nor merge's output
+    r = _cli("merge", lite_artifact, "-o", art)
+    assert r.returncode == 2 and "already holds an artifact" in r.stderr and "--force" in r.stderr
+    assert _cli("merge", lite_artifact, "-o", art, "--force").returncode == 0
+
+
+def test_interrupted_forced_rebuild_resumes(sample_catalog, lite_artifact, tmp_path):
+    art = _copy(lite_artifact, tmp_path)
+    before = (art / "manifest.json").read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        build_artifact(sample_catalog, art, encoder=_Exploding(after=4), chunk_size=16, force=True)
+    assert (art / "manifest.json").read_bytes() == before
+    with pytest.raises(StygigError, match="--force"):  # the artifact is still there
+        build_artifact(sample_catalog, art, encoder=_Counting(), chunk_size=16)
+    counting = _Counting()
+    summary = build_artifact(sample_catalog, art, encoder=counting, chunk_size=16, force=True)
+    assert summary.resumed_chunks == 2, "the refused run kept the finished chunks"
+    assert json.loads((art / "manifest.json").read_text())["model_version"] == json.loads(before)["model_version"]
 
 
 def test_killed_build_leaves_no_artifact(sample_catalog, tmp_path):

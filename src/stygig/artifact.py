@@ -233,9 +233,13 @@ def build_artifact(
     index_kind: str = "auto",
     resume: bool = True,
     chunk_size: int = CHUNK,
+    force: bool = False,
 ) -> BuildSummary:
+    """Build ``catalog`` into the artifact directory ``out``; an existing artifact (or
+    ``--tar`` archive) there is replaced only with ``force``."""
     t0 = time.perf_counter()
     out = Path(out)
+    _check_target(out, force, tar)
     if isinstance(taxonomy, Taxonomy):
         tax = taxonomy
     elif taxonomy:
@@ -252,7 +256,6 @@ def build_artifact(
         items = [it for it in items if shard_of(it.id, n) == i]
     if not items:
         raise StygigError(f"catalog {catalog} has no items" + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
-    _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = out.parent / f".{out.name}.build"
     fingerprint = _fingerprint(items, enc, tax, shard, index_kind, chunk_size)
@@ -272,7 +275,7 @@ def _done(summary: BuildSummary, out: Path, t0: float, tar: bool | str | Path = 
     summary.timings["total_s"] = round(summary.seconds, 3)
     _patch_report(out, summary)
     if tar:
-        summary.tar = pack_artifact(out, out.parent / "model.tar.gz" if tar is True else Path(tar))
+        summary.tar = pack_artifact(out, _tar_path(out, tar))
     return summary
 
 
@@ -307,12 +310,36 @@ def _prepare_work(work: Path, fingerprint: str, resume: bool) -> int:
     return 0
 
 
-def _check_target(out: Path) -> None:
+def _check_target(out: Path, force: bool = False, tar: bool | str | Path = False) -> None:
+    """Refuse, before any work, to write over what is there: anything but an artifact always,
+    an artifact (perhaps one a server is serving) or an archive unless ``force`` (``--force``)."""
     if out.exists():
         if not out.is_dir():
             raise StygigError(f"output {out} exists and is not a directory")
-        if any(out.iterdir()) and not (out / "manifest.json").exists():
+        if (out / "manifest.json").exists():
+            if not force:
+                raise StygigError(f"{out} already holds an artifact{_described(out)}; "
+                                  "pass --force to replace it, or choose another -o")
+        elif any(out.iterdir()):
             raise StygigError(f"output {out} is a non-empty directory that is not a StyGig artifact; refusing to overwrite")
+    archive = _tar_path(out, tar)
+    if archive is not None and archive.exists() and not force:
+        raise StygigError(f"{archive} already exists; pass --force to replace it, or choose another --tar PATH")
+
+
+def _described(artifact: Path) -> str:
+    try:
+        m = json.loads((artifact / "manifest.json").read_text(encoding="utf-8"))
+        return f" ({plural(int(m['counts']['items']), 'item')}, model {m['model_version']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _tar_path(out: Path, tar: bool | str | Path) -> Path | None:
+    """Where ``--tar`` writes: beside the artifact, or the path given."""
+    if not tar:
+        return None
+    return out.parent / "model.tar.gz" if tar is True else Path(tar)
 
 
 def replace_dir(new: Path, target: Path) -> None:
@@ -562,6 +589,7 @@ def write_artifact_from_arrays(
     encoder: Encoder,
     taxonomy: Taxonomy | None = None,
     index_kind: str = "auto",
+    force: bool = False,
 ) -> BuildSummary:
     """An artifact from precomputed vectors (no images, no thumbnails): for scale benchmarks.
 
@@ -573,7 +601,7 @@ def write_artifact_from_arrays(
     out = Path(out)
     tax = taxonomy or Taxonomy.default()
     order = np.argsort(np.array(ids, dtype=object), kind="stable")
-    _check_target(out)
+    _check_target(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     art = make_temp_dir(out.parent, f".{out.name}.arrays-")
     try:
@@ -692,7 +720,7 @@ def verify_artifact(root: str | Path, *, checksums: bool = True) -> dict[str, An
 
 # ---- merge -------------------------------------------------------------------------------------
 def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool | str | Path = False,
-                    index_kind: str = "auto") -> BuildSummary:
+                    index_kind: str = "auto", force: bool = False) -> BuildSummary:
     """Combine shard artifacts (``build --shard I/N``) into one artifact.
 
     The result is identical in content to a single-process build of the same catalog: items are
@@ -726,7 +754,7 @@ def merge_artifacts(shards: Sequence[str | Path], out: str | Path, *, tar: bool 
         if a[0] == b[0]:
             raise StygigError(f"shards overlap: item id {a[0].decode()!r} is in more than one shard")
     skipped.sort(key=lambda d: d["id"])
-    _check_target(out)
+    _check_target(out, force, tar)
     out.parent.mkdir(parents=True, exist_ok=True)
     art = make_temp_dir(out.parent, f".{out.name}.merging-")
     try:

@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", choices=["auto", "flat", "ivf"], default="auto",
                    help="index kind per category: exact while small, IVF above 2,500 items (auto)")
     p.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted build")
+    p.add_argument("--force", action="store_true", help="replace the artifact (and --tar archive) if OUT already holds one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
 
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("shards", nargs="+", help="shard artifact directories")
     p.add_argument("-o", "--out", required=True)
     p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH")
+    p.add_argument("--force", action="store_true", help="replace the artifact (and --tar archive) if OUT already holds one")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("recommend", help="complete an outfit from an image, a text or a catalog item")
@@ -104,7 +106,7 @@ def cmd_build(args) -> int:
     summary = build_artifact(
         args.catalog, args.out, encoder=args.encoder, precision=args.precision, taxonomy=args.taxonomy,
         tar=args.tar, shard=_parse_shard(args.shard), progress=not args.quiet, workers=args.workers,
-        index_kind=args.index, resume=not args.no_resume,
+        index_kind=args.index, resume=not args.no_resume, force=args.force,
     )
     print("\n".join(summary.lines()))
     return 0
@@ -113,7 +115,7 @@ def cmd_build(args) -> int:
 def cmd_merge(args) -> int:
     from stygig.artifact import merge_artifacts
 
-    summary = merge_artifacts(args.shards, args.out, tar=args.tar)
+    summary = merge_artifacts(args.shards, args.out, tar=args.tar, force=args.force)
     print("\n".join(summary.lines()))
     return 0
 
@@ -165,7 +167,8 @@ def cmd_demo(args) -> int:
     t0 = time.perf_counter()
     cat = generate_sample_catalog(out / "catalog", n=args.n, seed=args.seed, progress=True)
     print(f"[1/3] sample catalog: {cat['n_items']} items in {out / 'catalog'} ({time.perf_counter() - t0:.1f} s)")
-    summary = build_artifact(out / "catalog", out / "artifact", progress=True, tar=out / "model.tar.gz")
+    # the demo's folder is its own: a second run replaces what the first wrote
+    summary = build_artifact(out / "catalog", out / "artifact", progress=True, tar=out / "model.tar.gz", force=True)
     print("[2/3] " + "\n      ".join(summary.lines()))
     rec = Recommender.load(out / "artifact")
     manifest = [json.loads(l) for l in Path(cat["manifest"]).read_text().splitlines() if l]
