@@ -439,6 +439,13 @@ def test_invoke_realtime_and_async(aws, tmp_path, capsys, lite_artifact):
     rc = main(["aws", "invoke", "--endpoint-name", "shop", "--item", "nope", "--region", "us-east-1"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "no item 'nope' in this catalog (unknown_item)" in err
+    # a picture the container cannot decode: the error names the file it came from
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("a text file renamed .jpg")
+    aws.queue_invoke_result(json.dumps({"error": {"code": "invalid_image", "message": "not an image (unrecognised format)"}}))
+    rc = main(["aws", "invoke", "--endpoint-name", "shop", str(notes), "--region", "us-east-1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"stygig: error: {notes}: ") and err.count("\n") == 1, err
     aws.queue_async_result("model exploded", failure=True)
     rc = main(["aws", "invoke", "--endpoint-name", "shop-async", "--async", "--item", first, *aws.base_args()])
     err = capsys.readouterr().err

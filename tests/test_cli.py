@@ -44,6 +44,29 @@ def test_user_errors_are_one_line(lite_artifact, tmp_path):
     _one_line_error(stygig("build", tmp_path, "-o", tmp_path / "a", "--shard", "x"), "--shard")
 
 
+def test_path_errors_name_the_path(lite_artifact, sample_catalog, tmp_path):
+    # issue 18.6: recommend's picture, and the other commands' paths, named in one line
+    (tmp_path / "notes.jpg").write_text("a text file renamed .jpg")
+    (tmp_path / "plain").write_text("a file")
+    photo = next((sample_catalog / "train").rglob("*.jpg"))
+    cases = [
+        (("recommend", lite_artifact, tmp_path / "missing.jpg"), f"cannot read {tmp_path / 'missing.jpg'}: No such file or directory"),
+        (("recommend", lite_artifact, tmp_path / "notes.jpg"), f"{tmp_path / 'notes.jpg'}: not an image (unrecognised format)"),
+        (("recommend", lite_artifact, tmp_path), f"{tmp_path} is a folder, not a picture"),
+        (("recommend", lite_artifact, photo, "--save-visual", tmp_path / "plain"),
+         f"--save-visual {tmp_path / 'plain'}: a file is there; give a folder to write outfit.png and outfit.json into"),
+        (("build", sample_catalog, "-o", tmp_path / "plain" / "art"), f"output {tmp_path / 'plain' / 'art'}: {tmp_path / 'plain'} is a file, not a folder"),
+        (("build", sample_catalog, "-o", tmp_path / "a", "--taxonomy", tmp_path), f"cannot read taxonomy file {tmp_path}: Is a directory"),
+        (("build", sample_catalog, "-o", tmp_path / "a", "--tar", tmp_path),
+         f"{tmp_path} is a folder; name the archive file to write (e.g. {tmp_path / 'model.tar.gz'})"),
+        (("recommend", lite_artifact, photo, "--save-visual", "/proc/no-such-dir/out"), "/proc/no-such-dir: No such file or directory"),
+    ]
+    for args, message in cases:
+        r = stygig(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.splitlines() == [f"stygig: error: {message}"], args
+
+
 def test_sample_catalog_command(tmp_path):
     r = stygig("sample-catalog", tmp_path / "c", "--n", 28, "--seed", 3)
     assert r.returncode == 0, r.stderr

@@ -77,6 +77,18 @@ def test_decompression_bomb_refused_from_header():
         decode_image(data)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(ImageError, match="unreadable"):
+def test_errors_for_a_path_name_it(tmp_path):
+    # issue 18.6: "unreadable file: No such file or directory" did not say which file
+    with pytest.raises(ImageError) as e:
         decode_image(tmp_path / "nope.jpg")
+    assert e.value.message == f"cannot read {tmp_path / 'nope.jpg'}: No such file or directory"
+    (tmp_path / "notes.jpg").write_text("a text file renamed .jpg")
+    with pytest.raises(ImageError) as e:
+        decode_image(str(tmp_path / "notes.jpg"))
+    assert e.value.message == f"{tmp_path / 'notes.jpg'}: not an image (unrecognised format)"
+    with pytest.raises(ImageError) as e:
+        decode_image(tmp_path)
+    assert e.value.message == f"{tmp_path} is a folder, not a picture"
+    with pytest.raises(ImageError) as e:  # bytes have no name: the reason alone, as the server says it
+        decode_image(b"a text file")
+    assert e.value.message == "not an image (unrecognised format)"

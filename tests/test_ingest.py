@@ -40,10 +40,34 @@ def test_unknown_category_folder_is_named(tmp_path):
         read_catalog(tmp_path)
 
 
-def test_duplicate_ids_are_named(tmp_path):
+def test_duplicate_ids_are_named_with_both_files(tmp_path):
     _jpeg(tmp_path / "shirt" / "same.jpg")
-    _jpeg(tmp_path / "pants" / "same.jpg")
-    with pytest.raises(CatalogError, match="duplicate item ids: 'same'"):
+    _jpeg(tmp_path / "pants" / "same.png")
+    with pytest.raises(CatalogError) as e:
+        read_catalog(tmp_path)
+    assert str(e.value) == f"duplicate item ids in {tmp_path}: 'same' (pants/same.png and shirt/same.jpg)"
+    rows = [{"id": "a", "image": "x.jpg", "category": "hat"}, {"id": "b", "image": "y.jpg", "category": "hat"},
+            {"id": "a", "image": "z.jpg", "category": "bag"}]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(CatalogError) as e:
+        read_catalog(tmp_path / "m.jsonl")
+    assert str(e.value) == "manifest m.jsonl: duplicate item ids: 'a' (line 1: x.jpg and line 3: z.jpg)"
+
+
+def test_category_folders_in_another_case_get_a_did_you_mean(tmp_path):
+    _jpeg(tmp_path / "Shirt" / "s1.jpg")
+    _jpeg(tmp_path / "Bottomwear" / "pants" / "p1.jpg")
+    _jpeg(tmp_path / "footwear" / "Sneakers" / "k1.jpg")
+    _jpeg(tmp_path / "trousers" / "t1.jpg")  # the display name of 'pants'
+    _jpeg(tmp_path / "capes" / "c1.jpg")  # nothing like it
+    with pytest.raises(CatalogError) as e:
+        read_catalog(tmp_path)
+    assert str(e.value).startswith(
+        f"unknown categories in {tmp_path}: 'Bottomwear' (did you mean 'bottomwear'?), 'Shirt' (did you mean 'shirt'?), "
+        "'capes', 'footwear/Sneakers' (did you mean 'footwear/sneakers'?), 'trousers' (did you mean 'pants'?) (known: shirt, "
+    )
+    (tmp_path / "manifest.csv").write_text("id,image,category\ns1,Shirt/s1.jpg,Shirt\n")
+    with pytest.raises(CatalogError, match=r"unknown categories: 'Shirt' \(did you mean 'shirt'\?\) \(items 's1'\)"):
         read_catalog(tmp_path)
 
 

@@ -87,6 +87,7 @@ def test_invoke_errors_are_one_line(server, tmp_path):
     r = stygig("invoke", "--url", server.url, str(bad))
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "(HTTP 422, invalid_image)" in r.stderr
+    assert r.stderr.startswith(f"stygig: error: {bad}: not an image"), "names the file, as decoding it here does"
     r = stygig("invoke", "--url", f"http://127.0.0.1:{free_port()}", "--item", "x")
     assert r.returncode == 2 and "cannot reach" in r.stderr
     r = stygig("invoke", "--url", server.url, "--item", "x", "--text", "y")
@@ -104,6 +105,11 @@ def test_package_command(lite_artifact, tmp_path):
     assert not any(n.startswith(("/", "..")) for n in names)
     r = stygig("package", str(tmp_path), "-o", str(tmp_path / "x.tar.gz"))
     assert r.returncode == 2 and "manifest.json" in r.stderr
+    (tmp_path / "folder").mkdir()
+    r = stygig("package", str(lite_artifact), "-o", str(tmp_path / "folder"))
+    assert r.returncode == 2 and r.stderr.splitlines() == [
+        f"stygig: error: {tmp_path / 'folder'} is a folder; name the archive file to write (e.g. {tmp_path / 'folder' / 'model.tar.gz'})"
+    ]
 
 
 def test_serve_help_documents_the_environment():

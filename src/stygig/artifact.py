@@ -313,6 +313,9 @@ def _prepare_work(work: Path, fingerprint: str, resume: bool) -> int:
 def _check_target(out: Path, force: bool = False, tar: bool | str | Path = False) -> None:
     """Refuse, before any work, to write over what is there: anything but an artifact always,
     an artifact (perhaps one a server is serving) or an archive unless ``force`` (``--force``)."""
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise StygigError(f"output {out}: {above} is a file, not a folder")
     if out.exists():
         if not out.is_dir():
             raise StygigError(f"output {out} exists and is not a directory")
@@ -323,8 +326,15 @@ def _check_target(out: Path, force: bool = False, tar: bool | str | Path = False
         elif any(out.iterdir()):
             raise StygigError(f"output {out} is a non-empty directory that is not a StyGig artifact; refusing to overwrite")
     archive = _tar_path(out, tar)
-    if archive is not None and archive.exists() and not force:
-        raise StygigError(f"{archive} already exists; pass --force to replace it, or choose another --tar PATH")
+    if archive is not None:
+        _check_archive_path(archive)
+        if archive.exists() and not force:
+            raise StygigError(f"{archive} already exists; pass --force to replace it, or choose another --tar PATH")
+
+
+def _check_archive_path(archive: Path) -> None:
+    if archive.is_dir():
+        raise StygigError(f"{archive} is a folder; name the archive file to write (e.g. {archive / 'model.tar.gz'})")
 
 
 def _described(artifact: Path) -> str:
@@ -807,6 +817,7 @@ def pack_artifact(root: str | Path, out_tar: str | Path, *, extra: dict[str, byt
     root = Path(root)
     verify_artifact(root, checksums=False)
     out_tar = Path(out_tar)
+    _check_archive_path(out_tar)
     out_tar.parent.mkdir(parents=True, exist_ok=True)
     with open_atomic(out_tar) as raw:
         with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tf:

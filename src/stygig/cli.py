@@ -59,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     except StygigError as e:
         print(f"stygig: error: {e.message}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # a path the user named that cannot be read or written: one line naming it (-v: traceback)
+        if args.verbose or not e.filename:
+            raise
+        target = f"{e.filename} -> {e.filename2}" if e.filename2 else e.filename
+        print(f"stygig: error: {target}: {e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("stygig: interrupted", file=sys.stderr)
         return 130

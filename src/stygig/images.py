@@ -41,14 +41,22 @@ def decode_image(
 ) -> Image.Image:
     """Decode bytes (or a file path) into an RGB :class:`PIL.Image.Image`.
 
-    Raises :class:`ImageError` with a one-line reason for anything unusable. Large JPEGs are
-    decoded at a reduced scale (see :data:`DRAFT_MIN_SIDE`; ``draft_min_side=None`` turns it off).
+    Raises :class:`ImageError` with a one-line reason for anything unusable; given a path, the
+    reason names it. Large JPEGs are decoded at a reduced scale (see :data:`DRAFT_MIN_SIDE`;
+    ``draft_min_side=None`` turns it off).
     """
     if isinstance(data, (str, Path)):
+        path = data
+        if Path(path).is_dir():
+            raise ImageError(f"{path} is a folder, not a picture")
         try:
-            data = Path(data).read_bytes()
+            data = Path(path).read_bytes()
         except OSError as e:
-            raise ImageError(f"unreadable file: {e.strerror or e}") from None
+            raise ImageError(f"cannot read {path}: {e.strerror or e}") from None
+        try:
+            return decode_image(data, max_pixels=max_pixels, min_side=min_side, draft_min_side=draft_min_side)
+        except ImageError as e:
+            raise ImageError(f"{path}: {e.message}") from None
     if not data:
         raise ImageError("empty file")
     try:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from PIL import Image, ImageDraw, ImageFont
 
 from stygig.atomic import write_bytes
+from stygig.errors import StygigError
 
 ImageLoader = Callable[[dict[str, Any]], "Image.Image | None"]
 
@@ -118,6 +119,8 @@ def save_visual(
     import io
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise StygigError(f"--save-visual {out}: a file is there; give a folder to write outfit.png and outfit.json into")
     out.mkdir(parents=True, exist_ok=True)
     png = out / "outfit.png"
     js = out / "outfit.json"

@@ -296,7 +296,8 @@ def cmd_pipeline(args) -> int:
 def cmd_invoke(args) -> int:
     from stygig.aws import sagemaker
     from stygig.commands import options_dict
-    from stygig.serving.client import build_invocation
+    from stygig.errors import StygigError
+    from stygig.serving.client import build_invocation, naming_picture
 
     cfg = load(args)
     session = session_for(cfg, args)
@@ -306,16 +307,17 @@ def cmd_invoke(args) -> int:
         image=args.image, text=args.text, item=args.item, options=options_dict(args), include_thumbnails=embed,
         picture_as_json=True,
     )
-    if args.asynchronous:
-        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation, timeout=args.timeout)
-    else:
-        response = sagemaker.invoke_realtime(session, args.endpoint_name, invocation)
+    try:
+        if args.asynchronous:
+            response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation, timeout=args.timeout)
+        else:
+            response = sagemaker.invoke_realtime(session, args.endpoint_name, invocation)
+    except StygigError as e:
+        raise naming_picture(e, args.image) from None
     if session.dry_run:
         return 0
     _print_response(response, args.json)
     if args.save_visual:
-        from pathlib import Path
-
         from stygig.report import artifact_loader, save_visual
         from stygig.serving.client import embedded_pictures
 
@@ -324,7 +326,7 @@ def cmd_invoke(args) -> int:
         if args.image and not str(args.image).startswith("s3://"):
             from stygig.images import decode_image
 
-            query_image = decode_image(Path(args.image).read_bytes())
+            query_image = decode_image(args.image)
         elif args.item:
             query_image = loader({"item_id": args.item, "thumbnail": (response.get("query_item") or {}).get("thumbnail")})
         png, js = save_visual(response, args.save_visual, loader, query_image)

@@ -17,13 +17,13 @@ later, when it is decoded, and only skips that item (see :mod:`stygig.artifact`)
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from stygig.errors import CatalogError
 from stygig.taxonomy import GENDERS, Taxonomy
@@ -68,10 +68,27 @@ def _is_s3(s: str) -> bool:
     return s.startswith("s3://")
 
 
-def _fmt_list(names: Iterable[str], limit: int = 8) -> str:
+def _fmt_list(names: Iterable[str], limit: int = 8, fmt: Callable[[str], str] = repr) -> str:
     names = list(names)
-    shown = ", ".join(repr(n) for n in names[:limit])
+    shown = ", ".join(fmt(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _closest(name: str, known: Iterable[str], taxonomy: Taxonomy | None = None) -> str | None:
+    """The known name that ``name`` differs from only in case (``Shirt``), else by a typo; with
+    ``taxonomy``, a category is also known by its display name (``trousers`` -> ``pants``)."""
+    aliases = {k.lower(): k for k in known}
+    if taxonomy is not None:
+        aliases.update({taxonomy.categories[k].display.lower(): k for k in aliases.values() if k in taxonomy.categories})
+    match = aliases.get(name.lower())
+    if match is None:
+        close = difflib.get_close_matches(name.lower(), list(aliases), n=1, cutoff=0.8)
+        match = aliases[close[0]] if close else None
+    return match
+
+
+def _unknown(name: str, suggestion: str | None) -> str:
+    return repr(name) + (f" (did you mean {suggestion!r}?)" if suggestion else "")
 
 
 def read_catalog(source: str | Path, taxonomy: Taxonomy | None = None) -> Catalog:
@@ -142,15 +159,16 @@ def _from_folders(root: Path, taxonomy: Taxonomy) -> Catalog:
                 if sub.name in taxonomy.categories and taxonomy.group_of(sub.name) == d.name:
                     items += _files_in(sub, sub.name, taxonomy, base)
                 else:
-                    unknown.append(f"{d.name}/{sub.name}")
+                    close = _closest(sub.name, [c for c in taxonomy.categories if taxonomy.group_of(c) == d.name], taxonomy)
+                    unknown.append(_unknown(f"{d.name}/{sub.name}", close and f"{d.name}/{close}"))
         else:
-            unknown.append(d.name)
+            unknown.append(_unknown(d.name, _closest(d.name, [*taxonomy.categories, *taxonomy.groups], taxonomy)))
     if unknown:
         raise CatalogError(
-            f"unknown categories in {base}: {_fmt_list(unknown)} "
+            f"unknown categories in {base}: {_fmt_list(unknown, fmt=str)} "
             f"(known: {', '.join(taxonomy.categories)})"
         )
-    _check_duplicates(items)
+    _check_duplicates(items, [it.path for it in items], f"duplicate item ids in {base}")
     return Catalog(str(root.resolve()), "folders", items, source=str(base))
 
 
@@ -261,6 +279,7 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, rea
     if not rows:
         raise CatalogError(f"manifest {name} has no rows")
     items: list[CatalogItem] = []
+    where: list[str] = []  # each item's row, for errors
     unknown_cats: dict[str, list[str]] = {}
     escaping: list[str] = []
     bad_gender: list[str] = []
@@ -301,6 +320,7 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, rea
             nested = attributes.pop("attributes")
             attributes = {**nested, **attributes}
         display = taxonomy.categories[category].display
+        where.append(f"line {line}: {image}")
         items.append(
             CatalogItem(
                 id=item_id,
@@ -313,10 +333,10 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, rea
             )
         )
     if missing:
-        raise CatalogError(f"manifest {name}: rows without id, image or category: {', '.join(missing[:8])}"
-                           + (f" and {len(missing) - 8} more" if len(missing) > 8 else ""))
+        raise CatalogError(f"manifest {name}: rows without id, image or category: {_fmt_list(missing, fmt=str)}")
     if unknown_cats:
-        desc = "; ".join(f"{c!r} (items {_fmt_list(ids, 3)})" for c, ids in unknown_cats.items())
+        desc = "; ".join(f"{_unknown(c, _closest(c, taxonomy.categories, taxonomy))} (items {_fmt_list(ids, 3)})"
+                         for c, ids in unknown_cats.items())
         raise CatalogError(f"manifest {name}: unknown categories: {desc}")
     if escaping:
         raise CatalogError(f"manifest {name}: image paths escape the catalog root: {_fmt_list(escaping)}")
@@ -324,12 +344,16 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, rea
         raise CatalogError(
             f"manifest {name}: unknown gender values (use {', '.join(GENDERS)}): {_fmt_list(bad_gender)}"
         )
-    _check_duplicates(items)
+    _check_duplicates(items, where, f"manifest {name}: duplicate item ids")
     return Catalog(root, "manifest", items, source=read_from)
 
 
-def _check_duplicates(items: list[CatalogItem]) -> None:
-    counts = Counter(it.id for it in items)
-    dups = sorted(i for i, c in counts.items() if c > 1)
+def _check_duplicates(items: list[CatalogItem], where: list[str], what: str) -> None:
+    """Duplicate ids are an error naming, for each, every file (or manifest row) that holds it."""
+    places: dict[str, list[str]] = {}
+    for it, w in zip(items, where):
+        places.setdefault(it.id, []).append(w)
+    dups = sorted(i for i, ws in places.items() if len(ws) > 1)
     if dups:
-        raise CatalogError(f"duplicate item ids: {_fmt_list(dups)}")
+        desc = [f"{i!r} ({' and '.join(places[i])})" for i in dups]
+        raise CatalogError(f"{what}: {_fmt_list(desc, 5, fmt=str)}")

@@ -182,6 +182,14 @@ def _translate_client_error(e: Exception, target: str) -> StygigError:
     raise e
 
 
+def naming_picture(error: StygigError, image: str | Path | None) -> StygigError:
+    """A server's ``invalid_image`` answer to a picture sent from a file, naming the file (as
+    decoding it here would): ``t.jpg: not an image (unrecognised format) (HTTP 422, invalid_image)``."""
+    if image is None or error.code != "invalid_image":
+        return error
+    return StygigError(f"{image}: {error.message}", code=error.code, status=error.status)
+
+
 def invoke(client, endpoint_name: str, **query) -> dict[str, Any]:
     """Send one query; return the decoded JSON response. Raises StygigError with one line."""
     kwargs = build_invocation(**query)
@@ -190,7 +198,7 @@ def invoke(client, endpoint_name: str, **query) -> dict[str, Any]:
         response = client.invoke_endpoint(EndpointName=endpoint_name, **kwargs)
         body = response["Body"].read()
     except Exception as e:  # noqa: BLE001 - translated to one line
-        raise _translate_client_error(e, target) from None
+        raise naming_picture(_translate_client_error(e, target), query.get("image")) from None
     try:
         return json.loads(body)
     except ValueError:

@@ -95,6 +95,8 @@ class Taxonomy:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise TaxonomyError(f"taxonomy file not found: {path}") from None
+        except OSError as e:  # a folder, no permission
+            raise TaxonomyError(f"cannot read taxonomy file {path}: {e.strerror or e}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise TaxonomyError(f"taxonomy file {path} is not valid JSON: {e}") from None
         return cls.from_dict(data)
