@@ -23,7 +23,7 @@ def test_recommend_json_and_visual(lite_artifact, sample_catalog, tmp_path):
 def test_recommend_item_readable(lite_artifact):
     item = json.loads((lite_artifact / "items" / "meta.jsonl").read_text().splitlines()[0])["id"]
     r = stygig("recommend", lite_artifact, "--item", item)
-    assert r.returncode == 0 and f"item {item}" in r.stdout and "score" in r.stdout
+    assert r.returncode == 0 and f"({item})" in r.stdout.splitlines()[0] and "score" in r.stdout
 
 
 def _one_line_error(r, text):

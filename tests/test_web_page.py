@@ -254,6 +254,36 @@ def test_photo_upload_shows_the_outfit_with_pictures(lite_server, desktop, shirt
     desktop.shot("desktop-outfit", full_page=True)
 
 
+def test_one_colour_chip_per_colour_name(lite_server, desktop, lite_artifact):
+    # issue 18.8: two dominant greys showed as "grey, grey"
+    from stygig.engine import Recommender
+
+    def unique(colours, n):
+        return list(dict.fromkeys(c["name"] for c in colours))[:n]
+
+    rec = Recommender.load(lite_artifact, verify=False)
+    for it in rec.items:
+        photo = Path(it["source"])
+        answer = httpx.post(f"{lite_server}/invocations?top_k=6", content=photo.read_bytes(),
+                            headers={"Content-Type": "image/jpeg"}, timeout=30).json()
+        shown = [[c["name"] for c in answer["query_item"]["colors"][:5]]]
+        shown += [[c["name"] for c in r["colors"][:3]] for r in answer["recommendations"]]
+        if any(len(set(names)) < len(names) for names in shown):
+            break
+    else:
+        raise AssertionError("no photo of the sample catalog gives an outfit with a repeated colour name")
+    page = desktop.open(lite_server)
+    page.set_input_files("#photo-input", str(photo))
+    wait_outfit(page)
+    chips = page.evaluate(
+        """() => ({ query: [...document.querySelectorAll('#query-colours .swatch-name')].map(n => n.textContent),
+                    cards: Object.fromEntries([...document.querySelectorAll('#recs .card')].map(c =>
+                        [c.dataset.itemId, [...c.querySelectorAll('.swatch-name')].map(n => n.textContent)])) })"""
+    )
+    assert chips["query"] == unique(answer["query_item"]["colors"], 5)
+    assert chips["cards"] == {r["item_id"]: unique(r["colors"], 3) for r in answer["recommendations"]}
+
+
 def test_keyboard_only(lite_server, desktop, shirt_photo):
     page = desktop.open(lite_server)
     path = tab_to(page, "() => document.activeElement.id === 'pick-photo'", limit=6)

@@ -79,10 +79,10 @@ class BuildSummary:
 
     def lines(self) -> list[str]:
         lines = [
-            f"built {self.out} — {self.n_items} items, encoder {self.encoder.get('kind')}"
+            f"built {self.out} — {plural(self.n_items, 'item')}, encoder {self.encoder.get('kind')}"
             + (f" ({self.encoder['precision']})" if self.encoder.get("precision") else "")
             + f", {self.seconds:.1f} s"
-            + (f" (resumed {self.resumed_chunks} finished chunk(s))" if self.resumed_chunks else ""),
+            + (f" (resumed {plural(self.resumed_chunks, 'finished chunk')})" if self.resumed_chunks else ""),
         ]
         lines += catalog_lines(self.catalog)
         t = self.timings
@@ -93,7 +93,7 @@ class BuildSummary:
                 f"write {t.get('write_s', 0):.1f} s, index {t.get('index_s', 0):.1f} s"
             )
         if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} bad file(s):")
+            lines.append(f"skipped {plural(len(self.skipped), 'bad file')}:")
             lines += [f"  {s['id']}: {s['reason']}" for s in self.skipped[:20]]
             if len(self.skipped) > 20:
                 lines.append(f"  ... and {len(self.skipped) - 20} more (see build_report.json)")
@@ -464,7 +464,8 @@ def _finish_from_chunks(work, n_chunks, enc: Encoder, tax: Taxonomy, shard, inde
     n = sum(c["kept"] for c in counts)
     skipped = [s for c in range(n_chunks) for s in json.loads((chunks_dir / f"{c:06d}.skipped.json").read_text())]
     if n == 0:
-        raise StygigError(f"no usable images: all {len(skipped)} items were skipped (first: {skipped[0]['reason']})")
+        raise StygigError(f"no usable images: {'the only item was' if len(skipped) == 1 else f'all {len(skipped)} items were'} "
+                          f"skipped (first: {skipped[0]['reason']})")
     t = time.perf_counter()
     vec = np.lib.format.open_memmap(art / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, enc.dim))
     col = np.lib.format.open_memmap(art / "colors.npy", mode="w+", dtype=np.float32, shape=(n, N_COLOURS, 4))

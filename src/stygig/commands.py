@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from stygig.wording import plural
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample-catalog", help="generate the embedded synthetic sample catalog")
@@ -96,7 +98,7 @@ def cmd_sample_catalog(args) -> int:
     from stygig.catalog.sample import generate_sample_catalog
 
     res = generate_sample_catalog(args.out, n=args.n, seed=args.seed, progress=True)
-    print(f"wrote {res['n_items']} items to {res['root']} (manifest {res['manifest']})")
+    print(f"wrote {plural(res['n_items'], 'item')} to {res['root']} (manifest {res['manifest']})")
     return 0
 
 
@@ -166,7 +168,7 @@ def cmd_demo(args) -> int:
     out = Path(args.out)
     t0 = time.perf_counter()
     cat = generate_sample_catalog(out / "catalog", n=args.n, seed=args.seed, progress=True)
-    print(f"[1/3] sample catalog: {cat['n_items']} items in {out / 'catalog'} ({time.perf_counter() - t0:.1f} s)")
+    print(f"[1/3] sample catalog: {plural(cat['n_items'], 'item')} in {out / 'catalog'} ({time.perf_counter() - t0:.1f} s)")
     # the demo's folder is its own: a second run replaces what the first wrote
     summary = build_artifact(out / "catalog", out / "artifact", progress=True, tar=out / "model.tar.gz", force=True)
     print("[2/3] " + "\n      ".join(summary.lines()))

@@ -294,6 +294,7 @@ class Recommender:
         return {
             "query_item": {
                 "item_id": query.item_id,
+                "name": self.items[query_row]["name"] if query_row is not None else None,
                 "category": category,
                 "group": self.taxonomy.group_of(category),
                 "category_source": source,

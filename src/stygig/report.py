@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from stygig.atomic import write_bytes
 from stygig.errors import StygigError
+from stygig.wording import plural
 
 ImageLoader = Callable[[dict[str, Any]], "Image.Image | None"]
 
@@ -54,8 +55,17 @@ def _fit(img: Image.Image | None, side: int) -> Image.Image:
     return canvas
 
 
+def colour_chips(colours: list[dict[str, Any]], limit: int = 3) -> list[dict[str, Any]]:
+    """One chip per colour name: two dominant greys are one "grey" chip (the heavier one's
+    colour; dominant colours come heaviest first), at most ``limit`` chips."""
+    chips: dict[str, dict[str, Any]] = {}
+    for c in colours:
+        chips.setdefault(c.get("name") or c.get("hex") or "?", c)
+    return list(chips.values())[:limit]
+
+
 def _swatches(draw: ImageDraw.ImageDraw, x: int, y: int, colours: list[dict[str, Any]], size: int = 16) -> None:
-    for j, c in enumerate(colours[:3]):
+    for j, c in enumerate(colour_chips(colours)):
         x0 = x + j * (size + 6)
         rgb = tuple(int(v) for v in c.get("rgb", (200, 200, 200)))
         draw.rounded_rectangle([x0, y, x0 + size, y + size], radius=4, fill=rgb, outline=(180, 180, 180))
@@ -76,7 +86,7 @@ def render_outfit(response: dict[str, Any], query_image: Image.Image | None, loa
     meta = response.get("metadata", {})
     d.text(
         (PAD, 60),
-        f"{len(recs)} pieces from {meta.get('total_items', '?')} catalog items · model {meta.get('model_version', '?')}",
+        f"{plural(len(recs), 'piece')} from {_count(meta.get('total_items'), 'catalog item')} · model {meta.get('model_version', '?')}",
         fill=MUTED,
         font=_font(14),
     )
@@ -98,7 +108,7 @@ def render_outfit(response: dict[str, Any], query_image: Image.Image | None, loa
         d.text((x + 10, y + CARD + 6), f"{rec.get('rank', i + 1)}. {rec.get('category', '?')}", fill=INK, font=_font(16, bold=True))
         d.text((x + CARD - 10, y + CARD + 8), f"{float(rec.get('score', 0)):.2f}", fill=ACCENT, font=_font(15, bold=True), anchor="ra")
         _swatches(d, x + 10, y + CARD + 32, rec.get("colors", []))
-        shown = rec.get("colors", [])[:3]
+        shown = colour_chips(rec.get("colors", []))
         names = ", ".join(col.get("name", "") for col in shown[:2])
         d.text((x + 16 + 22 * max(1, len(shown)), y + CARD + 33), names[:28], fill=MUTED, font=_font(12))
         reason = rec.get("reason", "")
@@ -148,25 +158,40 @@ def artifact_loader(artifact_dir: str | Path) -> ImageLoader:
     return load
 
 
+def _count(n: Any, noun: str) -> str:
+    return plural(n, noun) if isinstance(n, int) else f"? {noun}s"
+
+
+def _named(item_id: str | None, name: str | None) -> str:
+    """``denim checked shorts (shorts-0024)``: the name people read, the id to ask for it by."""
+    if name and item_id and name != item_id:
+        return f"{name} ({item_id})"
+    return name or item_id or "?"
+
+
+def _chip_names(colours: list[dict[str, Any]]) -> str:
+    return ", ".join(c.get("name", "?") for c in colour_chips(colours)) or "no colour"
+
+
 def format_outfit(response: dict[str, Any]) -> str:
     """A short readable outfit for a terminal."""
     q = response.get("query_item", {})
-    colours = ", ".join(dict.fromkeys(c.get("name", "?") for c in q.get("colors", [])[:3])) or "no colour"
-    head = f"Query: {q.get('category', '?')} (by {q.get('category_source', '?')}, {colours})"
+    head = f"Query: {q.get('category', '?')} (by {q.get('category_source', '?')}) · {_chip_names(q.get('colors', []))}"
     if q.get("item_id"):
-        head += f" — item {q['item_id']}"
+        head += f" — item {_named(q['item_id'], q.get('name'))}"
     lines = [head]
     recs = response.get("recommendations", [])
     if not recs:
         lines.append("  no complementary items matched the filters")
     for r in recs:
+        lines.append(f"  {r.get('rank')}. {_named(r.get('item_id'), r.get('name'))} — score {float(r.get('score', 0)):.3f}")
         lines.append(
-            f"  {r.get('rank')}. {r.get('category', '?'):<9} {r.get('item_id', '?'):<16} score {float(r.get('score', 0)):.3f}"
-            f"  (visual {float(r.get('similarity_score', 0)):.2f}, colour {float(r.get('color_score', 0)):.2f},"
-            f" category {float(r.get('category_score', 0)):.2f}, gender {float(r.get('gender_score', 0)):.2f})"
+            f"     {r.get('category', '?')} · {_chip_names(r.get('colors', []))}"
+            f" · visual {float(r.get('similarity_score', 0)):.2f}, colour {float(r.get('color_score', 0)):.2f},"
+            f" category {float(r.get('category_score', 0)):.2f}, gender {float(r.get('gender_score', 0)):.2f}"
         )
         if r.get("reason"):
             lines.append(f"     {r['reason']}")
     meta = response.get("metadata", {})
-    lines.append(f"  ({meta.get('processing_time_ms', '?')} ms over {meta.get('total_items', '?')} items, model {meta.get('model_version', '?')})")
+    lines.append(f"  ({meta.get('processing_time_ms', '?')} ms over {_count(meta.get('total_items'), 'item')}, model {meta.get('model_version', '?')})")
     return "\n".join(lines)

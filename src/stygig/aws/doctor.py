@@ -12,6 +12,7 @@ from typing import Any
 
 from stygig.aws.config import FAIL, OK, WARN, Check, DeploymentConfig, audit_settings
 from stygig.aws.session import AwsError, AwsSession, is_dry
+from stygig.wording import plural
 
 
 def doctor_endpoint(session: AwsSession, endpoint_name: str) -> list[Check]:
@@ -132,5 +133,5 @@ def render(checks: list[Check]) -> str:
     n_fail = len(failed(checks))
     n_warn = sum(c.status == WARN for c in checks)
     lines.append("")
-    lines.append(f"{n_fail} failed, {n_warn} warnings, {len(checks) - n_fail - n_warn} ok")
+    lines.append(f"{n_fail} failed, {plural(n_warn, 'warning')}, {len(checks) - n_fail - n_warn} ok")
     return "\n".join(lines)

@@ -168,6 +168,7 @@ class Recommendation(BaseModel):
 class QueryItem(BaseModel):
     model_config = ConfigDict(extra="allow")
     item_id: str | None = None
+    name: str | None = Field(None, description="The catalog item's name, for an item_id query.")
     category: str
     category_source: str
     category_confidence: float | None = None

@@ -154,7 +154,7 @@
 
   function onModel(info) {
     var enc = info.encoder || {};
-    var parts = [info.total_items + " pieces", (enc.kind || "unknown") + " encoder", "model " + String(info.model_version || "").slice(0, 8)];
+    var parts = [info.total_items + (info.total_items === 1 ? " piece" : " pieces"), (enc.kind || "unknown") + " encoder", "model " + String(info.model_version || "").slice(0, 8)];
     $("model-info").textContent = parts.join(" · ");
 
     var cats = Object.keys(info.categories || {});
@@ -431,9 +431,21 @@
   }
 
   // ---- rendering ---------------------------------------------------------------------------
+  /* One chip per colour name (two dominant greys are one "grey"), the heavier one's colour:
+     the same rule as stygig.report.colour_chips for the CLI and outfit.png. */
+  function colourChips(colours, max) {
+    var seen = {};
+    return (colours || []).filter(function (c) {
+      var key = c.name || c.hex;
+      if (seen[key]) return false;
+      seen[key] = true;
+      return true;
+    }).slice(0, max);
+  }
+
   function swatches(list, colours, max) {
     list.textContent = "";
-    (colours || []).slice(0, max).forEach(function (c) {
+    colourChips(colours, max).forEach(function (c) {
       var li = el("li", "swatch");
       var dot = el("span", "swatch-dot");
       var hex = safeHex(c.hex);
