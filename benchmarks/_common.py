@@ -10,7 +10,7 @@ rebuilt only when missing:
 
     vitb32_random.pt     the random state dict (what the naive path passes as pretrained=)
     export/              stygig export-clip of exactly those weights (fp32 + int8)
-    catalog/             the default sample catalog (420 items)
+    catalog/             a 420-item sample catalog (21 per category)
     artifact-int8/, artifact-fp32/   stygig build --encoder export/ --precision ...
     query.jpg            a 1000x1000 JPEG query (a catalog picture scaled up)
 """

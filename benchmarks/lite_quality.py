@@ -1,11 +1,11 @@
-"""The foundation's figures with the ``lite`` encoder on the default sample catalog (420 items).
+"""The foundation's figures with the ``lite`` encoder on the default sample catalog (30 items per category).
 
 Prints: sample-catalog generation seconds, build seconds (and where build time went), the
 leave-one-out accuracy of the neighbour-vote query category (each item's category voted by its
 nearest *other* items, through the engine's own vote), and recommend latency p50/p99 for image
 queries (decode excluded) and item-id queries. Last line: one JSON object.
 
-    python benchmarks/lite_quality.py [--n 420] [--seed 0]
+    python benchmarks/lite_quality.py [--n N] [--seed 0]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=420)
+    ap.add_argument("--n", type=int, default=None, help="catalog size (default: the sample catalog's, 30 per category)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args()

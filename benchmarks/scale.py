@@ -230,7 +230,7 @@ def measure_size(work: Path, n: int, n_queries: int, sample: dict) -> dict:
 
 
 def load_sample(work: Path) -> dict:
-    """The sample catalog's artifact (420 items, lite encoder), loaded: the baseline every size is
+    """The default sample catalog's artifact (lite encoder), loaded: the baseline every size is
     measured against, side by side."""
     from stygig.artifact import build_artifact
     from stygig.catalog.sample import generate_sample_catalog

@@ -16,8 +16,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # checksum-verification memo (see stygig.artifact.verify_artifact) kept out of ~/.cache
 os.environ.setdefault("STYGIG_CACHE_DIR", tempfile.mkdtemp(prefix="stygig-test-cache-"))
 
-#: items per category in the shared sample catalog (14 categories)
+#: items per category in the shared sample catalog
 PER_CATEGORY = 6
+
+
+def sample_items() -> int:
+    """How many items the shared sample catalog holds: PER_CATEGORY of each default category."""
+    from stygig.taxonomy import Taxonomy
+
+    return len(Taxonomy.default().categories) * PER_CATEGORY
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +32,7 @@ def sample_catalog(tmp_path_factory) -> Path:
     from stygig.catalog.sample import generate_sample_catalog
 
     out = tmp_path_factory.mktemp("catalog") / "sample"
-    generate_sample_catalog(out, n=14 * PER_CATEGORY, seed=7)
+    generate_sample_catalog(out, n=sample_items(), seed=7)
     return out
 
 
@@ -40,7 +47,7 @@ def lite_artifact(sample_catalog, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def full_catalog(tmp_path_factory) -> Path:
-    """The default sample catalog (420 items), for accuracy and end-to-end rule checks."""
+    """The default sample catalog (30 items per category), for accuracy and end-to-end rule checks."""
     from stygig.catalog.sample import generate_sample_catalog
 
     out = tmp_path_factory.mktemp("catalog-full") / "sample"

@@ -60,6 +60,19 @@ def test_a_top_still_gets_footwear_and_accessories(rec):
     assert {"bottomwear", "footwear", "accessories"} <= groups
 
 
+def test_layering_outerwear_over_a_top_or_a_dress_never_over_outerwear(rec):
+    """A shirt or a dress can be completed with a jacket, coat or blazer; a jacket never gets one."""
+    def outerwear_for(category):
+        found = set()
+        for it in [i for i in rec.items if i["category"] == category][:3]:
+            resp = rec.recommend(Query(item_id=it["id"]), Options(top_k=12, items_per_category=1))
+            found |= {r["category"] for r in resp["recommendations"] if r["group"] == "outerwear"}
+        return found
+
+    assert outerwear_for("shirt") and outerwear_for("dress")
+    assert outerwear_for("jacket") == set()
+
+
 def test_same_input_same_output(rec):
     it = rec.items[5]
     img = decode_image(it["source"])
@@ -79,7 +92,7 @@ def test_category_hint_wins(rec):
     it = next(i for i in rec.items if i["category"] == "shirt")
     resp = rec.recommend(Query(image=decode_image(it["source"])), Options(category="dress"))
     assert resp["query_item"]["category"] == "dress" and resp["query_item"]["category_source"] == "hint"
-    assert all(r["group"] in ("footwear", "accessories") for r in resp["recommendations"])
+    assert all(r["group"] in ("footwear", "accessories", "outerwear") for r in resp["recommendations"])
 
 
 def test_options_top_k_exclude_min_score(rec):

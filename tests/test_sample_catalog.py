@@ -8,12 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stygig.catalog.sample import CATEGORIES, contact_sheet, generate_sample_catalog, render_item
+from stygig.catalog.sample import CATEGORIES, DEFAULT_N, contact_sheet, generate_sample_catalog, render_item
+from stygig.catalog.sample.colours import FAMILIES
+from stygig.catalog.sample.fabric import FABRIC_WORD
+from stygig.catalog.sample.shop import BRANDS
+from stygig.catalog.sample.styles import FABRICS, STYLE_TABLE, STYLES
 from stygig.errors import CatalogError, InvalidInput
 from stygig.images import decode_image
 from stygig.taxonomy import GENDERS, Taxonomy
 
-N = 56  # 4 items per category
+N = 4 * len(CATEGORIES)  # 4 items per category
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +52,7 @@ def test_drawing_threads_do_not_change_the_output(tmp_path: Path, monkeypatch: p
 
 def test_an_item_does_not_depend_on_n(tmp_path: Path, catalog: tuple[Path, dict, list[dict]]) -> None:
     root, _, _ = catalog
-    small = generate_sample_catalog(tmp_path / "small", n=14, seed=0)
+    small = generate_sample_catalog(tmp_path / "small", n=len(CATEGORIES), seed=0)
     for rel, data in _files(Path(small["root"])).items():
         if rel.endswith(".jpg"):
             assert (root / rel).read_bytes() == data, rel
@@ -60,15 +64,21 @@ def test_every_category_present_and_dealt_evenly(catalog: tuple[Path, dict, list
     assert Path(summary["root"]) == root
     assert Path(summary["manifest"]) == root / "manifest.jsonl"
     assert summary["per_category"] == {c: N // len(CATEGORIES) for c in CATEGORIES}
-    assert set(Taxonomy.default().categories) == set(CATEGORIES) == {r["category"] for r in rows}
-    # round robin: the first 14 rows are one of each category
+    assert tuple(Taxonomy.default().categories) == CATEGORIES
+    assert set(CATEGORIES) == {r["category"] for r in rows}
+    # round robin: the first rows are one of each category
     assert [r["category"] for r in rows[: len(CATEGORIES)]] == list(CATEGORIES)
 
 
+def test_the_default_catalog_holds_30_of_each_category() -> None:
+    assert DEFAULT_N == 30 * len(Taxonomy.default().categories) == 600
+
+
 def test_uneven_n_deals_round_robin(tmp_path: Path) -> None:
-    summary = generate_sample_catalog(tmp_path / "c", n=16, seed=0)
-    assert summary["per_category"]["shirt"] == 2 and summary["per_category"]["tshirt"] == 2
-    assert summary["per_category"]["jacket"] == 1 and sum(summary["per_category"].values()) == 16
+    n = len(CATEGORIES) + 2
+    summary = generate_sample_catalog(tmp_path / "c", n=n, seed=0)
+    assert summary["per_category"][CATEGORIES[0]] == 2 and summary["per_category"][CATEGORIES[1]] == 2
+    assert summary["per_category"][CATEGORIES[2]] == 1 and sum(summary["per_category"].values()) == n
 
 
 def test_manifest_rows_are_valid(catalog: tuple[Path, dict, list[dict]]) -> None:
@@ -82,8 +92,9 @@ def test_manifest_rows_are_valid(catalog: tuple[Path, dict, list[dict]]) -> None
         assert r["id"].startswith(f"{r['category']}-") and r["id"][-4:].isdigit()
         assert r["image"] == f"train/{cat.group}/{r['category']}/{r['id']}.jpg"
         attrs = r["attributes"]
-        assert attrs["pattern"] in {"solid", "stripes", "checks", "dots", "texture"}
+        assert attrs["pattern"] in {"solid", "stripes", "checks", "dots"}
         assert r["name"].startswith(attrs["color"]) and r["name"].endswith(cat.display)
+        assert FABRIC_WORD[attrs["fabric"]] in r["name"].split(), r["name"]  # "navy striped wool blazer"
         img = decode_image(root / r["image"])
         assert min(img.size) >= 32
 
@@ -93,7 +104,55 @@ def test_colours_and_patterns_vary(catalog: tuple[Path, dict, list[dict]]) -> No
     colours = {r["attributes"]["color"] for r in rows}
     patterns = {r["attributes"]["pattern"] for r in rows}
     assert len(colours) >= 12
-    assert {"solid", "stripes", "checks", "texture"} <= patterns
+    assert {"solid", "stripes", "checks"} <= patterns
+
+
+def test_attributes_show_the_style_and_carry_synthetic_shop_data(catalog: tuple[Path, dict, list[dict]]) -> None:
+    root, _, rows = catalog
+    for r in rows:
+        a = r["attributes"]
+        assert set(a) == {"color", "pattern", "cut", "style", "fabric", "palette", "price", "in_stock", "brand", "sizes", "synthetic"}
+        assert a["style"] in STYLES and a["style"] in STYLE_TABLE[r["category"]], r["id"]
+        assert a["cut"] in STYLE_TABLE[r["category"]][a["style"]].cuts, r["id"]
+        assert a["fabric"] in STYLE_TABLE[r["category"]][a["style"]].cuts[a["cut"]] and a["fabric"] in FABRICS
+        assert a["palette"] in FAMILIES and a["color"] in FAMILIES[a["palette"]], r["id"]
+        assert isinstance(a["price"], float) and 5 <= a["price"] < 1000 and round(a["price"] * 100) % 100 == 99
+        assert isinstance(a["in_stock"], bool)
+        assert a["brand"] in BRANDS
+        assert isinstance(a["sizes"], list) and a["sizes"] and all(isinstance(s, str) for s in a["sizes"])
+        assert a["synthetic"] is True
+    meta = json.loads((root / "sample.json").read_text())
+    assert "synthetic" in meta["data"] and "price" in meta["data"]
+    # every style and stock state occurs, and each style spans the outfit's groups
+    assert {r["attributes"]["style"] for r in rows} == set(STYLES)
+    assert {r["attributes"]["in_stock"] for r in rows} == {True, False}
+    groups_of = {s: {Taxonomy.default().group_of(r["category"]) for r in rows if r["attributes"]["style"] == s} for s in STYLES}
+    assert groups_of["formal"] >= {"upperwear", "bottomwear", "outerwear", "footwear", "accessories", "one-piece"}
+    assert groups_of["casual"] >= {"upperwear", "bottomwear", "outerwear", "footwear", "accessories", "one-piece"}
+    assert groups_of["sport"] >= {"upperwear", "bottomwear", "outerwear", "footwear", "accessories"}
+
+
+def test_formal_pieces_cost_more_and_are_darker_than_casual_ones(tmp_path: Path) -> None:
+    """The style is in the picture: formal garments are darker and less colourful than casual
+    ones, on the pixels themselves (and cost more, by the synthetic price rule)."""
+    from stygig.features.colour import srgb_to_lab
+
+    stats: dict[str, list[tuple[float, float, float]]] = {"formal": [], "casual": []}
+    for cat in ("shirt", "blazer", "pants", "shoes", "dress", "bag"):
+        for k in range(12):
+            img, item = render_item(cat, k, seed=3)
+            if item.look.style not in stats:
+                continue
+            a = np.asarray(img, np.float32)
+            border = np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]), axis=0)
+            fg = a[np.abs(a - border).max(axis=2) > 25]
+            lab = np.asarray(srgb_to_lab(fg.astype(np.uint8)), np.float64)
+            stats[item.look.style].append((float(lab[:, 0].mean()), float(np.hypot(lab[:, 1], lab[:, 2]).mean()), item.shop["price"]))
+    formal, casual = np.array(stats["formal"]), np.array(stats["casual"])
+    assert len(formal) >= 15 and len(casual) >= 15
+    assert formal[:, 0].mean() < casual[:, 0].mean() - 8  # lightness
+    assert formal[:, 1].mean() < casual[:, 1].mean() - 2  # chroma
+    assert np.median(formal[:, 2]) > np.median(casual[:, 2])
 
 
 def test_backgrounds_are_light(catalog: tuple[Path, dict, list[dict]]) -> None:
@@ -204,6 +263,11 @@ def test_contact_sheet(tmp_path: Path) -> None:
     with Image.open(path) as im:
         assert im.size == (64, 64 * len(CATEGORIES))
         assert np.asarray(im.convert("L")).std() > 10
+    path = contact_sheet(tmp_path / "two.png", per_category=2, cell=64, categories=["coat", "belt"], first=5)
+    with Image.open(path) as im:
+        assert im.size == (128, 128)
+    with pytest.raises(InvalidInput, match="socks"):
+        contact_sheet(tmp_path / "x.png", categories=["socks"])
 
 
 def test_progress_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

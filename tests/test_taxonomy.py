@@ -9,11 +9,17 @@ TAX = Taxonomy.default()
 ALL = list(TAX.categories)
 
 
-def test_default_has_the_original_fourteen_categories():
-    expected = {"shirt", "tshirt", "jacket", "pants", "shorts", "skirt", "shoes", "sneakers", "heels",
-                "flats", "bag", "hat", "dress"}
-    assert expected <= set(ALL)
-    assert {TAX.group_of(c) for c in ALL} == {"upperwear", "bottomwear", "footwear", "accessories", "one-piece"}
+OUTERWEAR = {"jacket", "coat", "blazer"}
+
+
+def test_default_categories_and_groups():
+    original = {"shirt", "tshirt", "jacket", "pants", "shorts", "skirt", "shoes", "sneakers", "heels",
+                "flats", "bag", "hat", "dress", "jumpsuit"}
+    added = {"coat", "blazer", "belt", "necklace", "scarf", "sunglasses"}
+    assert set(ALL) == original | added
+    assert {TAX.group_of(c) for c in ALL} == {"upperwear", "bottomwear", "outerwear", "footwear", "accessories", "one-piece"}
+    assert {c for c in ALL if TAX.group_of(c) == "outerwear"} == OUTERWEAR
+    assert {c for c in ALL if TAX.group_of(c) == "accessories"} == {"bag", "hat", "belt", "necklace", "scarf", "sunglasses"}
 
 
 @pytest.mark.parametrize("query", ALL)
@@ -30,12 +36,25 @@ def test_rules_for_every_category(query):
         assert not groups & {"upperwear", "bottomwear", "one-piece"}
     if group == "footwear":
         assert "footwear" not in groups
+    if group == "outerwear":
+        assert "outerwear" not in groups, "outerwear never gets outerwear"
+    if group in ("upperwear", "bottomwear", "one-piece", "footwear", "accessories"):
+        assert OUTERWEAR <= set(comp), "everything but outerwear itself can be completed with outerwear"
     # every complementary category has a positive score in [0, 1]; everything else scores 0
     for c in ALL:
         s = TAX.compatibility(query, c)
         assert 0.0 <= s <= 1.0
         assert (s > 0) == (c in comp)
     assert len({TAX.group_of(c) for c in comp}) >= 2
+
+
+def test_layering_a_top_or_a_dress_gets_outerwear_a_jacket_never():
+    for query in ("shirt", "tshirt", "dress", "jumpsuit"):
+        assert OUTERWEAR <= set(TAX.complementary(query)), query
+    for query in OUTERWEAR:
+        comp = set(TAX.complementary(query))
+        assert not comp & OUTERWEAR, query
+        assert {"shirt", "pants", "dress", "shoes", "bag"} <= comp, query  # layered over a top or a dress, with the rest
 
 
 @pytest.mark.parametrize("user", [None, "male", "female", "unisex"])

@@ -25,6 +25,7 @@ from playwright.sync_api import sync_playwright
 
 from stygig.serving.config import DEFAULT_MAX_REQUEST_BYTES
 from stygig.serving.demo import free_port, stop, wait_ready
+from stygig.taxonomy import Taxonomy
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,8 +40,10 @@ TINY_CONFIG = {  # the tiny open_clip configuration of tests/test_clip_*.py
     "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
-TOPS = {"shirt", "tshirt", "jacket"}
-FOOTWEAR_AND_ACCESSORIES = {"shoes", "sneakers", "heels", "flats", "bag", "hat"}
+TAX = Taxonomy.default()
+TOPS = {c for c, info in TAX.categories.items() if info.group == "upperwear"}
+#: what completes a dress: shoes, accessories and outerwear layered over it
+OVER_A_DRESS = {c for c, info in TAX.categories.items() if info.group in ("footwear", "accessories", "outerwear")}
 
 MODEL_READY = "() => document.getElementById('model-info').textContent.includes('pieces')"
 OUTFIT_SHOWN = (
@@ -334,7 +337,7 @@ def test_catalog_browser_completes_a_piece(lite_server, desktop):
     assert q["title"].lower() == name.lower() and q["source"] == "item" and q["category"] == "dress"
     assert q["picture"] > 0
     assert second.get_attribute("aria-pressed") == "true"
-    assert {r["category"] for r in recs} <= FOOTWEAR_AND_ACCESSORIES  # a dress needs no top or bottom
+    assert {r["category"] for r in recs} <= OVER_A_DRESS  # a dress needs no top or bottom
     desktop.shot("catalog")
 
 

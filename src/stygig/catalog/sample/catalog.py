@@ -17,6 +17,15 @@ from stygig.catalog.sample.render import CATEGORIES, GENERATOR_VERSION, _jpeg_by
 from stygig.errors import CatalogError, InvalidInput
 
 MAX_ITEMS = 100_000
+#: items per category in the default catalog
+DEFAULT_PER_CATEGORY = 30
+#: the default catalog size: 30 items of each category of the default taxonomy (20 -> 600)
+DEFAULT_N = DEFAULT_PER_CATEGORY * len(CATEGORIES)
+#: what sample.json says about the data
+SYNTHETIC_NOTE = (
+    "synthetic: every picture is drawn by stygig.catalog.sample; every attribute is generated, and price, in_stock, "
+    "brand and sizes are made-up shop data, not real products"
+)
 
 
 def _render_task(args: tuple[str, int, int, str]) -> dict[str, Any]:
@@ -39,6 +48,8 @@ def plan(n: int) -> list[tuple[str, int]]:
 
 
 def _check_args(n: Any, seed: Any) -> tuple[int, int]:
+    if n is None:
+        n = DEFAULT_N
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_ITEMS:
         raise InvalidInput(f"--n must be a whole number from 1 to {MAX_ITEMS}, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
@@ -64,13 +75,13 @@ def _workers(n: int) -> int:
 
 
 def generate_sample_catalog(
-    out: str | Path, n: int = 420, seed: int = 0, *, progress: bool = False
+    out: str | Path, n: int | None = None, seed: int = 0, *, progress: bool = False
 ) -> dict[str, Any]:
     """Write the sample catalog of ``n`` items drawn from ``seed`` into ``out``.
 
-    ``n`` (CLI ``--n``, 1..100000, default 420) items are dealt round robin over the 14
-    categories; ``seed`` (CLI ``--seed``, default 0) picks everything random. ``progress`` shows a
-    progress bar on stderr.
+    ``n`` (CLI ``--n``, 1..100000, default :data:`DEFAULT_N`: 30 per category) items are dealt
+    round robin over the default taxonomy's categories; ``seed`` (CLI ``--seed``, default 0)
+    picks everything random. ``progress`` shows a progress bar on stderr.
 
     Same ``n`` and ``seed`` -> byte-identical files. ``out`` must not exist, be an empty
     directory, or hold an earlier sample catalog (which is replaced). The catalog is written to a
@@ -122,7 +133,9 @@ def generate_sample_catalog(
         with open(tmp / "manifest.jsonl", "w", encoding="utf-8", newline="\n") as f:
             for row in rows:
                 f.write(json.dumps(row, sort_keys=True) + "\n")
-        meta = {"generator": "stygig.catalog.sample", "version": GENERATOR_VERSION, "n": n, "seed": seed}
+        meta = {
+            "generator": "stygig.catalog.sample", "version": GENERATOR_VERSION, "n": n, "seed": seed, "data": SYNTHETIC_NOTE,
+        }
         (tmp / "sample.json").write_text(json.dumps(meta, sort_keys=True) + "\n", encoding="utf-8")
         if out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -145,19 +158,25 @@ def generate_sample_catalog(
     }
 
 
-def contact_sheet(out_png: str | Path, per_category: int = 3, seed: int = 0, cell: int = 200) -> Path:
-    """A PNG grid with ``per_category`` items of each category (one row each, labelled), for
-    looking at the shapes: ``python -c "from stygig.catalog.sample import contact_sheet;
-    contact_sheet('/tmp/sample_sheet.png')"``."""
-    sheet = Image.new("RGB", (cell * per_category, cell * len(CATEGORIES)), (255, 255, 255))
+def contact_sheet(out_png: str | Path, per_category: int = 3, seed: int = 0, cell: int = 200,
+                  categories: tuple[str, ...] | list[str] | None = None, first: int = 0) -> Path:
+    """A PNG grid with ``per_category`` items (numbers ``first``, ``first + 1``, ...) of each
+    category (one row each, labelled with the id, style and cut), for looking at the pictures:
+    ``python -c "from stygig.catalog.sample import contact_sheet; contact_sheet('/tmp/sheet.png')"``."""
+    cats = tuple(categories) if categories else CATEGORIES
+    for cat in cats:
+        if cat not in CATEGORIES:
+            raise InvalidInput(f"the sample catalog has no category {cat!r}")
+    sheet = Image.new("RGB", (cell * per_category, cell * len(cats)), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    for r, cat in enumerate(CATEGORIES):
+    for r, cat in enumerate(cats):
         for c in range(per_category):
-            img, item = render_item(cat, c, seed)
+            img, item = render_item(cat, first + c, seed)
             img.thumbnail((cell - 6, cell - 6))
             sheet.paste(img, (c * cell + (cell - img.width) // 2, r * cell + (cell - img.height) // 2))
             if cell >= 120:
-                draw.text((c * cell + 6, r * cell + cell - 16), item.id, fill=(90, 90, 90))
+                label = f"{item.id} {item.look.style[0]} {item.look.cut}"
+                draw.text((c * cell + 4, r * cell + cell - 14), label, fill=(90, 90, 90))
     out_png = Path(out_png)
     sheet.save(out_png)
     return out_png

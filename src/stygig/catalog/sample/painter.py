@@ -81,6 +81,15 @@ class _Painter:
             [((cx + rx * math.cos(2 * math.pi * i / n)) * self.W, (cy + ry * math.sin(2 * math.pi * i / n)) * self.H) for i in range(n)]
         )
 
+    def body_line(self, pts: list[tuple], width: float, iters: int = 0) -> None:
+        """A strand of fabric (a chain, a cord, a strap): part of the silhouette, no outline."""
+        self.md.line(self._smooth_open(self.px(pts), iters), fill=255, width=self.lw(width), joint="curve")
+
+    def body_dot(self, x: float, y: float, r: float) -> None:
+        rr = r * self.S
+        cx, cy = x * self.W, y * self.H
+        self.md.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=255)
+
     def cut(self, pts: list[tuple], iters: int = 3) -> None:
         self.md.polygon(self.px(pts, iters), fill=0)
 
@@ -91,17 +100,22 @@ class _Painter:
         if outline is not None:
             self.dd.line(xy + [xy[0]], fill=outline, width=self.lw(width), joint="curve")
 
+    @staticmethod
+    def _smooth_open(xy: list[tuple[float, float]], iters: int) -> list[tuple[float, float]]:
+        """Smooth an open curve with Chaikin's corner cutting, keeping its end points."""
+        if not iters:
+            return xy
+        arr = np.array(xy)
+        for _ in range(iters):
+            a = 0.75 * arr[:-1] + 0.25 * arr[1:]
+            b = 0.25 * arr[:-1] + 0.75 * arr[1:]
+            mid = np.empty((2 * len(a), 2))
+            mid[0::2], mid[1::2] = a, b
+            arr = np.vstack([arr[:1], mid, arr[-1:]])
+        return [tuple(map(float, q)) for q in arr]
+
     def line(self, pts: list[tuple], color: tuple | None = None, width: float = 0.006, iters: int = 0) -> None:
-        xy = self.px(pts)
-        if iters:  # open curve: smooth with Chaikin but keep the end points
-            arr = np.array(xy)
-            for _ in range(iters):
-                a = 0.75 * arr[:-1] + 0.25 * arr[1:]
-                b = 0.25 * arr[:-1] + 0.75 * arr[1:]
-                mid = np.empty((2 * len(a), 2))
-                mid[0::2], mid[1::2] = a, b
-                arr = np.vstack([arr[:1], mid, arr[-1:]])
-            xy = [tuple(map(float, q)) for q in arr]
+        xy = self._smooth_open(self.px(pts), iters)
         self.dd.line(xy, fill=color or self.line_c, width=self.lw(width), joint="curve")
 
     def dot(self, x: float, y: float, r: float, color: tuple, outline: tuple | None = None) -> None:
@@ -121,8 +135,9 @@ def _u(rng: np.random.Generator, a: float, b: float) -> float:
     return float(rng.uniform(a, b))
 
 
-SHADOW = (0, 0, 0, 70)
-LIGHT = (255, 255, 255, 60)
+def _sides() -> tuple:
+    """Left and right: ``for X in _sides(): p.line([(X(0.2), 0.5), ...])`` draws both."""
+    return (lambda x: x), (lambda x: 1 - x)
 
 
 def _mirror(pts: list[tuple]) -> list[tuple]:

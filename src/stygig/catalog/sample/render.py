@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -11,33 +12,29 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from stygig.catalog.sample.colours import LIKELY_COLORS, PALETTE, RGB, _lum
-from stygig.catalog.sample.drawers import _CANVAS_ASPECTS, _CANVAS_FOR, _SHAPE, DRAWERS
-from stygig.catalog.sample.fabric import _PATTERN_WEIGHTS, PATTERN_WORD, PATTERNS, _fabric
+from stygig.catalog.sample.colours import PALETTE, RGB, _lum
+from stygig.catalog.sample.drawers import _CANVAS_ASPECTS, _CANVAS_FOR, _SHAPE, CUT_ASPECTS, DRAWERS
+from stygig.catalog.sample.fabric import FABRIC_WORD, PATTERN_WORD, _fabric
 from stygig.catalog.sample.painter import _Painter, _u
+from stygig.catalog.sample.shop import shop_attributes
+from stygig.catalog.sample.styles import STYLE_TABLE, Look, choose_look
 from stygig.errors import CatalogError, InvalidInput
 from stygig.taxonomy import Taxonomy
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 JPEG_QUALITY = 90
 
-#: categories in the order items are dealt (round robin)
-CATEGORIES: tuple[str, ...] = (
-    "shirt", "tshirt", "jacket",
-    "pants", "shorts", "skirt",
-    "shoes", "sneakers", "heels", "flats",
-    "bag", "hat",
-    "dress", "jumpsuit",
-)
+#: categories in the order items are dealt (round robin): the default taxonomy's order
+CATEGORIES: tuple[str, ...] = tuple(Taxonomy.default().categories)
 
 
 @lru_cache(maxsize=1)
 def _taxonomy() -> Taxonomy:
     """The default taxonomy: the one source of each category's group, display name and gender."""
     tax = Taxonomy.default()
-    if set(tax.categories) != set(CATEGORIES):
-        missing = sorted(set(tax.categories) ^ set(CATEGORIES))
-        raise CatalogError(f"the sample catalog cannot draw the default taxonomy's categories: {', '.join(missing)}")
+    undrawn = sorted(set(tax.categories) - (set(DRAWERS) & set(STYLE_TABLE)))
+    if undrawn:
+        raise CatalogError(f"the sample catalog cannot draw the default taxonomy's categories: {', '.join(undrawn)}")
     return tax
 
 
@@ -48,13 +45,21 @@ class SampleItem:
     group: str
     gender: str
     name: str
-    color: str
-    pattern: str
-    style: str
+    look: Look
+    shop: dict[str, Any]
 
     @property
     def image(self) -> str:
         return f"train/{self.group}/{self.category}/{self.id}.jpg"
+
+    def attributes(self) -> dict[str, Any]:
+        """What the picture shows (colour, pattern, cut, style, fabric, palette family), the
+        synthetic shop data (price, in_stock, brand, sizes), and ``synthetic: true``."""
+        lk = self.look
+        return {
+            "color": lk.color, "pattern": lk.pattern, "cut": lk.cut, "style": lk.style, "fabric": lk.fabric,
+            "palette": lk.palette, **self.shop, "synthetic": True,
+        }
 
     def row(self) -> dict[str, Any]:
         return {
@@ -63,15 +68,15 @@ class SampleItem:
             "category": self.category,
             "gender": self.gender,
             "name": self.name,
-            "attributes": {"color": self.color, "pattern": self.pattern, "style": self.style},
+            "attributes": self.attributes(),
         }
 
 
-def _pick_color(category: str, rng: np.random.Generator) -> str:
-    names = list(PALETTE)
-    likely = LIKELY_COLORS.get(category, ())
-    w = np.array([3.0 if n in likely else 1.0 for n in names])
-    return names[int(rng.choice(len(names), p=w / w.sum()))]
+def _name(look: Look, display: str) -> str:
+    """The item's name: colour, pattern, fabric, category ("navy striped wool blazer")."""
+    fabric = FABRIC_WORD[look.fabric]
+    words = (look.color, PATTERN_WORD[look.pattern], "" if fabric in look.color.split() else fabric, display)
+    return " ".join(w for w in words if w)
 
 
 def _background(w: int, h: int, garment: RGB, rng: np.random.Generator) -> Image.Image:
@@ -101,13 +106,13 @@ def render_item(category: str, number: int, seed: int = 0) -> tuple[Image.Image,
     """
     if category not in DRAWERS:
         raise InvalidInput(f"the sample catalog has no category {category!r}")
-    cat_index = CATEGORIES.index(category)
-    rng = np.random.default_rng([int(seed), cat_index, int(number), GENERATOR_VERSION])
-    drawer, (amin, amax), pkey = DRAWERS[category]
+    key = zlib.crc32(category.encode())  # an item does not depend on the taxonomy's order
+    rng = np.random.default_rng([int(seed), key, int(number), GENERATOR_VERSION])
+    drawer, (amin, amax) = DRAWERS[category]
 
-    color = _pick_color(category, rng)
-    base = PALETTE[color]
-    pattern = PATTERNS[int(rng.choice(len(PATTERNS), p=np.array(_PATTERN_WEIGHTS[pkey])))]
+    look = choose_look(category, rng)
+    amin, amax = CUT_ASPECTS.get(look.cut, (amin, amax))
+    base = PALETTE[look.color]
     info = _taxonomy().categories[category]
     if info.default_gender == "female":  # skirts, heels, flats, dresses, jumpsuits
         gender = "female"
@@ -136,7 +141,7 @@ def render_item(category: str, number: int, seed: int = 0) -> tuple[Image.Image,
     y0 = margin_y + int(round(margin_y * _u(rng, -0.6, 0.6)))
 
     painter = _Painter(bw, bh, base)
-    style = drawer(painter, rng)
+    drawer(painter, rng, look)
     # outlines go under the details but over the fabric: draw them on a layer of their own
     details = painter.det
     outl = Image.new("RGBA", details.size, (0, 0, 0, 0))
@@ -145,7 +150,7 @@ def render_item(category: str, number: int, seed: int = 0) -> tuple[Image.Image,
     over = Image.alpha_composite(outl, details)
 
     mask = painter.mask.resize((bw, bh), Image.Resampling.BOX)
-    fabric = _fabric(bw, bh, base, pattern, rng)
+    fabric = _fabric(bw, bh, base, look.pattern, rng, look.fabric, look.style)
     obj = Image.fromarray(np.clip(fabric, 0, 255).astype(np.uint8)).convert("RGBA")
     obj.putalpha(mask)
     obj = Image.alpha_composite(obj, over.resize((bw, bh), Image.Resampling.BOX))
@@ -169,11 +174,11 @@ def render_item(category: str, number: int, seed: int = 0) -> tuple[Image.Image,
     img = canvas
     img.paste(obj, (x0, y0), obj)
 
-    word = PATTERN_WORD[pattern]
-    name = " ".join(x for x in (color, word, info.display) if x)
+    # shop data from a stream of its own: changing it never changes a picture
+    shop_rng = np.random.default_rng([int(seed), key, int(number), GENERATOR_VERSION, 1])
     item = SampleItem(
         id=f"{category}-{number:04d}", category=category, group=info.group, gender=gender,
-        name=name, color=color, pattern=pattern, style=style,
+        name=_name(look, info.display), look=look, shop=shop_attributes(category, info.group, gender, look.style, shop_rng),
     )
     return img, item
 
