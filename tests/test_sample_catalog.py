@@ -11,7 +11,7 @@ import pytest
 from stygig.catalog.sample import CATEGORIES, DEFAULT_N, contact_sheet, generate_sample_catalog, render_item
 from stygig.catalog.sample.colours import FAMILIES
 from stygig.catalog.sample.fabric import FABRIC_WORD
-from stygig.catalog.sample.shop import BRANDS
+from stygig.catalog.sample.shop import BRANDS, size_chart
 from stygig.catalog.sample.styles import FABRICS, STYLE_TABLE, STYLES
 from stygig.errors import CatalogError, InvalidInput
 from stygig.images import decode_image
@@ -119,7 +119,9 @@ def test_attributes_show_the_style_and_carry_synthetic_shop_data(catalog: tuple[
         assert isinstance(a["price"], float) and 5 <= a["price"] < 1000 and round(a["price"] * 100) % 100 == 99
         assert isinstance(a["in_stock"], bool)
         assert a["brand"] in BRANDS
-        assert isinstance(a["sizes"], list) and a["sizes"] and all(isinstance(s, str) for s in a["sizes"])
+        assert isinstance(a["sizes"], list) and all(isinstance(s, str) for s in a["sizes"])
+        chart = size_chart(r["category"], Taxonomy.default().group_of(r["category"]), r["gender"])
+        assert a["sizes"] == [s for s in chart if s in a["sizes"]] and len(a["sizes"]) >= min(3, len(chart)), r["id"]
         assert a["synthetic"] is True
     meta = json.loads((root / "sample.json").read_text())
     assert "synthetic" in meta["data"] and "price" in meta["data"]

@@ -61,7 +61,7 @@ def shop_attributes(category: str, group: str, gender: str, style: str, rng: np.
     price = max(5.0, float(round(price))) - 0.01  # shop prices: 59.99
     in_stock = bool(rng.random() < IN_STOCK_SHARE)
     chart = size_chart(category, group, gender)
-    if len(chart) > 2:  # a run of the chart: the smallest or largest size or two may be missing
+    if len(chart) > 4:  # a run of the chart: the smallest or the largest size may be missing
         lo = int(rng.integers(0, 2))
         hi = len(chart) - int(rng.integers(0, 2))
         sizes = list(chart[lo:hi])
