@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stygig import schema
 from stygig.errors import InvalidInput, StygigError
 from stygig.serving import codec
 from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
@@ -225,7 +226,7 @@ def test_arbitrary_json_objects_never_crash(obj):
     else:
         given_sources = [k for k in ("image", "image_s3_uri", "item_id", "text") if obj.get(k) is not None]
         assert given_sources == [parsed.source]
-        assert set(parsed.options) <= set(codec.ENGINE_OPTIONS)
+        assert set(parsed.options) <= set(schema.OPTION_NAMES)
 
 
 @settings(max_examples=200, deadline=None)
@@ -236,4 +237,4 @@ def test_arbitrary_query_options_never_crash(pairs):
     except StygigError as e:
         assert e.status == 422
     else:
-        assert set(parsed.options) <= set(codec.ENGINE_OPTIONS)
+        assert set(parsed.options) <= set(schema.OPTION_NAMES)

@@ -61,25 +61,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_query_options(p: argparse.ArgumentParser) -> None:
     """The engine's options as CLI flags (shared by recommend, invoke and aws invoke)."""
-    p.add_argument("--top-k", type=int, default=None, help="total recommendations (default 5)")
-    p.add_argument("--items-per-category", type=int, default=None, help="best items per category (default 2)")
-    p.add_argument("--min-score", type=float, default=None)
-    p.add_argument("--gender", choices=["male", "female", "unisex"], default=None)
-    p.add_argument("--category", default=None, help="the query's category, when you know it")
-    p.add_argument("--exclude", action="append", default=None, metavar="ID", help="item id to leave out (repeatable)")
+    from stygig.schema import add_cli_flags
 
-
-_add_options = add_query_options  # old name, kept for callers not yet moved
+    add_cli_flags(p)
 
 
 def options_dict(args: argparse.Namespace) -> dict:
-    d = {}
-    for key, attr in (("top_k", "top_k"), ("items_per_category", "items_per_category"), ("min_score", "min_score"),
-                      ("gender", "gender"), ("category", "category"), ("exclude_ids", "exclude")):
-        v = getattr(args, attr, None)
-        if v is not None:
-            d[key] = v
-    return d
+    from stygig.schema import cli_options
+
+    return cli_options(args)
 
 
 def _parse_shard(spec: str | None):
@@ -123,9 +113,10 @@ def cmd_merge(args) -> int:
 
 
 def run_recommend(artifact: str, image: str | None, text: str | None, item: str | None, opts: dict):
-    from stygig.engine import Options, Query, Recommender
+    from stygig.engine import Query, Recommender
     from stygig.errors import StygigError
     from stygig.images import decode_image
+    from stygig.schema import Options
 
     given = [x for x in (image, text, item) if x is not None]
     if len(given) != 1:
@@ -161,9 +152,10 @@ def cmd_demo(args) -> int:
 
     from stygig.artifact import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
-    from stygig.engine import Options, Query, Recommender
+    from stygig.engine import Query, Recommender
     from stygig.images import decode_image
     from stygig.report import artifact_loader, format_outfit, save_visual
+    from stygig.schema import Options
 
     out = Path(args.out)
     t0 = time.perf_counter()

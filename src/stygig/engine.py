@@ -21,10 +21,9 @@ The engine knows nothing of HTTP or AWS. Same input, same output: every sort bre
 
 from __future__ import annotations
 
-import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -36,6 +35,7 @@ from stygig.artifact import read_manifest, verify_artifact
 from stygig.errors import ArtifactError, InvalidInput, UnknownItem, UnsupportedQuery
 from stygig.features.encoders import Encoder, load_encoder
 from stygig.index import Indexes
+from stygig.schema import Options, check_text
 from stygig.taxonomy import GENDERS, Taxonomy, gender_score
 
 if TYPE_CHECKING:
@@ -45,10 +45,6 @@ if TYPE_CHECKING:
 DEFAULT_WEIGHTS = {"similarity": 0.40, "color": 0.30, "category": 0.20, "gender": 0.10}
 VOTE_K = 15
 NEAR_DUPLICATE = 0.985
-MAX_TOP_K = 50
-MAX_PER_CATEGORY = 10
-MAX_EXCLUDE = 1000
-MAX_TEXT = 1000
 
 
 @dataclass
@@ -65,89 +61,7 @@ class Query:
                 + (f" (got {', '.join(given)})" if given else "")
             )
         if self.text is not None:
-            if not isinstance(self.text, str) or not self.text.strip():
-                raise InvalidInput("text must be a non-empty string")
-            if len(self.text) > MAX_TEXT:
-                raise InvalidInput(f"text is {len(self.text)} characters; the limit is {MAX_TEXT}")
-
-
-@dataclass
-class Options:
-    top_k: int = 5
-    items_per_category: int = 2
-    min_score: float = 0.0
-    gender: str | None = None
-    category: str | None = None
-    exclude_ids: tuple[str, ...] = field(default_factory=tuple)
-
-    FIELDS = ("top_k", "n_recommendations", "items_per_category", "min_score", "gender", "category", "exclude_ids")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> "Options":
-        """Validate user options (JSON body or query string, already parsed)."""
-        unknown = sorted(set(data) - set(cls.FIELDS))
-        if unknown:
-            raise InvalidInput(f"unknown option(s): {', '.join(unknown)} (known: {', '.join(cls.FIELDS)})")
-        if "top_k" in data and "n_recommendations" in data and data["top_k"] != data["n_recommendations"]:
-            raise InvalidInput("top_k and n_recommendations are aliases; give one")
-        opts = cls()
-        if "n_recommendations" in data:
-            opts.top_k = _int(data["n_recommendations"], "n_recommendations", 1, MAX_TOP_K)
-        if "top_k" in data:
-            opts.top_k = _int(data["top_k"], "top_k", 1, MAX_TOP_K)
-        if "items_per_category" in data:
-            opts.items_per_category = _int(data["items_per_category"], "items_per_category", 1, MAX_PER_CATEGORY)
-        if "min_score" in data:
-            opts.min_score = _float(data["min_score"], "min_score", 0.0, 1.0)
-        if data.get("gender") is not None:
-            g = data["gender"]
-            if not isinstance(g, str) or g.lower() not in GENDERS:
-                raise InvalidInput(f"gender must be one of {', '.join(GENDERS)}")
-            opts.gender = g.lower()
-        if data.get("category") is not None:
-            c = data["category"]
-            if not isinstance(c, str) or (taxonomy is not None and c not in taxonomy.categories):
-                known = ", ".join(taxonomy.categories) if taxonomy else "the taxonomy's categories"
-                raise InvalidInput(f"category must be one of {known}")
-            opts.category = c
-        if data.get("exclude_ids") is not None:
-            ex = data["exclude_ids"]
-            if isinstance(ex, str):
-                ex = [s for s in ex.split(",") if s]
-            if not isinstance(ex, (list, tuple)) or not all(isinstance(s, str) for s in ex):
-                raise InvalidInput("exclude_ids must be a list of item ids (strings)")
-            if len(ex) > MAX_EXCLUDE:
-                raise InvalidInput(f"exclude_ids has {len(ex)} ids; the limit is {MAX_EXCLUDE}")
-            opts.exclude_ids = tuple(ex)
-        return opts
-
-
-def _int(v: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(v, bool):
-        raise InvalidInput(f"{name} must be an integer in [{lo}, {hi}]")
-    if isinstance(v, str):
-        try:
-            v = int(v.strip())
-        except ValueError:
-            raise InvalidInput(f"{name} must be an integer in [{lo}, {hi}]") from None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if not isinstance(v, int) or not lo <= v <= hi:
-        raise InvalidInput(f"{name} must be an integer in [{lo}, {hi}]")
-    return v
-
-
-def _float(v: Any, name: str, lo: float, hi: float) -> float:
-    if isinstance(v, bool):
-        raise InvalidInput(f"{name} must be a number in [{lo}, {hi}]")
-    if isinstance(v, str):
-        try:
-            v = float(v.strip())
-        except ValueError:
-            raise InvalidInput(f"{name} must be a number in [{lo}, {hi}]") from None
-    if not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-        raise InvalidInput(f"{name} must be a number in [{lo}, {hi}]")
-    return float(v)
+            check_text(self.text)
 
 
 class Recommender:

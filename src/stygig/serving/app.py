@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import inspect
 import json
 import logging
 import os
@@ -40,7 +41,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stygig import __version__
+from stygig import __version__, schema
 from stygig.errors import StygigError
 from stygig.serving import codec, logs
 from stygig.serving.config import ServingConfig
@@ -366,21 +367,18 @@ def create_app(
         },
     )
 
-    @app.post("/invocations", tags=["contract"], **invocation_doc)
-    async def invocations(
-        request: Request,
-        top_k: int | None = Query(None, description="Raw image bodies only: options go in the query string."),
-        n_recommendations: int | None = Query(None),
-        items_per_category: int | None = Query(None),
-        min_score: float | None = Query(None),
-        gender: str | None = Query(None),
-        category: str | None = Query(None),
-        exclude_ids: str | None = Query(None, description="Comma-separated item ids."),
-        include_thumbnails: bool | None = Query(None),
-    ) -> Response:
+    async def invocations(request: Request, **_options: Any) -> Response:
         """Recommend an outfit. JSON body (RecommendRequest) or a raw picture with options in the
         query string or in X-Amzn-SageMaker-Custom-Attributes (``top_k=5&gender=female``)."""
         return await _invoke(request, ctx, sagemaker_api=False)
+
+    # the query-string options, documented (and type-checked by FastAPI) from the one schema
+    invocations.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+         *_query_string_parameters()],
+        return_annotation=Response,
+    )
+    app.post("/invocations", tags=["contract"], **invocation_doc)(invocations)
 
     @app.post("/endpoints/{endpoint_name}/invocations", tags=["sagemaker-runtime"], **sagemaker_doc)
     async def invoke_endpoint(
@@ -468,10 +466,10 @@ def _document_request_schema(app: FastAPI) -> None:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-            schema = codec.RecommendRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(schema.pop("$defs", {}))
-            _document_engine_limits(schema)
-            schemas["RecommendRequest"] = schema
+            request = codec.RecommendRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(request.pop("$defs", {}))
+            schemas["RecommendRequest"] = request
+            _document_query_string_limits(doc)
             _document_validation_errors(doc)
             app.openapi_schema = doc
         return app.openapi_schema
@@ -502,26 +500,30 @@ def _document_validation_errors(doc: dict[str, Any]) -> None:
             schemas.pop("ValidationError", None)
 
 
-def _document_engine_limits(schema: dict[str, Any]) -> None:
-    """Write the engine's option ranges into the request schema (the engine enforces them; the
-    document says them, so clients and fuzzers know what is valid)."""
-    from stygig.engine import MAX_EXCLUDE, MAX_PER_CATEGORY, MAX_TEXT, MAX_TOP_K
-    from stygig.taxonomy import GENDERS
+_QUERY_STRING_TYPES = {"int": int, "number": float, "bool": bool}
+_QUERY_STRING_FIELDS = (*schema.OPTION_FIELDS, *schema.RESPONSE_FIELDS)
 
-    limits = {
-        "top_k": {"minimum": 1, "maximum": MAX_TOP_K},
-        "n_recommendations": {"minimum": 1, "maximum": MAX_TOP_K},
-        "items_per_category": {"minimum": 1, "maximum": MAX_PER_CATEGORY},
-        "min_score": {"minimum": 0, "maximum": 1},
-        "gender": {"enum": list(GENDERS)},
-        "text": {"minLength": 1, "maxLength": MAX_TEXT},
-        "exclude_ids": {"maxItems": MAX_EXCLUDE},
-    }
-    for name, extra in limits.items():
-        prop = schema["properties"][name]
-        for branch in prop.get("anyOf", [prop]):
-            if branch.get("type") != "null":
-                branch.update(extra)
+
+def _document_query_string_limits(doc: dict[str, Any]) -> None:
+    """The engine's limits on ``/invocations``'s query-string options (a list of ids is one
+    string there: no item limit)."""
+    specs = {s.name: s for s in _QUERY_STRING_FIELDS if s.kind != "ids"}
+    for param in doc.get("paths", {}).get("/invocations", {}).get("post", {}).get("parameters", []):
+        if param.get("in") == "query" and param.get("name") in specs:
+            schema.document_field_limits(param["schema"], specs[param["name"]])
+
+
+def _query_string_parameters() -> list[inspect.Parameter]:
+    """``/invocations``'s query-string options (raw picture bodies), from :mod:`stygig.schema`."""
+    out = []
+    for spec in _QUERY_STRING_FIELDS:
+        description = spec.description
+        if spec.kind == "ids":
+            description = description[:-1] + "; comma-separated, and the key may repeat."
+        default = Query(None, description="Raw image bodies only. " + description)
+        annotation = _QUERY_STRING_TYPES.get(spec.kind, str) | None
+        out.append(inspect.Parameter(spec.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    return out
 
 
 def _register_optional_routes(app: FastAPI) -> None:

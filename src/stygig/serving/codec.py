@@ -10,7 +10,10 @@ Decoding happens in two steps:
 * :func:`to_query` — a :class:`ParsedRequest` -> the engine's ``Query`` and ``Options``: decodes the
   image (one decoder, :func:`stygig.images.decode_image`), fetches ``image_s3_uri`` through
   :func:`stygig.s3io.read_s3_bytes` with the bucket allow-list, and validates the options with
-  ``Options.from_dict`` (the engine owns their ranges).
+  ``Options.from_dict`` (the engine checks their ranges).
+
+Every request field is declared once, in :mod:`stygig.schema`; the pydantic model below and the
+query-string keys are derived from it.
 
 Requests:
 
@@ -33,13 +36,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from stygig import schema
 from stygig.errors import InvalidInput, StygigError
+from stygig.images import decode_image
+from stygig.engine import Query
+from stygig.schema import Options
 from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
 if TYPE_CHECKING:  # pragma: no cover
-    from stygig.engine import Options, Query, Recommender
+    from stygig.engine import Recommender
 
 # ---- content types ------------------------------------------------------------------------------
 JSON = "application/json"
@@ -47,14 +54,10 @@ IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/x-i
 REQUEST_CONTENT_TYPES = (JSON, *IMAGE_CONTENT_TYPES)
 RESPONSE_CONTENT_TYPES = (JSON,)
 
-#: longest values the codec accepts (the engine has its own limits for text and option ranges)
-MAX_ID_CHARS = 256
-MAX_S3_URI_CHARS = 1100
-#: options that shape the response, handled by the codec rather than the engine
-CODEC_OPTIONS = ("include_thumbnails",)
-ENGINE_OPTIONS = ("top_k", "n_recommendations", "items_per_category", "min_score", "gender", "category", "exclude_ids")
-#: where each query string / custom-attribute key goes
-OPTION_KEYS = ENGINE_OPTIONS + CODEC_OPTIONS
+#: longest item id the codec accepts (the engine has its own limits for text and option ranges)
+MAX_ID_CHARS = schema.MAX_ID_CHARS
+#: the keys a query string / custom attributes may carry: the engine's options, then the response's
+OPTION_KEYS = schema.OPTION_NAMES + tuple(s.name for s in schema.RESPONSE_FIELDS)
 
 
 def media_type(header: str | None) -> str | None:
@@ -98,44 +101,39 @@ def negotiate_accept(accept: str | None) -> str:
 
 # ---- schema -------------------------------------------------------------------------------------
 
-class RecommendRequest(BaseModel):
-    """A JSON recommendation request: exactly one of ``image``, ``image_s3_uri``, ``item_id``,
-    ``text``, plus options. Unknown fields are refused."""
+_PYDANTIC_TYPES: dict[str, Any] = {
+    "int": int, "number": float, "choice": str, "category": str, "ids": list[str], "bool": bool,
+    "text": str, "string": str, "base64": str,
+}
+_EXAMPLES = [
+    {"image": "<base64 JPEG>", "top_k": 5, "min_score": 0.5},
+    {"item_id": "tops-0001", "gender": "female", "items_per_category": 1},
+    {"text": "a red summer dress", "top_k": 4},
+]
 
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        allow_inf_nan=False,
-        json_schema_extra={
-            "examples": [
-                {"image": "<base64 JPEG>", "top_k": 5, "min_score": 0.5},
-                {"item_id": "tops-0001", "gender": "female", "items_per_category": 1},
-                {"text": "a red summer dress", "top_k": 4},
-            ]
-        },
-    )
 
-    image: str | None = Field(None, description="The garment picture, base64 (a data: URL is accepted).")
-    image_s3_uri: str | None = Field(
-        None,
-        max_length=MAX_S3_URI_CHARS,
-        description="s3://bucket/key of the picture; the bucket must be in STYGIG_ALLOWED_S3_BUCKETS.",
-    )
-    item_id: str | None = Field(None, max_length=MAX_ID_CHARS, description="An item of the catalog.")
-    text: str | None = Field(None, description="A description (needs an artifact with a CLIP encoder).")
-    top_k: int | None = Field(None, description="How many items to recommend (1..50; default 5).")
-    n_recommendations: int | None = Field(None, description="Alias of top_k (StyGig V4).")
-    items_per_category: int | None = Field(None, description="At most this many per category (1..10; default 2).")
-    min_score: float | None = Field(None, description="Drop items scoring under this (0..1; default 0).")
-    gender: str | None = Field(
-        None, max_length=16, description="male, female or unisex: only items for that gender (and unisex items)."
-    )
-    category: str | None = Field(None, max_length=MAX_ID_CHARS, description="Override the query's detected category.")
-    exclude_ids: list[str] | None = Field(None, description="Item ids never to recommend (at most 1000).")
-    include_thumbnails: bool = Field(
-        False,
-        description="Add each item's thumbnail to the response as a data: URL (`thumbnail_data`).",
-    )
+def _request_field(spec: schema.Spec) -> tuple[Any, Any]:
+    typ = _PYDANTIC_TYPES[spec.kind]
+    if spec.role == "response":
+        return typ, Field(spec.default, description=spec.description)
+    return typ | None, Field(None, description=spec.description, max_length=spec.wire_max_length)
+
+
+def _document_request(json_schema: dict[str, Any]) -> None:
+    json_schema["examples"] = _EXAMPLES
+    schema.document_limits(json_schema)
+
+
+#: A JSON recommendation request, derived from :data:`stygig.schema.REQUEST_FIELDS`. Strict
+#: types (no "5" for 5); ranges are the engine's to check (with the same message as for query
+#: strings) and are written into the JSON schema.
+RecommendRequest = create_model(
+    "RecommendRequest",
+    __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=_document_request),
+    __doc__="A JSON recommendation request: exactly one of ``image``, ``image_s3_uri``, ``item_id``, "
+    "``text``, plus options. Unknown fields are refused.",
+    **{spec.name: _request_field(spec) for spec in schema.REQUEST_FIELDS},  # type: ignore[call-overload]
+)
 
 
 class Colour(BaseModel):
@@ -259,7 +257,8 @@ def shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def parse_json_request(body: bytes | str) -> RecommendRequest:
+def parse_json_request(body: bytes | str) -> BaseModel:
+    """The body as a :data:`RecommendRequest`."""
     try:
         return RecommendRequest.model_validate_json(body)
     except ValidationError as e:
@@ -270,14 +269,17 @@ def parse_json_request(body: bytes | str) -> RecommendRequest:
         raise InvalidInput(_validation_message(e)) from None
 
 
-def _from_model(req: RecommendRequest) -> ParsedRequest:
-    given = [n for n in ("image", "image_s3_uri", "item_id", "text") if getattr(req, n) is not None]
+_SOURCES = tuple(s.name for s in schema.QUERY_FIELDS)
+
+
+def _from_model(req: BaseModel) -> ParsedRequest:
+    given = [n for n in _SOURCES if getattr(req, n) is not None]
     if len(given) != 1:
         raise InvalidInput(
-            "a request needs exactly one of image, image_s3_uri, item_id or text"
+            f"a request needs exactly one of {', '.join(_SOURCES[:-1])} or {_SOURCES[-1]}"
             + (f" (got {', '.join(given)})" if given else "")
         )
-    options = {k: getattr(req, k) for k in ENGINE_OPTIONS if getattr(req, k) is not None}
+    options = {k: getattr(req, k) for k in schema.OPTION_NAMES if getattr(req, k) is not None}
     source = given[0]
     kwargs: dict[str, Any] = {}
     if source == "image":
@@ -294,21 +296,23 @@ _FALSE = {"0", "false", "no", "off", ""}
 def parse_option_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
     """Query-string style options -> (engine options, include_thumbnails).
 
-    Values stay strings (the engine converts and range-checks them); ``exclude_ids`` may repeat or
-    be comma-separated. Unknown keys are refused.
+    Values stay strings (the engine converts and range-checks them); a list of ids may repeat or
+    be comma-separated; a response flag is true or false (the last one given counts). Unknown
+    keys are refused.
     """
     options: dict[str, Any] = {}
     include_thumbnails = False
     for key, value in pairs:
         if key not in OPTION_KEYS:
             raise InvalidInput(f"unknown option {key[:60]!r} (known: {', '.join(OPTION_KEYS)})")
+        kind = schema.FIELDS_BY_NAME[key].kind
         if key == "include_thumbnails":
             v = value.strip().lower()
             if v not in _TRUE | _FALSE:
-                raise InvalidInput("include_thumbnails must be true or false")
+                raise InvalidInput(f"{key} must be true or false")
             include_thumbnails = v in _TRUE
-        elif key == "exclude_ids":
-            options.setdefault("exclude_ids", []).extend(s for s in value.split(",") if s)
+        elif kind == "ids":
+            options.setdefault(key, []).extend(s for s in value.split(",") if s)
         elif key in options:
             raise InvalidInput(f"option {key} is given more than once")
         else:
@@ -355,11 +359,8 @@ def parse_request(
 S3Reader = Callable[[str], bytes]
 
 
-def to_query(parsed: ParsedRequest, recommender: "Recommender", *, s3_reader: S3Reader | None = None) -> tuple["Query", "Options"]:
+def to_query(parsed: ParsedRequest, recommender: "Recommender", *, s3_reader: S3Reader | None = None) -> tuple[Query, Options]:
     """The engine's query and validated options for a parsed request."""
-    from stygig.engine import Options, Query
-    from stygig.images import decode_image
-
     options = Options.from_dict(parsed.options, recommender.taxonomy)
     if parsed.source == "image":
         return Query(image=decode_image(parsed.image_bytes or b"")), options
