@@ -65,8 +65,9 @@ STYGIG = textwrap.dedent(
     """
     import json, resource, sys, time
     t0 = float(sys.argv[1])
-    from stygig.engine import Query, Recommender
     from stygig.images import decode_image
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
     t_import = time.time()
     rec = Recommender.load({artifact!r})
     t_load = time.time()

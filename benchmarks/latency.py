@@ -47,8 +47,9 @@ def main() -> int:
 
     import numpy as np
 
-    from stygig.engine import Query, Recommender
     from stygig.images import decode_image
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
 
     catalog = C.sample_catalog(work)
     arts = {p: C.artifact(work, p, catalog) for p in ("int8", "fp32")}

@@ -29,8 +29,10 @@ def main() -> None:
 
     from stygig.artifact import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
-    from stygig.engine import Options, Query, Recommender
     from stygig.images import decode_image
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
+    from stygig.schema import Options
 
     work = Path(tempfile.mkdtemp(prefix="stygig-lite-bench-"))
     try:

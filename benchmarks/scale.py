@@ -100,7 +100,8 @@ def child_build(src: Path, out: Path) -> None:
 
 
 def child_first_answer(artifact: Path, item_id: str) -> None:
-    from stygig.engine import Query, Recommender
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
 
     rec = Recommender.load(artifact)
     resp = rec.recommend(Query(item_id=item_id))
@@ -129,7 +130,7 @@ def measure_recommend(recs: dict, n_queries: int, rng, block: int = 20) -> dict[
     """Item-query latencies (ms) of each recommender, measured in alternating blocks of
     ``block`` queries so that a busy minute on this shared machine falls on all of them alike:
     their ratio is then a fair one."""
-    from stygig.engine import Query
+    from stygig.recommend.query import Query
 
     ids = {}
     for name, rec in recs.items():
@@ -159,8 +160,8 @@ def measure_starts(artifacts: dict[str, tuple[Path, str]], runs: int = 5) -> dic
 
 
 def measure_size(work: Path, n: int, n_queries: int, sample: dict) -> dict:
-    from stygig.engine import Recommender
     from stygig.index import Indexes
+    from stygig.recommend.engine import Recommender
 
     src = generate(work, n)
     art = work / f"artifact-{n}"
@@ -234,7 +235,7 @@ def load_sample(work: Path) -> dict:
     measured against, side by side."""
     from stygig.artifact import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     cat = work / "sample-catalog"
     art = work / "sample-artifact"

@@ -44,7 +44,7 @@ def query_photos(artifact: Path, n: int = 8) -> list[bytes]:
 
     from PIL import Image
 
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     rec = Recommender.load(artifact, verify=False)
     out = []
@@ -72,7 +72,7 @@ class EngineMeter:
     """
 
     def __init__(self, artifact: Path, photos: list[bytes]):
-        from stygig.engine import Recommender
+        from stygig.recommend.engine import Recommender
         from stygig.serving.state import warm_up
 
         self.configs: dict[int, object] = {}
@@ -94,8 +94,9 @@ class EngineMeter:
         self.i = 0
 
     def measure(self, seconds: float) -> dict[int, float]:
-        from stygig.engine import Options, Query
         from stygig.images import decode_image
+        from stygig.recommend.query import Query
+        from stygig.schema import Options
 
         out = {}
         for threads, rec in self.configs.items():

@@ -184,7 +184,7 @@ def lite_artifact(work: Path) -> Path:
 def photos_and_ids(artifact: Path) -> tuple[list[bytes], list[str], bool]:
     from PIL import Image
 
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     rec = Recommender.load(artifact, verify=False)
     photos = []

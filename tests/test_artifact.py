@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 
 from stygig.artifact import FORMAT_VERSION, build_artifact, merge_artifacts, pack_artifact, verify_artifact
-from stygig.engine import Options, Query, Recommender
 from stygig.errors import ArtifactError, StygigError
 from stygig.features.lite import LiteEncoder
+from stygig.recommend.engine import Recommender
+from stygig.recommend.query import Query
+from stygig.schema import Options
 
 
 def _copy(src: Path, tmp_path: Path) -> Path:

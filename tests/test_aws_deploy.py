@@ -387,14 +387,16 @@ def test_teardown_removes_what_belongs_to_the_endpoint(aws, capsys, monkeypatch)
 
 
 def _engine_response(artifact: Path, item_id: str | None = None) -> dict:
-    from stygig.engine import Options, Query, Recommender
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
+    from stygig.schema import Options
 
     rec = Recommender.load(artifact)
     return rec.recommend(Query(item_id=item_id or rec.items[0]["id"]), Options(top_k=4))
 
 
 def test_invoke_realtime_and_async(aws, tmp_path, capsys, lite_artifact):
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     first = Recommender.load(lite_artifact).items[0]["id"]
     response = _engine_response(lite_artifact, first)

@@ -165,7 +165,9 @@ def _tar_dir(root: Path) -> bytes:
 
 
 def test_pipeline_train_deploy_invoke(aws, tmp_path, sample_catalog, capsys):
-    from stygig.engine import Options, Query, Recommender
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
+    from stygig.schema import Options
 
     manifest_uri = _upload_catalog(aws, sample_catalog)
     # what the training job produces: the entry point's model directory, archived by SageMaker

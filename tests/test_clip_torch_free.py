@@ -61,8 +61,10 @@ SERVE = textwrap.dedent(
         socket.create_connection = _refuse
         socket.getaddrinfo = _refuse
     import numpy as np
-    from stygig.engine import Options, Query, Recommender
     from stygig.images import decode_image
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
+    from stygig.schema import Options
 
     rec = Recommender.load({artifact!r})
     row = 0

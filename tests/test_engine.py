@@ -3,9 +3,11 @@ from collections import defaultdict
 
 import pytest
 
-from stygig.engine import Options, Query, Recommender
 from stygig.errors import InvalidInput, UnknownItem, UnsupportedQuery
 from stygig.images import decode_image
+from stygig.recommend.engine import Recommender
+from stygig.recommend.query import Query
+from stygig.schema import Options
 from stygig.taxonomy import gender_allowed
 
 

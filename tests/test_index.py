@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from stygig.artifact import write_artifact_from_arrays
-from stygig.engine import Options, Query, Recommender
 from stygig.errors import UnsupportedQuery
 from stygig.features.precomputed import PrecomputedEncoder
 from stygig.index import Indexes, VectorFile
 from stygig.items import ItemStore
+from stygig.recommend.engine import Recommender
+from stygig.recommend.query import Query
+from stygig.schema import Options
 
 DIM = 32
 CATS = ["shirt", "pants", "shoes", "bag"]

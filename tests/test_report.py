@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from stygig.artifact import BuildSummary
-from stygig.engine import Options, Query, Recommender
+from stygig.recommend.engine import Recommender
+from stygig.recommend.query import Query
 from stygig.report import CARD, PAD, colour_chips, format_outfit, render_outfit
+from stygig.schema import Options
 
 
 def _names(colours):

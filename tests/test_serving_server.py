@@ -30,7 +30,7 @@ MAX_BODY = 6 * 1024 * 1024
 
 
 def catalog_items(artifact: Path) -> list[dict]:
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     return list(Recommender.load(artifact, verify=False).items)
 

@@ -168,7 +168,7 @@ def phone(browser, tmp_path):
 @pytest.fixture(scope="module")
 def shirt_photo(lite_artifact) -> Path:
     """A shop photo of a shirt (the catalog's own source file, as a customer might send it)."""
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     rec = Recommender.load(lite_artifact, verify=False)
     return Path(next(it for it in rec.items if it["category"] == "shirt")["source"])
@@ -259,7 +259,7 @@ def test_photo_upload_shows_the_outfit_with_pictures(lite_server, desktop, shirt
 
 def test_one_colour_chip_per_colour_name(lite_server, desktop, lite_artifact):
     # issue 18.8: two dominant greys showed as "grey, grey"
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     def unique(colours, n):
         return list(dict.fromkeys(c["name"] for c in colours))[:n]

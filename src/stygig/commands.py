@@ -113,9 +113,10 @@ def cmd_merge(args) -> int:
 
 
 def run_recommend(artifact: str, image: str | None, text: str | None, item: str | None, opts: dict):
-    from stygig.engine import Query, Recommender
     from stygig.errors import StygigError
     from stygig.images import decode_image
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
     from stygig.schema import Options
 
     given = [x for x in (image, text, item) if x is not None]
@@ -152,8 +153,9 @@ def cmd_demo(args) -> int:
 
     from stygig.artifact import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
-    from stygig.engine import Query, Recommender
     from stygig.images import decode_image
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
     from stygig.report import artifact_loader, format_outfit, save_visual
     from stygig.schema import Options
 

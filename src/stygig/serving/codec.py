@@ -41,12 +41,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from stygig import schema
 from stygig.errors import InvalidInput, StygigError
 from stygig.images import decode_image
-from stygig.engine import Query
+from stygig.recommend.query import Query
 from stygig.schema import Options
 from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
 if TYPE_CHECKING:  # pragma: no cover
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
 # ---- content types ------------------------------------------------------------------------------
 JSON = "application/json"

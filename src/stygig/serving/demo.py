@@ -50,7 +50,7 @@ def stop(proc: subprocess.Popen, timeout_s: float = 30.0) -> int:
 
 def demo_photo(artifact_dir: Path, category: str = "shirt") -> Path:
     """A catalog photo to send (the first item of ``category``, else the first item)."""
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
     rec = Recommender.load(artifact_dir, verify=False)
     chosen = next(iter(rec.items_in_category(category, 0, 1)), None) or rec.items[0]

@@ -84,7 +84,7 @@ def _preload() -> None:
     import numpy  # noqa: F401
     import PIL.Image  # noqa: F401
 
-    import stygig.engine  # noqa: F401
+    import stygig.recommend.engine  # noqa: F401
     import stygig.serving.app  # noqa: F401
     import stygig.serving.codec  # noqa: F401
     import stygig.serving.worker  # noqa: F401

@@ -57,7 +57,7 @@ def to_toolkit_error(e: StygigError) -> Exception:
 @_toolkit_errors
 def model_fn(model_dir: str):
     """Load (and verify) the artifact SageMaker unpacked in ``model_dir``, then warm it up."""
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
     from stygig.serving.state import warm_up
 
     recommender = Recommender.load(model_dir)

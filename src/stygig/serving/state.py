@@ -17,7 +17,7 @@ from stygig.serving import logs
 from stygig.serving.errors import ModelNotReady
 
 if TYPE_CHECKING:  # pragma: no cover
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
 LOADING, READY, FAILED = "loading", "ready", "failed"
 
@@ -26,7 +26,8 @@ def warm_up(recommender: "Recommender") -> None:
     """Run the paths a request runs once (encoder, colour extraction, index search, scoring)."""
     from PIL import Image
 
-    from stygig.engine import Options, Query
+    from stygig.recommend.query import Query
+    from stygig.schema import Options
 
     recommender.warm()  # memory-mapped indexes: page faults now, not in the first requests
     picture = Image.merge(
@@ -94,7 +95,7 @@ class ModelState:
         raise ModelNotReady("the model is still loading; retry when GET /ping answers 200")
 
     def _load(self) -> "Recommender":
-        from stygig.engine import Recommender
+        from stygig.recommend.engine import Recommender
 
         return Recommender.load(self.artifact_dir, verify=self.verify)
 

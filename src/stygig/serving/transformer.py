@@ -20,7 +20,7 @@ from stygig.serving.codec import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from stygig.engine import Recommender
+    from stygig.recommend.engine import Recommender
 
 
 def thumbnail_url(item_id: str) -> str:

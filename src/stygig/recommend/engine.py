@@ -1,0 +1,281 @@
+"""The Recommender: loads an artifact and runs the stages for a query.
+
+Pipeline for one query::
+
+    query (image | text | item id)                         query.resolve
+      -> embedding (the artifact's encoder; an item's stored vector) and dominant colours
+      -> query category and gender                          infer
+      -> complementary categories (taxonomy rules)
+      -> per category: nearest candidates within that category's index, filtered
+         (gender, exclude_ids, the query item and near-duplicates of it)      retrieve
+      -> compatibility of each candidate with the query     compat (the artifact's kind)
+      -> best ``items_per_category`` per category, ``min_score``, group-first order, ``top_k``
+                                                            compose
+      -> each piece with its scores and reason              explain
+
+The engine knows nothing of HTTP or AWS. Same input, same output: every sort breaks ties by row.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stygig import __version__
+from stygig.artifact import read_manifest, verify_artifact
+from stygig.errors import ArtifactError, InvalidInput, UnknownItem
+from stygig.features.colour import RELATIONS
+from stygig.features.encoders import Encoder, load_encoder
+from stygig.index import Indexes
+from stygig.items import ItemStore
+from stygig.recommend import compose, explain, infer, retrieve
+from stygig.recommend.compat import Compatibility, Pieces, against_context, load_compatibility
+from stygig.recommend.compat.registry import MANIFEST_KEY
+from stygig.recommend.query import Query, ResolvedPiece, resolve
+from stygig.schema import Options
+from stygig.taxonomy import GENDERS, Taxonomy
+
+#: candidates asked of each category's index: at least this many, or 12 per item shown
+MIN_POOL = 48
+POOL_PER_ITEM = 12
+
+
+class Recommender:
+    def __init__(
+        self,
+        artifact_dir: Path,
+        manifest: dict[str, Any],
+        taxonomy: Taxonomy,
+        encoder: Encoder,
+        vectors: np.ndarray,
+        items: ItemStore,
+        colours: np.ndarray,
+        indexes: Indexes,
+        category_text: np.ndarray | None,
+        compatibility: Compatibility,
+    ):
+        self.artifact_dir = artifact_dir
+        self.manifest = manifest
+        self.taxonomy = taxonomy
+        self.encoder = encoder
+        self.vectors = vectors
+        self.items = items
+        self.colours = colours
+        self.indexes = indexes
+        self.category_text = category_text
+        self.compatibility = compatibility
+        self.model_version = manifest["model_version"]
+        self.n_items = len(items)
+        self._cat_names = list(taxonomy.categories)
+        self._cat_code = {c: i for i, c in enumerate(self._cat_names)}
+        # CLIP's own temperature (recorded at export); 100 is the value CLIP learns
+        self._logit_scale = float((manifest.get("encoder", {}).get("export") or {}).get("logit_scale", 100.0))
+        self._comp_cache: dict[str, tuple[list[str], np.ndarray, list[str]]] = {}
+
+    @property
+    def weights(self) -> dict[str, float] | None:
+        """The compatibility model's weights, when it has any (the heuristic's)."""
+        w = getattr(self.compatibility, "weights", None)
+        return dict(w) if w is not None else None
+
+    # ---- loading ---------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls, artifact_dir: str | Path, *, verify: bool = True, compatibility: Compatibility | None = None
+    ) -> "Recommender":
+        """Load an artifact: checks format and checksums; memory-maps vectors and indexes. The
+        compatibility model is the one the manifest names unless ``compatibility`` is given."""
+        root = Path(artifact_dir)
+        manifest = verify_artifact(root) if verify else read_manifest(root)
+        taxonomy = Taxonomy.load(root / manifest["taxonomy"]["file"])
+        if list(taxonomy.categories) != list(manifest["taxonomy"].get("categories", [])):
+            raise ArtifactError("artifact taxonomy.json does not match the categories its manifest records")
+        items = ItemStore(root / "items", list(taxonomy.categories))
+        try:
+            vectors = np.load(root / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            colours = np.load(root / "colors.npy", mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise ArtifactError(f"artifact {root} is unreadable: {e}") from None
+        if vectors.ndim != 2 or vectors.shape[0] != len(items) or colours.shape[0] != len(items):
+            raise ArtifactError(
+                f"artifact {root} is inconsistent: {len(items)} items, {vectors.shape[0]} vectors, {colours.shape[0]} colour rows"
+            )
+        encoder = load_encoder(root / "encoder", manifest["encoder"])
+        if vectors.shape[1] != encoder.dim:
+            raise ArtifactError(f"artifact vectors have dim {vectors.shape[1]} but its encoder has dim {encoder.dim}")
+        unknown = sorted(set(manifest.get("index", {}).get("per_category", {})) - set(taxonomy.categories))
+        if unknown:
+            raise ArtifactError(f"artifact index has categories its taxonomy does not know: {', '.join(unknown)}")
+        try:
+            indexes = Indexes.load(root / "index", manifest.get("index", {}))
+        except RuntimeError as e:
+            raise ArtifactError(f"artifact index is unreadable: {str(e).strip().splitlines()[-1]}") from None
+        category_text = None
+        if manifest.get("category_text"):
+            category_text = np.load(root / manifest["category_text"], allow_pickle=False)
+        if compatibility is None:
+            compatibility = load_compatibility(manifest.get(MANIFEST_KEY), taxonomy=taxonomy, directory=root)
+        return cls(root, manifest, taxonomy, encoder, vectors, items, colours, indexes, category_text, compatibility)
+
+    def warm(self) -> "Recommender":
+        """Fault in the memory-mapped indexes and columns now rather than during requests."""
+        self.indexes.warm()
+        np.asarray(self.items.category_codes).sum()
+        np.asarray(self.items.gender_codes).sum()
+        return self
+
+    # ---- catalog access --------------------------------------------------------------------
+    def item(self, item_id: str) -> dict[str, Any]:
+        row = self.items.row_of(item_id)
+        if row is None:
+            raise UnknownItem(f"unknown item_id {str(item_id)[:100]!r}")
+        return self.items[row]
+
+    def thumbnail_path(self, item_id: str) -> Path:
+        thumb = self.item(item_id).get("thumbnail")
+        if not thumb:
+            raise UnknownItem(f"item {item_id[:100]!r} has no thumbnail")
+        return self.artifact_dir / thumb
+
+    def items_in_category(self, category: str, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        rows = self.items.rows_in_category(category) if category in self.taxonomy.categories else []
+        end = None if limit is None else offset + limit
+        return [self.items[int(r)] for r in rows[offset:end]]
+
+    def describe(self) -> dict[str, Any]:
+        counts = np.bincount(np.asarray(self.items.category_codes), minlength=len(self._cat_names))
+        return {
+            "model_version": self.model_version,
+            "total_items": self.n_items,
+            "encoder": self.encoder.describe(),
+            "categories": {c: int(counts[i]) for i, c in enumerate(self._cat_names)},
+            "category_display": {c: self.taxonomy.categories[c].display for c in self._cat_names},
+            "weights": self.weights,
+        }
+
+    # ---- the category vote (also measured on the catalog itself) ---------------------------
+    def neighbour_vote(self, qvec: np.ndarray, exclude_row: int | None = None):
+        """See :func:`stygig.recommend.infer.neighbour_vote`."""
+        return infer.neighbour_vote(self.indexes, self.items.category_codes, self._cat_names, qvec, exclude_row)
+
+    def leave_one_out_accuracy(self) -> tuple[float, dict[str, int]]:
+        """See :func:`stygig.recommend.infer.leave_one_out_accuracy`."""
+        return infer.leave_one_out_accuracy(self.vectors, self.items, self.indexes, self._cat_names)
+
+    # ---- recommend -------------------------------------------------------------------------
+    def recommend(self, query: Query, options: Options | None = None) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        opts = options or Options()
+        if opts.category is not None and opts.category not in self.taxonomy.categories:
+            raise InvalidInput(f"category must be one of {', '.join(self.taxonomy.categories)}")
+        piece = resolve(query.single(), encoder=self.encoder, items=self.items, vectors=self.vectors, colours=self.colours)
+        category, source, confidence, neighbours = infer.query_category(
+            piece.vector, hint=opts.category, row=piece.row, is_text=piece.piece.text is not None, items=self.items,
+            indexes=self.indexes, categories=self._cat_names, category_text=self.category_text,
+            logit_scale=self._logit_scale,
+        )
+        q_gender, q_gender_source = infer.query_gender(piece.row, neighbours, self.items)
+        # the user's gender, when given, is the reference the gender score compares with
+        reference_gender = opts.gender if opts.gender not in (None, "unisex") else q_gender
+
+        recs = self._complete(piece, category, reference_gender, opts)
+        elapsed = (time.perf_counter() - t0) * 1000
+        return {
+            "query_item": {
+                "item_id": piece.piece.item_id,
+                "name": self.items[piece.row]["name"] if piece.row is not None else None,
+                "category": category,
+                "group": self.taxonomy.group_of(category),
+                "category_source": source,
+                "category_confidence": round(confidence, 4),
+                "gender": q_gender,
+                "gender_source": q_gender_source,
+                "colors": piece.colours,
+            },
+            "recommendations": recs,
+            "metadata": {
+                "processing_time_ms": round(elapsed, 2),
+                "total_items": self.n_items,
+                "model_version": self.model_version,
+                "encoder": self.encoder.describe(),
+                "stygig_version": __version__,
+                "weights": self.weights,
+            },
+        }
+
+    def _complementary(self, category: str) -> tuple[list[str], np.ndarray, list[str]]:
+        """The categories to search for a query of ``category`` (those with an index), their
+        taxonomy codes and their groups."""
+        hit = self._comp_cache.get(category)
+        if hit is None:
+            cats = [c for c in self.taxonomy.complementary(category) if c in self.indexes.per_category]
+            hit = (cats, np.array([self._cat_code[c] for c in cats], dtype=np.int64), [self.taxonomy.group_of(c) for c in cats])
+            self._comp_cache[category] = hit
+        return hit
+
+    def _complete(self, piece: ResolvedPiece, category: str, reference_gender: str | None, opts: Options):
+        cats, cat_codes, groups = self._complementary(category)
+        filters = retrieve.Filters(
+            gender=opts.gender,
+            exclude_ids=opts.exclude_ids,
+            exclude_rows=() if piece.row is None else (piece.row,),
+        )
+        pool = max(MIN_POOL, POOL_PER_ITEM * opts.items_per_category)
+        cand = retrieve.candidates(self.indexes, self.items, piece.vector, cats, pool, filters)
+        if not len(cand):
+            return []
+        context = Pieces(
+            colours=piece.colour_rows[None],
+            categories=np.array([self._cat_code[category]], dtype=np.int64),
+            genders=np.array([-1 if reference_gender is None else GENDERS.index(reference_gender)], dtype=np.int64),
+            rows=np.array([-1 if piece.row is None else piece.row], dtype=np.int64),
+            vectors=np.asarray(piece.vector, dtype=np.float32)[None],
+        )
+        candidates = Pieces(
+            colours=np.asarray(self.colours[cand.rows]),
+            categories=cat_codes[cand.slot],
+            genders=cand.genders,
+            rows=cand.rows,
+            vectors=np.asarray(self.vectors[cand.rows], dtype=np.float32) if self.compatibility.needs_vectors else None,
+        )
+        scores = against_context(self.compatibility, context, candidates, similarity=cand.sims[None, :])
+        chosen = compose.group_first(
+            scores.total, cand.rows, cand.slot, groups,
+            items_per_category=opts.items_per_category, min_score=opts.min_score, top_k=opts.top_k,
+        )
+        relation = scores.pairs.relation
+        outfit = []
+        for rank, i in enumerate(chosen, start=1):
+            rel = None if relation is None else int(relation[0, i])
+            rel_name = RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None
+            outfit.append(self._recommendation(rank, int(cand.rows[i]), scores.total[i], {k: v[i] for k, v in scores.parts.items()},
+                                               rel_name, category, piece.colours))
+        return outfit
+
+    def _recommendation(self, rank: int, row: int, total: float, parts: dict[str, float], relation: str | None,
+                        query_category: str, query_colours: list[dict[str, Any]]) -> dict[str, Any]:
+        it = self.items[row]
+        rec = {
+            "rank": rank,
+            "item_id": it["id"],
+            "name": it["name"],
+            "category": it["category"],
+            "group": it["group"],
+            "gender": it["gender"],
+            "score": round(float(total), 4),
+        }
+        for name, value in parts.items():
+            rec[f"{name}_score"] = round(float(value), 4)
+        rec.update({
+            "colors": it["colors"],
+            "path": it.get("path", ""),
+            "thumbnail": it["thumbnail"],
+            "reason": explain.reason(
+                self.taxonomy, it, relation=relation, similarity=float(parts.get("similarity", 0.0)),
+                category_score=float(parts.get("category", 0.0)), query_category=query_category, query_colours=query_colours,
+            ),
+        })
+        return rec

@@ -1,0 +1,113 @@
+"""Candidates: each complementary category's nearest items, through that category's FAISS index.
+
+Retrieval is per category (one index each, see :mod:`stygig.index`), so a shirt's trousers are
+searched among trousers and shoes are never starved by look-alike tops. :class:`Filters` say what
+a candidate must pass. Today they are applied to each category's search results, with the search
+widened by the number of exclusions; :func:`search_category` is the one place a search runs, so
+that a filter can move *into* the search (a FAISS ``IDSelector`` in ``SearchParameters`` built
+from :meth:`Filters`) without touching the stages around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from stygig.index import Indexes
+from stygig.taxonomy import GENDERS
+
+#: cosine at or above which a candidate is taken for the query itself (the same photo)
+NEAR_DUPLICATE = 0.985
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every candidate must pass."""
+
+    #: the user's gender: a hard filter (male -> male + unisex items, female -> female + unisex)
+    gender: str | None = None
+    #: item ids never to recommend
+    exclude_ids: tuple[str, ...] = ()
+    #: catalog rows never to recommend (the query's own items)
+    exclude_rows: tuple[int, ...] = ()
+    #: drop candidates this similar to the query vector (None: keep them)
+    near_duplicate: float | None = NEAR_DUPLICATE
+
+    @property
+    def widen(self) -> int:
+        """How many more candidates to ask each search for, to make up for those filtered after it."""
+        return len(self.exclude_ids)
+
+    def keep(self, sims: np.ndarray, rows: np.ndarray, gender_codes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Boolean mask of the candidates (scores, rows, their gender codes) that pass;
+        ``ids`` is the artifact's sorted id column."""
+        keep = sims < self.near_duplicate if self.near_duplicate is not None else np.ones(len(rows), dtype=bool)
+        for r in self.exclude_rows:
+            keep &= rows != r
+        if self.gender in ("male", "female"):
+            keep &= (gender_codes == GENDERS.index(self.gender)) | (gender_codes == GENDERS.index("unisex"))
+        if self.exclude_ids:
+            excluded = np.array([e.encode("utf-8") for e in self.exclude_ids], dtype=ids.dtype)
+            keep &= ~np.isin(np.asarray(ids)[rows], excluded)
+        return keep
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Filtered candidates, in each category's search order, categories in the order searched."""
+
+    #: (n,) float32 cosine with the query vector, as the index computed it
+    sims: np.ndarray
+    #: (n,) int64 catalog rows
+    rows: np.ndarray
+    #: (n,) int64 position of the candidate's category in the list searched
+    slot: np.ndarray
+    #: (n,) gender codes of the candidates
+    genders: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def search_category(indexes: Indexes, category: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top-``k`` (scores, rows) of one category, in FAISS's order."""
+    return Indexes.candidates(indexes.per_category[category], query, k)
+
+
+def candidates(
+    indexes: Indexes, items, query: np.ndarray, categories: Sequence[str], k: int, filters: Filters
+) -> Candidates:
+    """Up to ``k`` candidates of each category (before filtering) that pass ``filters``."""
+    q = np.ascontiguousarray(query, dtype=np.float32)
+    sims_l, rows_l, slot_l = [], [], []
+    for ci, cat in enumerate(categories):
+        sims, rows = search_category(indexes, cat, q, k + filters.widen)
+        sims_l.append(sims)
+        rows_l.append(rows)
+        slot_l.append(np.full(len(rows), ci, dtype=np.int64))
+    if not sims_l:
+        empty = np.zeros(0, np.int64)
+        return Candidates(np.zeros(0, np.float32), empty, empty, empty)
+    sims, rows, slot = np.concatenate(sims_l), np.concatenate(rows_l), np.concatenate(slot_l)
+    gcodes = np.asarray(items.gender_codes)[rows]
+    keep = filters.keep(sims, rows, gcodes, items.ids)
+    return Candidates(sims[keep], rows[keep], slot[keep], gcodes[keep])
+
+
+def search_all(indexes: Indexes, query: np.ndarray, k: int, categories: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each category's top-``k`` (scores, rows), ties broken by row."""
+    return {c: Indexes.search(indexes.per_category[c], query, k) for c in categories if c in indexes.per_category}
+
+
+def nearest(hits: dict[str, tuple[np.ndarray, np.ndarray]], k: int, exclude_row: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The global top-``k`` from each category's top hits (exact for exact indexes)."""
+    if not hits:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    scores = np.concatenate([h[0] for h in hits.values()])
+    rows = np.concatenate([h[1] for h in hits.values()])
+    keep = rows != (-1 if exclude_row is None else exclude_row)
+    scores, rows = scores[keep], rows[keep]
+    order = np.lexsort((rows, -np.round(scores, 6)))[:k]
+    return scores[order], rows[order]
