@@ -108,6 +108,21 @@ def test_pieces_from_outside_the_catalog_and_unknown_gender(rec):
     assert got == gender_score(None, GENDERS[int(cand.genders[0])])
 
 
+def test_the_manifest_names_the_compatibility_it_carries(lite_artifact, tmp_path):
+    manifest = json.loads((lite_artifact / "manifest.json").read_text())
+    assert manifest["compatibility"] == {"kind": "heuristic", "weights": DEFAULT_WEIGHTS}
+    # an artifact from before the key existed loads as the heuristic with the default weights
+    old = tmp_path / "old"
+    shutil.copytree(lite_artifact, old)
+    del manifest["compatibility"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    q = Query(item_id=Recommender.load(lite_artifact).items[0]["id"])
+    a = Recommender.load(lite_artifact).recommend(q, Options(top_k=6))
+    b = Recommender.load(old).recommend(q, Options(top_k=6))
+    assert b["metadata"]["weights"] == DEFAULT_WEIGHTS
+    assert a["recommendations"] == b["recommendations"]
+
+
 def _with_compatibility(src, dst, spec):
     shutil.copytree(src, dst)
     m = json.loads((dst / "manifest.json").read_text())

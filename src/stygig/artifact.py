@@ -52,6 +52,7 @@ from stygig.features.encoders import Encoder, resolve_encoder
 from stygig.images import decode_image
 from stygig.index import build_indexes
 from stygig.items import ItemWriter
+from stygig.recommend.compat.registry import default_spec as default_compatibility_spec
 from stygig.taxonomy import Taxonomy
 from stygig.wording import plural
 
@@ -561,6 +562,7 @@ def _write_manifest(
         "model_version": content[:12],
         "stygig_version": __version__,
         "encoder": enc_config,
+        "compatibility": default_compatibility_spec(),
         "taxonomy": {"file": "taxonomy.json", "name": tax.name, "categories": list(tax.categories)},
         "counts": {"items": n_items, "skipped": n_skipped},
         "index": index_info,
