@@ -190,16 +190,22 @@ FIELDS_BY_NAME: dict[str, Spec] = {s.name: s for s in REQUEST_FIELDS}
 
 
 # ---- the engine's checks, one per kind ----------------------------------------------------------
-def _int(v: Any, s: Spec, _tax: Taxonomy | None) -> int:
-    lo, hi = int(s.low), int(s.high)  # type: ignore[arg-type]
-    msg = f"{s.name} must be an integer in [{lo}, {hi}]"
+def _parse_number(v: Any, s: Spec, cast: type, what: str) -> tuple[Any, Any, Any, str]:
+    """(value, low, high, message): a string parsed with ``cast``; a bool refused."""
+    lo, hi = cast(s.low), cast(s.high)
+    msg = f"{s.name} must be {what} in [{lo}, {hi}]"
     if isinstance(v, bool):
         raise InvalidInput(msg)
     if isinstance(v, str):
         try:
-            v = int(v.strip())
+            v = cast(v.strip())
         except ValueError:
             raise InvalidInput(msg) from None
+    return v, lo, hi, msg
+
+
+def _int(v: Any, s: Spec, _tax: Taxonomy | None) -> int:
+    v, lo, hi, msg = _parse_number(v, s, int, "an integer")
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if not isinstance(v, int) or not lo <= v <= hi:
@@ -208,15 +214,7 @@ def _int(v: Any, s: Spec, _tax: Taxonomy | None) -> int:
 
 
 def _number(v: Any, s: Spec, _tax: Taxonomy | None) -> float:
-    lo, hi = float(s.low), float(s.high)  # type: ignore[arg-type]
-    msg = f"{s.name} must be a number in [{lo}, {hi}]"
-    if isinstance(v, bool):
-        raise InvalidInput(msg)
-    if isinstance(v, str):
-        try:
-            v = float(v.strip())
-        except ValueError:
-            raise InvalidInput(msg) from None
+    v, lo, hi, msg = _parse_number(v, s, float, "a number")
     if not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
         raise InvalidInput(msg)
     return float(v)
