@@ -24,7 +24,7 @@ def best_per_category(total: np.ndarray, rows: np.ndarray, slot: np.ndarray, per
     if not len(order):
         return []
     oslot = slot[order]
-    starts = np.flatnonzero(np.r_[True, oslot[1:] != oslot[:-1]]).tolist()
+    starts = np.flatnonzero(np.concatenate(([True], oslot[1:] != oslot[:-1]))).tolist()
     ends = starts[1:] + [len(order)]
     return [order[s : min(e, s + per_category)].tolist() for s, e in zip(starts, ends)]
 

@@ -247,35 +247,32 @@ class Recommender:
             items_per_category=opts.items_per_category, min_score=opts.min_score, top_k=opts.top_k,
         )
         relation = scores.pairs.relation
+        part_keys = [(f"{name}_score", values) for name, values in scores.parts.items()]
+        sim, cat = scores.parts.get("similarity"), scores.parts.get("category")
         outfit = []
         for rank, i in enumerate(chosen, start=1):
+            it = self.items[int(cand.rows[i])]
             rel = None if relation is None else int(relation[0, i])
-            rel_name = RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None
-            outfit.append(self._recommendation(rank, int(cand.rows[i]), scores.total[i], {k: v[i] for k, v in scores.parts.items()},
-                                               rel_name, category, piece.colours))
+            rec = {
+                "rank": rank,
+                "item_id": it["id"],
+                "name": it["name"],
+                "category": it["category"],
+                "group": it["group"],
+                "gender": it["gender"],
+                "score": round(float(scores.total[i]), 4),
+            }
+            for key, values in part_keys:
+                rec[key] = round(float(values[i]), 4)
+            rec["colors"] = it["colors"]
+            rec["path"] = it.get("path", "")
+            rec["thumbnail"] = it["thumbnail"]
+            rec["reason"] = explain.reason(
+                self.taxonomy, it,
+                relation=RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None,
+                similarity=0.0 if sim is None else float(sim[i]),
+                category_score=0.0 if cat is None else float(cat[i]),
+                query_category=category, query_colours=piece.colours,
+            )
+            outfit.append(rec)
         return outfit
-
-    def _recommendation(self, rank: int, row: int, total: float, parts: dict[str, float], relation: str | None,
-                        query_category: str, query_colours: list[dict[str, Any]]) -> dict[str, Any]:
-        it = self.items[row]
-        rec = {
-            "rank": rank,
-            "item_id": it["id"],
-            "name": it["name"],
-            "category": it["category"],
-            "group": it["group"],
-            "gender": it["gender"],
-            "score": round(float(total), 4),
-        }
-        for name, value in parts.items():
-            rec[f"{name}_score"] = round(float(value), 4)
-        rec.update({
-            "colors": it["colors"],
-            "path": it.get("path", ""),
-            "thumbnail": it["thumbnail"],
-            "reason": explain.reason(
-                self.taxonomy, it, relation=relation, similarity=float(parts.get("similarity", 0.0)),
-                category_score=float(parts.get("category", 0.0)), query_category=query_category, query_colours=query_colours,
-            ),
-        })
-        return rec

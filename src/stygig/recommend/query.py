@@ -94,7 +94,7 @@ class Query:
         return self.single().item_id
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ResolvedPiece:
     piece: Piece
     #: (d,) float32, L2-normalised

@@ -54,7 +54,7 @@ class Filters:
         return keep
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidates:
     """Filtered candidates, in each category's search order, categories in the order searched."""
 
@@ -81,16 +81,14 @@ def candidates(
 ) -> Candidates:
     """Up to ``k`` candidates of each category (before filtering) that pass ``filters``."""
     q = np.ascontiguousarray(query, dtype=np.float32)
-    sims_l, rows_l, slot_l = [], [], []
-    for ci, cat in enumerate(categories):
-        sims, rows = search_category(indexes, cat, q, k + filters.widen)
-        sims_l.append(sims)
-        rows_l.append(rows)
-        slot_l.append(np.full(len(rows), ci, dtype=np.int64))
-    if not sims_l:
+    if not categories:
         empty = np.zeros(0, np.int64)
         return Candidates(np.zeros(0, np.float32), empty, empty, empty)
-    sims, rows, slot = np.concatenate(sims_l), np.concatenate(rows_l), np.concatenate(slot_l)
+    kk = k + filters.widen
+    found = [search_category(indexes, cat, q, kk) for cat in categories]
+    sims = np.concatenate([f[0] for f in found])
+    rows = np.concatenate([f[1] for f in found])
+    slot = np.repeat(np.arange(len(found), dtype=np.int64), [len(f[1]) for f in found])
     gcodes = np.asarray(items.gender_codes)[rows]
     keep = filters.keep(sims, rows, gcodes, items.ids)
     return Candidates(sims[keep], rows[keep], slot[keep], gcodes[keep])

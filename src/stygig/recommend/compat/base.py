@@ -93,7 +93,7 @@ class Pieces:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PairScores:
     """Scores of every ``b`` piece against every ``a`` piece.
 
@@ -109,7 +109,7 @@ class PairScores:
     relation: np.ndarray | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ContextScores:
     """Each candidate's score with a whole context (``total`` and ``parts`` (nb,): the mean over
     the context's pieces), and the per-piece detail they came from (``pairs``, (n_context, nb))."""

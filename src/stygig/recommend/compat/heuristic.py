@@ -44,6 +44,7 @@ class HeuristicCompatibility:
         self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
         if set(self.weights) != set(DEFAULT_WEIGHTS):
             raise ValueError(f"heuristic weights must be exactly {', '.join(DEFAULT_WEIGHTS)}")
+        self._w = tuple(self.weights[k] for k in self.parts)  # fixed at construction
         cats = list(taxonomy.categories)
         #: (C, C): category compatibility of the column's category with the row's
         self._category = np.array([[taxonomy.compatibility(q, c) for c in cats] for q in cats], dtype=np.float64)
@@ -71,18 +72,22 @@ class HeuristicCompatibility:
             similarity = a.vectors @ b.vectors.T
         if similarity.shape != (na, nb):
             raise ValueError(f"similarity must be ({na}, {nb}), got {similarity.shape}")
-        w = self.weights
+        ws, wc, wk, wg = self._w
         sim01 = np.clip(similarity, 0.0, 1.0)
-        colour = np.empty((na, nb), dtype=np.float64)
-        relation = np.empty((na, nb), dtype=np.int64)
+        b_lab, b_w = b.colours[:, :, :3], b.colours[:, :, 3]
+        rows = []
+        # one context piece at a time: 1-D gathers, and for one piece no copy at all
         for i in range(na):
-            colour[i], relation[i] = harmony_batch(
-                a.colours[i, :, :3], a.colours[i, :, 3], b.colours[:, :, :3], b.colours[:, :, 3]
-            )
-        category = self._category[a.categories[:, None], b.categories[None, :]]
-        gender = self._gender[a.genders[:, None], b.genders[None, :]]
-        # this order of operations is the ranked list's since the first release: same scores
-        total = w["similarity"] * sim01 + w["color"] * colour + w["category"] * category + w["gender"] * gender
+            colour, relation = harmony_batch(a.colours[i, :, :3], a.colours[i, :, 3], b_lab, b_w)
+            category = self._category[a.categories[i]][b.categories]
+            gender = self._gender[a.genders[i]][b.genders]
+            # this order of operations is the ranked list's since the first release: same scores
+            total = ws * sim01[i] + wc * colour + wk * category + wg * gender
+            rows.append((total, colour, category, gender, relation))
+        if na == 1:
+            total, colour, category, gender, relation = (x[None] for x in rows[0])
+        else:
+            total, colour, category, gender, relation = (np.stack(x) for x in zip(*rows))
         parts = {"similarity": sim01, "color": colour, "category": category, "gender": gender}
         return PairScores(total, parts, relation)
 
