@@ -34,7 +34,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
 
     from stygig.artifact import build_artifact
-    from stygig.features.clip_onnx import ClipOnnxEncoder
+    from stygig.features.encoders.clip_onnx import ClipOnnxEncoder
     from stygig.images import decode_image
 
     export = C.clip_export(work)

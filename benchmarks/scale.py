@@ -78,7 +78,7 @@ def generate(work: Path, n: int) -> Path:
 
 def child_build(src: Path, out: Path) -> None:
     from stygig.artifact import write_artifact_from_arrays
-    from stygig.features.precomputed import PrecomputedEncoder
+    from stygig.features.encoders.precomputed import PrecomputedEncoder
     from stygig.taxonomy import GENDERS, Taxonomy
 
     cats = list(Taxonomy.default().categories)

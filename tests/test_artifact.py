@@ -13,7 +13,7 @@ import pytest
 
 from stygig.artifact import FORMAT_VERSION, build_artifact, merge_artifacts, pack_artifact, verify_artifact
 from stygig.errors import ArtifactError, StygigError
-from stygig.features.lite import LiteEncoder
+from stygig.features.encoders.lite import LiteEncoder
 from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Query
 from stygig.schema import Options

@@ -18,9 +18,9 @@ from PIL import Image
 
 from stygig.cli import main
 from stygig.errors import ArtifactError, StygigError
-from stygig.features.clip_onnx import ClipOnnxEncoder, ClipPreprocess, read_export, sha256_file
-from stygig.features.clip_tokenizer import ClipTokenizer
-from stygig.features.encoders import load_encoder, resolve_encoder
+from stygig.features.encoders.clip_onnx import ClipOnnxEncoder, ClipPreprocess, read_export, sha256_file
+from stygig.features.encoders.tokenizer import ClipTokenizer
+from stygig.features.encoders.registry import load_encoder, resolve_encoder
 
 TINY_NAME = "stygig-tiny-test"
 TINY_CONFIG = {
@@ -329,7 +329,7 @@ def test_random_weights_int8_only_and_refuses_overwrite(tiny, tmp_path, capsys):
 
 
 def test_thread_count_follows_omp(monkeypatch):
-    from stygig.features.clip_onnx import thread_count
+    from stygig.features.encoders.clip_onnx import thread_count
 
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert thread_count() == 3

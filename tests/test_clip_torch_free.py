@@ -126,7 +126,7 @@ def test_encoder_alone_is_torch_free(clip_export):
         f"""
         import json, sys
         from PIL import Image
-        from stygig.features.clip_onnx import ClipOnnxEncoder
+        from stygig.features.encoders.clip_onnx import ClipOnnxEncoder
         enc = ClipOnnxEncoder.from_export({str(clip_export)!r})
         v = enc.encode_images([Image.new("RGB", (120, 80), (200, 30, 30))])
         t = enc.encode_texts(["a red shirt"])

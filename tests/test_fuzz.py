@@ -149,7 +149,7 @@ def test_media_types_are_read_case_and_parameter_insensitively(kind, upper, para
 @pytest.fixture(scope="module")
 def tokenizer():
     """The real tokenizer with CLIP's own vocabulary (shipped with open_clip; not imported)."""
-    from stygig.features.clip_tokenizer import ClipTokenizer
+    from stygig.features.encoders.tokenizer import ClipTokenizer
 
     spec = importlib.util.find_spec("open_clip")
     assert spec is not None and spec.submodule_search_locations

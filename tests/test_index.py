@@ -7,7 +7,7 @@ import pytest
 
 from stygig.artifact import write_artifact_from_arrays
 from stygig.errors import UnsupportedQuery
-from stygig.features.precomputed import PrecomputedEncoder
+from stygig.features.encoders.precomputed import PrecomputedEncoder
 from stygig.index import Indexes, VectorFile
 from stygig.items import ItemStore
 from stygig.recommend.engine import Recommender

@@ -48,7 +48,8 @@ from stygig.atomic import make_temp_dir, open_atomic
 from stygig.atomic import write_bytes as _atomic_bytes
 from stygig.catalog.ingest import CatalogItem, read_catalog
 from stygig.errors import ArtifactError, ImageError, StygigError
-from stygig.features.encoders import Encoder, resolve_encoder
+from stygig.features.encoders.base import Encoder
+from stygig.features.encoders.registry import resolve_encoder
 from stygig.images import decode_image
 from stygig.index import build_indexes
 from stygig.items import ItemWriter
@@ -533,7 +534,7 @@ def _finish(
 
 
 def _category_text_vectors(enc: Encoder, tax: Taxonomy) -> np.ndarray:
-    from stygig.features.encoders import l2_normalise
+    from stygig.features.encoders.base import l2_normalise
 
     rows = [enc.encode_texts(tax.prompts_for(cat)).mean(axis=0) for cat in tax.categories]
     return l2_normalise(np.stack(rows))

@@ -38,7 +38,7 @@ import numpy as np
 
 from stygig.atomic import current_umask, make_temp_dir
 from stygig.errors import StygigError
-from stygig.features.clip_onnx import (
+from stygig.features.encoders.clip_onnx import (
     DEFAULT_PRECISION,
     EXPORT_FILE,
     EXPORT_FORMAT,
@@ -310,7 +310,7 @@ def _write_towers(torch, open_clip, clip, model_name, tmp: Path, precisions, pre
 
     pre = ClipPreprocess(preprocess)
     pixels = pre.batch(_parity_images(preprocess["size"]))
-    from stygig.features.clip_tokenizer import ClipTokenizer
+    from stygig.features.encoders.tokenizer import ClipTokenizer
 
     ids = ClipTokenizer(open_clip.tokenizer.default_bpe(), context_length=context_length)(list(PARITY_PROMPTS))
     with torch.no_grad():

@@ -28,7 +28,8 @@ from stygig import __version__
 from stygig.artifact import read_manifest, verify_artifact
 from stygig.errors import ArtifactError, InvalidInput, UnknownItem
 from stygig.features.colour import RELATIONS
-from stygig.features.encoders import Encoder, load_encoder
+from stygig.features.encoders.base import Encoder
+from stygig.features.encoders.registry import load_encoder
 from stygig.index import Indexes
 from stygig.items import ItemStore
 from stygig.recommend import compose, explain, infer, retrieve

@@ -18,7 +18,7 @@ from PIL import Image
 
 from stygig.errors import InvalidInput, UnknownItem, UnsupportedQuery
 from stygig.features.colour import dominant_colours
-from stygig.features.encoders import Encoder
+from stygig.features.encoders.base import Encoder
 from stygig.features.textcolour import named_colours_in_text
 from stygig.schema import check_text
 

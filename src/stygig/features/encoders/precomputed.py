@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from stygig.errors import UnsupportedQuery
-from stygig.features.encoders import Encoder
+from stygig.features.encoders.base import Encoder
 
 
 class PrecomputedEncoder(Encoder):

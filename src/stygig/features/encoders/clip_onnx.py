@@ -2,7 +2,7 @@
 
 No torch, no open_clip, no network: pictures are preprocessed with Pillow + numpy exactly as
 open_clip's own eval transform does (resize, centre crop, normalise, parameters read from the
-export), text is tokenized by :mod:`stygig.features.clip_tokenizer`, and both towers are ONNX
+export), text is tokenized by :mod:`stygig.features.encoders.tokenizer`, and both towers are ONNX
 graphs whose outputs are already L2-normalised.
 
 Where the files come from: ``stygig export-clip`` (:mod:`stygig.export.clip`) writes a directory
@@ -46,7 +46,7 @@ import numpy as np
 from PIL import Image
 
 from stygig.errors import ArtifactError, StygigError
-from stygig.features.encoders import Encoder, l2_normalise
+from stygig.features.encoders.base import Encoder, l2_normalise
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +376,7 @@ class ClipOnnxEncoder(Encoder):
         if self._text_session is None:
             with self._text_lock:
                 if self._text_session is None:
-                    from stygig.features.clip_tokenizer import ClipTokenizer
+                    from stygig.features.encoders.tokenizer import ClipTokenizer
 
                     tok = self.spec["tokenizer"]
                     self._tokenizer = ClipTokenizer(

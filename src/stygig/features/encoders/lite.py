@@ -20,7 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from stygig.features.encoders import Encoder, l2_normalise
+from stygig.errors import ArtifactError
+from stygig.features.encoders.base import Encoder, l2_normalise
 
 WORK_SIDE = 128
 SHAPE_SIDE = 16
@@ -141,8 +142,6 @@ class LiteEncoder(Encoder):
 
     @classmethod
     def load(cls, directory: Path, config: dict[str, Any]) -> "LiteEncoder":
-        from stygig.errors import ArtifactError
-
         if config.get("version") != VERSION or config.get("dim") != DIM:
             raise ArtifactError(
                 f"artifact's lite encoder is version {config.get('version')} (dim {config.get('dim')}); "
