@@ -8,24 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from stygig.features.colour import (
-    PALETTE,
-    RELATIONS,
-    DominantColour,
-    colour_name,
-    delta_e,
-    delta_e76,
-    dominant_colours,
-    harmony,
-    harmony_batch,
-    lab_to_lch,
-    lab_to_srgb,
-    pack_colours,
-    pair_harmony,
-    srgb_to_lab,
-    srgb_to_lab_planes,
-    wheel_hue,
-)
+from stygig.features.colour.dominant import DominantColour, dominant_colours, pack_colours
+from stygig.features.colour.harmony import RELATIONS, harmony, harmony_batch, pair_harmony, wheel_hue
+from stygig.features.colour.names import PALETTE, colour_name
+from stygig.features.colour.space import delta_e, delta_e76, lab_to_lch, lab_to_srgb, srgb_to_lab, srgb_to_lab_planes
 
 
 def lab_of(rgb) -> np.ndarray:

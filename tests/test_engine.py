@@ -177,7 +177,7 @@ def test_query_errors(rec):
 
 
 def test_text_colour_words():
-    from stygig.features.textcolour import named_colours_in_text
+    from stygig.features.colour.names import named_colours_in_text
 
     names = [c["name"] for c in named_colours_in_text("Navy linen blazer with light blue shirt, off-white")]
     assert names == ["navy", "light blue", "cream"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from stygig.features.mask import bbox, dilate, erode, fill_holes, foreground_mask
+from stygig.features.colour.mask import bbox, dilate, erode, fill_holes, foreground_mask
 
 SHIRT = [(70, 40), (110, 30), (146, 30), (186, 40), (230, 90), (200, 115), (180, 95),
          (180, 225), (76, 225), (76, 95), (56, 115), (26, 90)]  # fmt: skip

@@ -155,7 +155,7 @@ class _Featurized:
 
 
 def _featurize(item: CatalogItem) -> _Featurized:
-    from stygig.features.colour import dominant_colours
+    from stygig.features.colour.dominant import dominant_colours
 
     t0 = time.perf_counter()
     try:

@@ -1,2 +1,2 @@
 """Features of an item: an embedding (through an :class:`~stygig.features.encoders.base.Encoder`),
-dominant colours (:mod:`stygig.features.colour`) and a foreground mask (:mod:`stygig.features.mask`)."""
+dominant colours, their names and harmony, and the foreground mask (:mod:`stygig.features.colour`)."""

@@ -27,7 +27,7 @@ import numpy as np
 from stygig import __version__
 from stygig.artifact import read_manifest, verify_artifact
 from stygig.errors import ArtifactError, InvalidInput, UnknownItem
-from stygig.features.colour import RELATIONS
+from stygig.features.colour.harmony import RELATIONS
 from stygig.features.encoders.base import Encoder
 from stygig.features.encoders.registry import load_encoder
 from stygig.index import Indexes

@@ -6,7 +6,7 @@ from typing import Any
 
 from stygig.taxonomy import Taxonomy
 
-#: how each colour relation (:data:`stygig.features.colour.RELATIONS`) reads
+#: how each colour relation (:data:`stygig.features.colour.harmony.RELATIONS`) reads
 RELATION_PHRASES = {
     "neutral": "a neutral that goes with anything",
     "monochrome": "a tonal pairing",

@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image
 
 from stygig.errors import InvalidInput, UnknownItem, UnsupportedQuery
-from stygig.features.colour import dominant_colours
+from stygig.features.colour.dominant import dominant_colours
 from stygig.features.encoders.base import Encoder
-from stygig.features.textcolour import named_colours_in_text
+from stygig.features.colour.names import named_colours_in_text
 from stygig.schema import check_text
 
 #: most pieces a query may hold

@@ -21,6 +21,8 @@ import numpy as np
 from PIL import Image
 
 from stygig.errors import ArtifactError
+from stygig.features.colour.mask import foreground_mask
+from stygig.features.colour.space import srgb_to_lab
 from stygig.features.encoders.base import Encoder, l2_normalise
 
 WORK_SIDE = 128
@@ -52,9 +54,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def describe(img: Image.Image) -> np.ndarray:
-    from stygig.features.colour import srgb_to_lab
-    from stygig.features.mask import foreground_mask
-
     img = img.convert("RGB")
     w, h = img.size
     scale = WORK_SIDE / max(w, h)

@@ -100,7 +100,7 @@ class PairScores:
     * ``total`` (na, nb) float64 in [0, 1];
     * ``parts``: part name -> (na, nb), each in [0, 1] (the heuristic's: ``similarity``,
       ``color``, ``category``, ``gender``; a response shows each as ``<name>_score``);
-    * ``relation`` (na, nb) int64 codes into :data:`stygig.features.colour.RELATIONS` (the colour
+    * ``relation`` (na, nb) int64 codes into :data:`stygig.features.colour.harmony.RELATIONS` (the colour
       relation of the pair, for explanations), or None when the implementation has none.
     """
 

@@ -4,7 +4,7 @@
             + w_category * category compatibility + w_gender * gender compatibility
 
 * similarity: the cosine of the two vectors, clipped to [0, 1];
-* colour harmony: :func:`stygig.features.colour.harmony_batch` of the two pieces' dominant colours
+* colour harmony: :func:`stygig.features.colour.harmony.harmony_batch` of the two pieces' dominant colours
   (symmetric), with the relation of the pair (neutral, monochrome, analogous...);
 * category: the taxonomy's compatibility of the candidate's category with the context piece's
   (:meth:`stygig.taxonomy.Taxonomy.compatibility`: directional, 0 = never worn together);
@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from stygig.errors import ArtifactError
-from stygig.features.colour import harmony_batch
+from stygig.features.colour.harmony import harmony_batch
 from stygig.recommend.compat.base import PairScores, Pieces
 from stygig.taxonomy import GENDERS, Taxonomy, gender_score
 

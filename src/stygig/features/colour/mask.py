@@ -18,7 +18,7 @@ Deterministic, and about 2 ms of CPU for a 256x256 picture; callers pass downsca
 from __future__ import annotations
 
 import numpy as np
-from stygig.features.colour import srgb_to_lab_planes
+from stygig.features.colour.space import srgb_to_lab_planes
 
 __all__ = ["bbox", "dilate", "erode", "fill_holes", "foreground_mask"]
 
