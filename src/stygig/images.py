@@ -20,12 +20,14 @@ from stygig.errors import ImageError
 
 MAX_PIXELS = 64_000_000
 MIN_SIDE = 32
-#: JPEGs much larger than any model needs are decoded at a reduced scale (libjpeg's DCT scaling,
-#: 1/2, 1/4 or 1/8) as long as the shorter side stays at least this long: twice CLIP's 224 px
-#: input, so the model's own resize still sees more pixels than it keeps. Decoding a 1000 px photo
-#: this way costs a third of a full decode and makes every later resize cheaper. Catalog builds
-#: and queries share this path, so both sides of a comparison see the same picture.
-DRAFT_MIN_SIDE = 448
+#: JPEGs larger than any model needs are decoded at a reduced scale (libjpeg's DCT scaling, 1/2,
+#: 1/4 or 1/8) as long as the shorter side stays at least this long: CLIP's 224 px input (every
+#: shipped encoder takes at most 224 px; the colours and thumbnails at most 192). The DCT scaling
+#: averages each 8x8 block down, a proper anti-aliasing reduction, so the model's own bicubic
+#: resize starts from a picture just larger than its input: a 1000 px photo decodes to 250 px
+#: (not 500), which costs less to decode and a fifth as much to resize. Catalog builds and
+#: queries share this path, so both sides of a comparison see the same picture.
+DRAFT_MIN_SIDE = 224
 
 # We check the pixel count ourselves before decoding; Pillow's own guard would raise a warning at
 # half our limit and an error at twice Pillow's default, neither of which is what we want.

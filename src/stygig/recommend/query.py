@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image
 
 from stygig.errors import InvalidInput, UnknownItem, UnsupportedQuery
-from stygig.features.colour.dominant import dominant_colours
-from stygig.features.encoders.base import Encoder
+from stygig.features import photo
 from stygig.features.colour.names import named_colours_in_text
+from stygig.features.encoders.base import Encoder
 from stygig.schema import check_text
 
 #: most pieces a query may hold
@@ -117,8 +117,8 @@ def resolve(piece: Piece, *, encoder: Encoder, items, vectors: np.ndarray, colou
         return ResolvedPiece(piece, np.asarray(vectors[row], dtype=np.float32), items[row]["colors"],
                              np.asarray(colours[row]), row)
     if piece.image is not None:
-        vec = encoder.encode_images([piece.image])[0]
-        found = [c.to_dict() for c in dominant_colours(piece.image, k=k)]
+        vec, dominant = photo.photo_features(encoder, piece.image, k)  # the tower and the colours side by side
+        found = [c.to_dict() for c in dominant]
         return ResolvedPiece(piece, vec, found, colour_rows(found, k), None)
     if not encoder.supports_text:
         raise UnsupportedQuery(

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from stygig.features.colour.mask import erode, foreground_mask
-from stygig.features.colour.names import colour_name
+from stygig.features.colour.names import colour_names
 from stygig.features.colour.space import delta_e, lab_to_srgb, srgb_to_lab
 from stygig.images import to_rgb
 
@@ -39,15 +39,27 @@ class DominantColour:
 
     @classmethod
     def from_lab(cls, lab: Any, weight: float) -> "DominantColour":
-        lab_t = tuple(float(v) for v in np.asarray(lab, dtype=np.float64).reshape(3))
-        rgb = tuple(int(v) for v in lab_to_srgb(np.array(lab_t)))
-        return cls(
-            lab=lab_t,  # type: ignore[arg-type]
-            rgb=rgb,  # type: ignore[arg-type]
-            hex="#{:02x}{:02x}{:02x}".format(*rgb),
-            weight=float(weight),
-            name=colour_name(lab_t),
-        )
+        return cls.many(np.asarray(lab, dtype=np.float64).reshape(1, 3), [weight])[0]
+
+    @classmethod
+    def many(cls, labs: np.ndarray, weights: Sequence[float]) -> list["DominantColour"]:
+        """One colour per row of ``labs (n, 3)``: sRGB and names computed for all rows at once."""
+        labs = np.asarray(labs, dtype=np.float64).reshape(-1, 3)
+        rgbs = lab_to_srgb(labs)
+        names = colour_names(labs)
+        out = []
+        for lab, rgb, weight, name in zip(labs, rgbs, weights, names):
+            rgb_t = tuple(int(v) for v in rgb)
+            out.append(
+                cls(
+                    lab=tuple(float(v) for v in lab),  # type: ignore[arg-type]
+                    rgb=rgb_t,  # type: ignore[arg-type]
+                    hex="#{:02x}{:02x}{:02x}".format(*rgb_t),
+                    weight=float(weight),
+                    name=name,
+                )
+            )
+        return out
 
 
 def _as_rgb_image(img: Any) -> Image.Image:
@@ -66,7 +78,11 @@ def _as_rgb_image(img: Any) -> Image.Image:
 def _kmeans(
     x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, iters: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted k-means with k-means++ seeding. Returns (centres (k,3), weights (k,))."""
+    """Weighted k-means with k-means++ seeding. Returns (centres (k,3), weights (k,)).
+
+    Distances are ``|x|^2 - 2 x.c + |c|^2`` and the cluster sums one matrix product per step, so a
+    Lloyd step costs a handful of (n, k) array operations (this runs on every photo query).
+    """
     n = len(x)
     centres = np.empty((k, 3), dtype=np.float64)
     first = rng.choice(n, p=w / w.sum())
@@ -81,21 +97,26 @@ def _kmeans(
         idx = rng.choice(n, p=p / total)
         centres[j] = x[idx]
         d2 = np.minimum(d2, np.sum((x - centres[j]) ** 2, axis=1))
+    k = len(centres)
+    xx = np.einsum("ij,ij->i", x, x)[:, None]
+    wx = np.concatenate([w[:, None] * x, w[:, None]], axis=1)  # weighted coordinates and the weight
+    ids = np.arange(k)
+
+    def assign(c: np.ndarray) -> np.ndarray:
+        return np.argmin(xx - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :], axis=1)
+
     labels = None
     for _ in range(iters):
-        dist = np.sum((x[:, None, :] - centres[None, :, :]) ** 2, axis=2)
-        new_labels = np.argmin(dist, axis=1)
+        new_labels = assign(centres)
         if labels is not None and np.array_equal(new_labels, labels):
             break
         labels = new_labels
-        mass = np.bincount(labels, weights=w, minlength=len(centres))
-        for c in range(3):
-            s = np.bincount(labels, weights=w * x[:, c], minlength=len(centres))
-            # an empty cluster keeps its previous centre
-            centres[:, c] = np.where(mass > 0, s / np.where(mass > 0, mass, 1.0), centres[:, c])
-    dist = np.sum((x[:, None, :] - centres[None, :, :]) ** 2, axis=2)
-    labels = np.argmin(dist, axis=1)
-    mass = np.bincount(labels, weights=w, minlength=len(centres))
+        sums = (labels[None, :] == ids[:, None]).astype(np.float64) @ wx  # (k, 4): sums and mass
+        mass = sums[:, 3]
+        # an empty cluster keeps its previous centre
+        centres = np.where((mass > 0)[:, None], sums[:, :3] / np.where(mass > 0, mass, 1.0)[:, None], centres)
+    labels = assign(centres)
+    mass = np.bincount(labels, weights=w, minlength=k)
     keep = mass > 0
     return centres[keep], mass[keep]
 
@@ -201,7 +222,7 @@ def dominant_colours(
     weights = weights / weights.sum()
     # heaviest first; ties broken by the colour itself, so the order is fully determined
     order = np.lexsort((centres[:, 2], centres[:, 1], centres[:, 0], -weights))
-    return [DominantColour.from_lab(centres[i], weights[i]) for i in order]
+    return DominantColour.many(centres[order], weights[order])
 
 
 def pack_colours(

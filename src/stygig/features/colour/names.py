@@ -16,7 +16,7 @@ import numpy as np
 
 from stygig.features.colour.space import delta_e, srgb_to_lab
 
-__all__ = ["PALETTE", "SYNONYMS", "colour_name", "named_colours_in_text"]
+__all__ = ["PALETTE", "SYNONYMS", "colour_name", "colour_names", "named_colours_in_text"]
 
 # A small palette of names people use for clothes; a colour is named after its nearest entry
 # (CIEDE2000). Several greys so that neutrals get a neutral name.
@@ -62,9 +62,14 @@ _PALETTE_LAB = srgb_to_lab(np.array([rgb for _, rgb in _PALETTE], dtype=np.uint8
 
 def colour_name(lab: Any) -> str:
     """A readable basic colour name for a CIELAB colour (nearest palette entry, CIEDE2000)."""
-    lab = np.asarray(lab, dtype=np.float64).reshape(3)
-    d = delta_e(_PALETTE_LAB, lab[None, :])
-    return _PALETTE_NAMES[int(np.argmin(d))]
+    return colour_names(np.asarray(lab, dtype=np.float64).reshape(1, 3))[0]
+
+
+def colour_names(labs: Any) -> list[str]:
+    """:func:`colour_name` of each row of ``labs (n, 3)``, in one CIEDE2000 pass."""
+    labs = np.asarray(labs, dtype=np.float64).reshape(-1, 3)
+    d = delta_e(_PALETTE_LAB[:, None, :], labs[None, :, :])  # (palette, n)
+    return [_PALETTE_NAMES[int(i)] for i in np.argmin(np.asarray(d).reshape(len(_PALETTE_LAB), -1), axis=0)]
 
 
 #: extra words shoppers use, mapped to palette names

@@ -28,6 +28,9 @@ class Encoder(abc.ABC):
     supports_text: bool = False
     #: preferred batch size for builds
     batch_size: int = 32
+    #: whether :meth:`encode_images` spends its time outside the GIL (a native runtime), so that
+    #: other work can run beside it (:func:`stygig.features.photo.photo_features`)
+    releases_gil: bool = False
 
     @abc.abstractmethod
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:

@@ -47,6 +47,7 @@ from PIL import Image
 
 from stygig.errors import ArtifactError, StygigError
 from stygig.features.encoders.base import Encoder, l2_normalise
+from stygig.images import to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,10 @@ class ClipPreprocess:
         self.fill_color = int(cfg.get("fill_color", 0))
         self.mean = np.asarray(cfg["mean"], dtype=np.float32).reshape(3, 1, 1)
         self.std = np.asarray(cfg["std"], dtype=np.float32).reshape(3, 1, 1)
+        # (v / 255 - mean) / std for each 8-bit value v and channel, computed with the very float32
+        # operations of the direct formula: normalising is then one table look-up per channel
+        codes = np.arange(256, dtype=np.float32).reshape(1, 1, 256) / np.float32(255.0)
+        self._table = ((codes - self.mean) / self.std).astype(np.float32).reshape(3, 256)
 
     def resize_crop(self, img: Image.Image) -> Image.Image:
         """The geometric part: a PIL image of exactly ``size``."""
@@ -116,19 +121,23 @@ class ClipPreprocess:
         return _center_crop_or_pad(img, th, tw, self.fill_color)
 
     def __call__(self, img: Image.Image) -> np.ndarray:
-        if img.mode != "RGB":
-            from stygig.images import to_rgb
+        th, tw = self.size
+        out = np.empty((3, th, tw), dtype=np.float32)
+        self._normalise_into(img, out)
+        return out
 
+    def _normalise_into(self, img: Image.Image, out: np.ndarray) -> None:
+        if img.mode != "RGB":
             img = to_rgb(img)
         arr = np.asarray(self.resize_crop(img), dtype=np.uint8)
-        x = arr.transpose(2, 0, 1).astype(np.float32) / np.float32(255.0)
-        return ((x - self.mean) / self.std).astype(np.float32, copy=False)
+        for c in range(3):
+            np.take(self._table[c], arr[:, :, c], out=out[c])
 
     def batch(self, images: Sequence[Image.Image]) -> np.ndarray:
         th, tw = self.size
         out = np.empty((len(images), 3, th, tw), dtype=np.float32)
         for i, img in enumerate(images):
-            out[i] = self(img)
+            self._normalise_into(img, out[i])
         return out
 
 
@@ -254,6 +263,7 @@ class ClipOnnxEncoder(Encoder):
     kind = "clip-onnx"
     supports_text = True
     batch_size = 32
+    releases_gil = True
 
     def __init__(self, directory: Path, spec: dict[str, Any], precision: str, *, error: type[StygigError] = ArtifactError):
         self.directory = Path(directory)
