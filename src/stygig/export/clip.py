@@ -38,6 +38,7 @@ import numpy as np
 
 from stygig.atomic import current_umask, make_temp_dir
 from stygig.errors import StygigError
+from stygig.export import checkpoints as ck
 from stygig.features.encoders.clip_onnx import (
     DEFAULT_PRECISION,
     EXPORT_FILE,
@@ -97,14 +98,6 @@ def _say(progress: Callable[[str], None] | None, msg: str) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _default_hub_cache() -> Path:
-    env = os.environ.get("HF_HUB_CACHE")
-    if env:
-        return Path(env)
-    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
-    return Path(home).expanduser() / "hub"
-
-
 def find_cached_weights(tag_cfg: dict[str, Any], cache_dir: str | Path | None = None) -> tuple[str | None, list[str]]:
     """Where open_clip would have cached the weights of a pretrained tag; (path | None, places looked)."""
     looked: list[str] = []
@@ -117,7 +110,7 @@ def find_cached_weights(tag_cfg: dict[str, Any], cache_dir: str | Path | None = 
         names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
         if filename.endswith((".bin", ".pth")):
             names.insert(0, filename[:-4] + ".safetensors")
-        hub_cache = Path(cache_dir) if cache_dir else _default_hub_cache()
+        hub_cache = Path(cache_dir) if cache_dir else ck.env_hub_cache()
         for name in names:
             looked.append(f"{hub_cache}/models--{repo_id.replace('/', '--')}")
             found = try_to_load_from_cache(repo_id, name, cache_dir=str(hub_cache))
@@ -158,7 +151,15 @@ def export_clip(
     precisions = _check_precisions(precisions)
     if out.exists() and not force:
         raise ExportError(f"{out} already exists; remove it, pass --force, or choose another -o")
-    is_file = pretrained != "random" and _looks_like_path(pretrained)
+    if not pretrained:
+        if not ck.looks_like_hub(model):
+            raise WeightsMissing("--pretrained is needed (a tag, a weights file or directory, or 'random')")
+        pretrained = "hub"
+    hub_model = ck.looks_like_hub(model)
+    hf_dir: Path | None = None
+    if pretrained != "random" and not hub_model and not ck.looks_like_hub(pretrained) and Path(pretrained).is_dir():
+        hf_dir = Path(pretrained)
+    is_file = hf_dir is None and pretrained not in ("random", "hub") and not ck.looks_like_hub(pretrained) and _looks_like_path(pretrained)
     if is_file and not Path(pretrained).is_file():
         raise WeightsMissing(
             f"weights file not found: {pretrained}; " + WEIGHTS_HELP.format(model=model, tag="openai")
@@ -178,21 +179,94 @@ def export_clip(
             f"export-clip needs the export extra (missing {e.name or e}): pip install 'stygig[export]'"
         ) from None
 
-    if model_config is not None:
+    staging = Path(tempfile.mkdtemp(prefix="stygig-export-"))
+    try:
+        return _export(
+            open_clip, torch, model, pretrained, out, precisions, seed, model_config, cache_dir, force, progress,
+            t0, staging, hub_model, hf_dir, is_file,
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_config, cache_dir, force, progress,
+            t0, staging: Path, hub_model: bool, hf_dir: Path | None, is_file: bool) -> dict[str, Any]:
+    create_kw: dict[str, Any] = {}
+    described = pretrained
+    checkpoint: str | None = None
+    hub_cache = Path(cache_dir) if cache_dir else ck.env_hub_cache()
+    if ck.looks_like_hub(pretrained) and not hub_model:
+        # a transformers CLIP named by its hub repo (hf-hub:patrickjohncyh/fashion-clip)
+        hf_dir = ck.hub_snapshot(ck.hub_repo(pretrained), cache_dir, hub_cache)
+    if hub_model:
+        repo = ck.hub_repo(model)
+        snapshot = ck.hub_snapshot(repo, cache_dir, hub_cache)
+        hub_cfg = ck.open_clip_hub_config(snapshot)
+        model = f"hf-hub:{repo}"
+        model_config = hub_cfg["model_cfg"]
+        _register_model_config(open_clip, _registered_name(model), model_config)
+        create_kw["force_preprocess_cfg"] = {
+            k: v for k, v in (hub_cfg.get("preprocess_cfg") or {}).items()
+            if k in ("mean", "std", "interpolation", "resize_mode")
+        }
+        if pretrained == "hub":
+            checkpoint = str(ck.hub_weights(snapshot))
+            weights_desc = f"{model} ({checkpoint})"
+            described = model
+    elif hf_dir is not None:
+        if not ck.is_hf_clip_dir(hf_dir):
+            raise WeightsMissing(
+                f"{hf_dir} is a directory but not a Hugging Face transformers CLIP checkpoint (no config.json "
+                "with model_type 'clip'); pass a weights file, an open_clip tag or --model hf-hub:ORG/REPO"
+            )
+        model_config, pre = ck.hf_clip_config(hf_dir)
+        ck.check_hf_clip_vocab(hf_dir, open_clip)
+        name = json.loads((hf_dir / "config.json").read_text(encoding="utf-8")).get("_name_or_path") or hf_dir.name
+        if not isinstance(name, str) or not name or name.startswith(("/", ".")):
+            name = hf_dir.name
+        model = f"hf:{name}"
+        _register_model_config(open_clip, _registered_name(model), model_config)
+        from safetensors.torch import save_file
+
+        converted = staging / "open_clip.safetensors"
+        save_file(ck.hf_clip_to_open_clip(hf_dir, torch), str(converted))
+        checkpoint = str(converted)
+        create_kw["force_preprocess_cfg"] = pre
+        weights_desc = f"transformers CLIP {hf_dir} (converted to open_clip's layout)"
+        described = pretrained if ck.looks_like_hub(pretrained) else f"hf-dir:{hf_dir.name}"
+    elif model_config is not None:
         _register_model_config(open_clip, model, model_config)
-    base_cfg = open_clip.get_model_config(model)
+    open_name = _registered_name(model)
+    base_cfg = open_clip.get_model_config(open_name)
     if base_cfg is None:
         raise ExportError(f"unknown open_clip model {model!r} (see open_clip.list_models())")
     tokenizer_cfg = _tokenizer_cfg(model, base_cfg)
 
-    create_kw: dict[str, Any] = {}
-    if pretrained == "random":
+    if checkpoint is not None:
+        pass
+    elif pretrained == "random":
         weights_desc = f"random (seed {seed})"
-        checkpoint = None
     elif is_file:
         checkpoint = str(Path(pretrained).resolve())
         weights_desc = f"file {Path(pretrained).name}"
-    else:
+        described = f"file:{Path(pretrained).name}"
+        # OpenAI weights need QuickGELU; exported with GELU they give wrong embeddings silently
+        quick, how = ck.activation_of(open_clip, model, checkpoint)
+        if quick and not base_cfg.get("quick_gelu"):
+            create_kw["force_quick_gelu"] = True
+            _say(progress, f"{Path(pretrained).name} is {how}: exporting {model} with QuickGELU, as {model}-quickgelu")
+        elif quick is False and base_cfg.get("quick_gelu"):
+            raise ExportError(
+                f"{Path(pretrained).name} is {how}, trained with GELU, but {model} uses QuickGELU: "
+                f"use --model {model.removesuffix('-quickgelu')}"
+            )
+        if ck.is_torchscript(checkpoint):
+            from safetensors.torch import save_file
+
+            converted = staging / "torchscript.safetensors"
+            save_file(ck.torchscript_state_dict(torch, checkpoint), str(converted))
+            checkpoint = str(converted)
+    elif not hub_model:
         tag_cfg = open_clip.get_pretrained_cfg(model, pretrained)
         if not tag_cfg:
             tags = open_clip.list_pretrained_tags_by_model(model)
@@ -214,13 +288,15 @@ def export_clip(
         create_kw["force_preprocess_cfg"] = {
             k: tag_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag_cfg
         }
+    else:
+        raise WeightsMissing(f"with --model {model}, --pretrained is the hub repo's own weights (omit it), a weights file or 'random'")
 
     _say(progress, f"building {model} with {weights_desc}")
     torch.manual_seed(seed)
     try:
         with _quiet():
             clip = open_clip.create_model(
-                model, pretrained=checkpoint, device="cpu", precision="fp32", pretrained_text=False, **create_kw
+                open_name, pretrained=checkpoint, device="cpu", precision="fp32", pretrained_text=False, **create_kw
             )
     except (RuntimeError, OSError, ValueError, KeyError) as e:
         raise ExportError(f"open_clip could not build {model} from {weights_desc}: {_one_line(e)}") from None
@@ -254,7 +330,7 @@ def export_clip(
             "format": EXPORT_FORMAT,
             "format_version": EXPORT_FORMAT_VERSION,
             "model": model,
-            "pretrained": f"file:{Path(pretrained).name}" if is_file else pretrained,
+            "pretrained": described,
             "seed": seed if pretrained == "random" else None,
             "random_weights": pretrained == "random",
             "dim": dim,
@@ -467,6 +543,11 @@ def _check_precisions(precisions: Iterable[str]) -> list[str]:
     if not chosen:
         raise ExportError("--precision names no precision")
     return [p for p in PRECISIONS if p in chosen]
+
+
+def _registered_name(model: str) -> str:
+    """The name a model is registered with in open_clip (a file name: no ':' or '/')."""
+    return model.replace(":", "--").replace("/", "--")
 
 
 def _register_model_config(open_clip, name: str, cfg: dict[str, Any]) -> None:

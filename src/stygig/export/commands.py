@@ -18,7 +18,9 @@ the preprocessing parameters, the tokenizer vocabulary, and export.json (files, 
 
 Weights are never downloaded. --pretrained openai (or another open_clip tag) uses open_clip's
 local cache (~/.cache/huggingface/hub, ~/.cache/clip, or --cache-dir); --pretrained PATH uses a
-weights file. Needs the export extra: pip install 'stygig[export]'.
+weights file; --pretrained DIR a Hugging Face transformers CLIP checkpoint (FashionCLIP 2.0);
+--model hf-hub:ORG/REPO an open_clip model in the local Hugging Face cache (Marqo-FashionCLIP,
+Marqo-FashionSigLIP). Needs the export extra: pip install 'stygig[export]'.
 """
 
 
@@ -29,13 +31,20 @@ def register(subparsers) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", default="ViT-B-32", help="open_clip model name (default: ViT-B-32)")
+    p.add_argument(
+        "--model",
+        default="ViT-B-32",
+        help="open_clip model name (default: ViT-B-32), or hf-hub:ORG/REPO for an open_clip model in the local "
+        "Hugging Face cache (hf-hub:Marqo/marqo-fashionCLIP, hf-hub:Marqo/marqo-fashionSigLIP)",
+    )
     p.add_argument(
         "--pretrained",
-        required=True,
-        metavar="TAG|PATH|random",
-        help="an open_clip tag whose weights are in the local cache (e.g. openai), a weights file, "
-        "or 'random' (seeded random weights: tests and benchmarks only)",
+        metavar="TAG|PATH|DIR|hf-hub:ORG/REPO|random",
+        help="an open_clip tag whose weights are in the local cache (e.g. openai), a weights file (an OpenAI "
+        "TorchScript .pt is recognised and exported with QuickGELU), a Hugging Face transformers CLIP directory "
+        "or its hf-hub:ORG/REPO name in the local cache (FashionCLIP 2.0: hf-hub:patrickjohncyh/fashion-clip), "
+        "or 'random' (seeded random weights: tests and benchmarks only); with --model hf-hub:... omit it to use "
+        "that repo's own weights",
     )
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to create")
     p.add_argument(

@@ -1,0 +1,218 @@
+"""export-clip on checkpoints as users bring them, each a random-weight instance of its
+architecture laid out on disk as the real one is (tiny configurations keep it fast):
+
+* an OpenAI TorchScript archive (QuickGELU) given as a file under a model name without
+  ``-quickgelu`` (issue 18.12: it used to fail to load, and a state dict of it exported with GELU
+  silently gave wrong embeddings);
+* FashionCLIP 2.0's layout: a Hugging Face transformers ``CLIPModel`` directory
+  (``save_pretrained``), by path and by ``hf-hub:`` name in a local Hugging Face cache;
+* Marqo-FashionCLIP's layout: ``hf-hub:Marqo/marqo-fashionCLIP`` (``open_clip_config.json`` +
+  ``open_clip_model.safetensors`` in the cache).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stygig.cli import main
+from stygig.features.encoders.clip_onnx import ClipOnnxEncoder, read_export
+
+TINY = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+PROMPTS = ["a photo of a shirt", "navy linen blazer", "white sneakers, size 42"]
+
+
+def _pictures():
+    rng = np.random.default_rng(5)
+    return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for w, h in ((64, 64), (90, 140), (200, 120))]
+
+
+def _register(open_clip, tmp: Path, name: str, cfg: dict) -> None:
+    (tmp / f"{name}.json").write_text(json.dumps(cfg))
+    open_clip.add_model_config(str(tmp / f"{name}.json"))
+
+
+def _reference(open_clip, torch, model, name_for_transform=None):
+    transform = open_clip.transform.image_transform_v2(
+        open_clip.transform.PreprocessCfg(**open_clip.get_model_preprocess_cfg(model)), is_train=False
+    )
+    with torch.no_grad():
+        img = model.encode_image(torch.stack([transform(p) for p in _pictures()]), normalize=True).numpy()
+    return img
+
+
+def _cos(a, b):
+    return (a * b).sum(1)
+
+
+def _hub_layout(cache: Path, repo: str, files: dict[str, Path | bytes]) -> Path:
+    """Hugging Face's cache layout: models--ORG--REPO/refs/main -> snapshots/<rev>/<files>."""
+    root = cache / f"models--{repo.replace('/', '--')}"
+    snap = root / "snapshots" / "0123456789abcdef0123456789abcdef01234567"
+    snap.mkdir(parents=True)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(snap.name)
+    for name, src in files.items():
+        (snap / name).write_bytes(src if isinstance(src, bytes) else Path(src).read_bytes())
+    return snap
+
+
+def test_openai_torchscript_archive_gets_quickgelu(tmp_path, capsys):
+    import open_clip
+    import torch
+
+    _register(open_clip, tmp_path, "ts-tiny", TINY)
+    _register(open_clip, tmp_path, "ts-tiny-quickgelu", {**TINY, "quick_gelu": True})
+    torch.manual_seed(3)
+    quick = open_clip.create_model("ts-tiny-quickgelu", pretrained=None).eval()
+    with torch.no_grad():  # larger pre-activations, so that GELU and QuickGELU clearly differ
+        for name, p in quick.named_parameters():
+            if name.endswith("mlp.c_fc.weight"):
+                p.mul_(8.0)
+    archive = tmp_path / "ViT-tiny.pt"
+    torch.jit.save(torch.jit.script(quick), str(archive))  # OpenAI ships its weights as TorchScript
+    out = tmp_path / "export"
+    rc = main(["export-clip", "--model", "ts-tiny", "--model-config", json.dumps(TINY), "--pretrained", str(archive),
+               "--precision", "fp32", "-o", str(out)])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "ViT-tiny.pt is an OpenAI TorchScript archive (its code uses QuickGELU): exporting ts-tiny with QuickGELU" in err
+    assert read_export(out)["quick_gelu"] is True
+    got = ClipOnnxEncoder.from_export(out).encode_images(_pictures())
+    err_quick = 1 - _cos(got, _reference(open_clip, torch, quick))
+    assert err_quick.max() <= 1e-4
+    # and it is clearly not what the same weights give with plain GELU (the mistake of 18.12)
+    gelu = open_clip.create_model("ts-tiny", pretrained=None).eval()
+    gelu.load_state_dict(quick.state_dict())
+    err_gelu = 1 - _cos(got, _reference(open_clip, torch, gelu))
+    assert err_gelu.min() > 20 * err_quick.max()
+
+
+def test_open_clip_tag_in_the_cache_says_its_activation(tmp_path, capsys):
+    import open_clip
+
+    from stygig.export.checkpoints import activation_of
+
+    openai = tmp_path / "models--timm--vit_base_patch32_clip_224.openai" / "snapshots" / "x" / "open_clip_model.safetensors"
+    laion = tmp_path / "models--laion--CLIP-ViT-B-32-laion2B-s34B-b79K" / "snapshots" / "x" / "open_clip_model.safetensors"
+    for p in (openai, laion):
+        p.parent.mkdir(parents=True)
+        p.write_bytes(b"not read")
+    assert activation_of(open_clip, "ViT-B-32", openai)[0] is True
+    assert activation_of(open_clip, "ViT-B-32-quickgelu", laion)[0] is False
+    assert activation_of(open_clip, "ViT-B-32", tmp_path / "elsewhere.safetensors") == (None, "")
+    # GELU weights under a QuickGELU model name: demanded, in one line, before anything is built
+    rc = main(["export-clip", "--model", "ViT-B-32-quickgelu", "--pretrained", str(laion), "-o", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc != 0 and err.startswith("stygig: error: ")
+    assert "trained with GELU, but ViT-B-32-quickgelu uses QuickGELU: use --model ViT-B-32" in err
+
+
+def _hf_clip(tmp_path: Path):
+    """A random transformers CLIPModel saved as FashionCLIP 2.0 is on the hub (tiny sizes)."""
+    import open_clip
+    import torch
+    import transformers
+
+    cfg = transformers.CLIPConfig(
+        text_config={"vocab_size": 49408, "hidden_size": 64, "intermediate_size": 256, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "max_position_embeddings": 77, "hidden_act": "quick_gelu"},
+        vision_config={"image_size": 64, "patch_size": 16, "hidden_size": 64, "intermediate_size": 256,
+                       "num_hidden_layers": 2, "num_attention_heads": 2, "hidden_act": "quick_gelu"},
+        projection_dim=32,
+    )
+    torch.manual_seed(11)
+    model = transformers.CLIPModel(cfg).eval()
+    d = tmp_path / "fashion-clip"
+    model.save_pretrained(d)
+    # CLIP's own BPE vocabulary, as FashionCLIP ships it (vocab.json + merges.txt)
+    bpe = open_clip.tokenizer.SimpleTokenizer()
+    special = {"<start_of_text>": "<|startoftext|>", "<end_of_text>": "<|endoftext|>"}
+    (d / "vocab.json").write_text(json.dumps({special.get(k, k): v for k, v in bpe.encoder.items()}))
+    merges = sorted(bpe.bpe_ranks, key=bpe.bpe_ranks.get)
+    (d / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    tok = transformers.CLIPTokenizer(str(d / "vocab.json"), str(d / "merges.txt"))
+    tok.save_pretrained(d)
+    transformers.CLIPImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}).save_pretrained(d)
+    return model, tok, d
+
+
+def _hf_reference(model, tok, pixels):
+    """The transformers model's own embeddings of the given pixels and of PROMPTS."""
+    import torch
+
+    with torch.no_grad():
+        img = model.get_image_features(pixel_values=torch.from_numpy(pixels))
+        txt = model.get_text_features(**tok(PROMPTS, padding="max_length", max_length=77, return_tensors="pt"))
+    img = getattr(img, "pooler_output", img)
+    txt = getattr(txt, "pooler_output", txt)
+    return (torch.nn.functional.normalize(img, dim=-1).numpy(), torch.nn.functional.normalize(txt, dim=-1).numpy())
+
+
+def test_fashion_clip_transformers_directory(tmp_path):
+    import transformers
+
+    model, tok, d = _hf_clip(tmp_path)
+    out = tmp_path / "export"
+    assert main(["export-clip", "--pretrained", str(d), "--precision", "fp32", "-o", str(out)]) == 0
+    spec = read_export(out)
+    assert spec["quick_gelu"] is True and spec["pretrained"] == "hf-dir:fashion-clip"
+    enc = ClipOnnxEncoder.from_export(out)
+    pixels = enc.preprocess.batch(_pictures())
+    # the preprocessing read from preprocessor_config.json is the processor's (a square picture;
+    # for other shapes transformers' centre crop may sit one pixel off torchvision's)
+    hf_pixels = transformers.CLIPImageProcessor.from_pretrained(d)(images=_pictures()[:1], return_tensors="np")
+    np.testing.assert_allclose(hf_pixels["pixel_values"][0], pixels[0], atol=0.02)
+    ref_img, ref_txt = _hf_reference(model, tok, pixels)
+    # the ONNX towers match the transformers model itself (the conversion, not only the export)
+    assert _cos(enc.encode_images(_pictures()), ref_img).min() >= 0.9999
+    assert _cos(enc.encode_texts(PROMPTS), ref_txt).min() >= 0.9999
+    assert spec["parity"]["fp32_image_cosine_min"] >= 0.999
+
+
+def test_fashion_clip_by_hub_name_from_the_local_cache(tmp_path, capsys):
+    model, tok, d = _hf_clip(tmp_path)
+    cache = tmp_path / "hub"
+    _hub_layout(cache, "patrickjohncyh/fashion-clip", {p.name: p for p in d.iterdir()})
+    out = tmp_path / "export"
+    rc = main(["export-clip", "--pretrained", "hf-hub:patrickjohncyh/fashion-clip", "--cache-dir", str(cache),
+               "--precision", "int8", "-o", str(out)])
+    assert rc == 0
+    assert read_export(out)["pretrained"] == "hf-hub:patrickjohncyh/fashion-clip"
+    # not in the cache: one line saying where it looked and how to fill it, nothing downloaded
+    rc = main(["export-clip", "--pretrained", "hf-hub:patrickjohncyh/other", "--cache-dir", str(cache), "-o",
+               str(tmp_path / "o2")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc != 0 and "patrickjohncyh/other is not in the local Hugging Face cache" in err
+
+
+def test_marqo_fashion_clip_hub_layout(tmp_path):
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    cfg = {"model_cfg": TINY, "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073],
+                                                "std": [0.26862954, 0.26130258, 0.27577711],
+                                                "interpolation": "bicubic", "resize_mode": "shortest"}}
+    _register(open_clip, tmp_path, "marqo-tiny", TINY)
+    torch.manual_seed(5)
+    model = open_clip.create_model("marqo-tiny", pretrained=None).eval()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    cache = tmp_path / "hub"
+    _hub_layout(cache, "Marqo/marqo-fashionCLIP", {
+        "open_clip_config.json": json.dumps(cfg).encode(), "open_clip_model.safetensors": tmp_path / "w.safetensors"})
+    out = tmp_path / "export"
+    assert main(["export-clip", "--model", "hf-hub:Marqo/marqo-fashionCLIP", "--cache-dir", str(cache),
+                 "--precision", "fp32", "-o", str(out)]) == 0
+    spec = read_export(out)
+    assert spec["model"] == "hf-hub:Marqo/marqo-fashionCLIP" and spec["quick_gelu"] is False
+    got = ClipOnnxEncoder.from_export(out).encode_images(_pictures())
+    assert _cos(got, _reference(open_clip, torch, model)).min() >= 0.9999
