@@ -7,7 +7,11 @@ architecture laid out on disk as the real one is (tiny configurations keep it fa
 * FashionCLIP 2.0's layout: a Hugging Face transformers ``CLIPModel`` directory
   (``save_pretrained``), by path and by ``hf-hub:`` name in a local Hugging Face cache;
 * Marqo-FashionCLIP's layout: ``hf-hub:Marqo/marqo-fashionCLIP`` (``open_clip_config.json`` +
-  ``open_clip_model.safetensors`` in the cache).
+  ``open_clip_model.safetensors`` in the cache);
+* Marqo-FashionSigLIP's: the same, with SigLIP's text tower (no causal mask, last-token pooling,
+  a Hugging Face SentencePiece-style ``tokenizer.json``, canonicalised text). The tiny test model
+  keeps open_clip's own small vision tower; the full ViT-B-16-SigLIP (timm vision tower) is
+  exported by ``benchmarks/architectures.py``.
 """
 
 from __future__ import annotations
@@ -40,10 +44,9 @@ def _register(open_clip, tmp: Path, name: str, cfg: dict) -> None:
     open_clip.add_model_config(str(tmp / f"{name}.json"))
 
 
-def _reference(open_clip, torch, model, name_for_transform=None):
-    transform = open_clip.transform.image_transform_v2(
-        open_clip.transform.PreprocessCfg(**open_clip.get_model_preprocess_cfg(model)), is_train=False
-    )
+def _reference(open_clip, torch, model, preprocess=None):
+    cfg = {**open_clip.get_model_preprocess_cfg(model), **(preprocess or {})}
+    transform = open_clip.transform.image_transform_v2(open_clip.transform.PreprocessCfg(**cfg), is_train=False)
     with torch.no_grad():
         img = model.encode_image(torch.stack([transform(p) for p in _pictures()]), normalize=True).numpy()
     return img
@@ -216,3 +219,59 @@ def test_marqo_fashion_clip_hub_layout(tmp_path):
     assert spec["model"] == "hf-hub:Marqo/marqo-fashionCLIP" and spec["quick_gelu"] is False
     got = ClipOnnxEncoder.from_export(out).encode_images(_pictures())
     assert _cos(got, _reference(open_clip, torch, model)).min() >= 0.9999
+
+
+def _siglip_tokenizer(snap: Path) -> None:
+    """A small Unigram (SentencePiece-style) tokenizer saved as transformers would load it."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    corpus = ["a photo of a shirt", "navy linen blazer", "white leather sneakers", "floral summer dress",
+              "black handbag with a gold chain", "denim shorts", "red wool jumper", "a t shirt size xl"] * 20
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.train_from_iterator(corpus, trainers.UnigramTrainer(vocab_size=120, special_tokens=["<pad>", "</s>", "<unk>"],
+                                                            unk_token="<unk>"))
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    tok.save(str(snap / "tokenizer.json"))
+    (snap / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>",
+        "model_max_length": 16}))
+    (snap / "config.json").write_text(json.dumps({"architectures": ["MarqoFashionSigLIP"]}))  # transformers reads it
+
+
+def test_marqo_fashion_siglip_hub_layout(tmp_path):
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    model_cfg = {
+        "embed_dim": 32, "init_logit_bias": -10, "custom_text": True,
+        "vision_cfg": TINY["vision_cfg"],
+        "text_cfg": {"context_length": 16, "vocab_size": 128, "hf_tokenizer_name": "Marqo/marqo-fashionSigLIP",
+                     "tokenizer_kwargs": {"clean": "canonicalize"}, "width": 64, "heads": 2, "layers": 2,
+                     "no_causal_mask": True, "proj_bias": True, "pool_type": "last", "norm_kwargs": {"eps": 1e-6}},
+    }
+    cfg = {"model_cfg": model_cfg, "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
+                                                      "interpolation": "bicubic", "resize_mode": "squash"}}
+    _register(open_clip, tmp_path, "siglip-tiny", model_cfg)
+    torch.manual_seed(9)
+    model = open_clip.create_model("siglip-tiny", pretrained=None).eval()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    cache = tmp_path / "hub"
+    snap = _hub_layout(cache, "Marqo/marqo-fashionSigLIP", {
+        "open_clip_config.json": json.dumps(cfg).encode(), "open_clip_model.safetensors": tmp_path / "w.safetensors"})
+    _siglip_tokenizer(snap)
+    out = tmp_path / "export"
+    assert main(["export-clip", "--model", "hf-hub:Marqo/marqo-fashionSigLIP", "--cache-dir", str(cache),
+                 "--precision", "fp32", "-o", str(out)]) == 0
+    spec = read_export(out)
+    assert spec["tokenizer"]["kind"] == "hf-tokenizers" and spec["tokenizer"]["clean"] == "canonicalize"
+    assert spec["preprocess"]["resize_mode"] == "squash" and spec["preprocess"]["mean"] == [0.5, 0.5, 0.5]
+    enc = ClipOnnxEncoder.from_export(out)
+    assert _cos(enc.encode_images(_pictures()), _reference(open_clip, torch, model, cfg["preprocess_cfg"])).min() >= 0.9999
+    reference_tok = open_clip.get_tokenizer("siglip-tiny", cache_dir=str(cache), local_files_only=True)
+    prompts = [*PROMPTS, "A Navy, LINEN blazer!!"]
+    with torch.no_grad():
+        ref_txt = model.encode_text(reference_tok(prompts), normalize=True).numpy()
+    assert _cos(enc.encode_texts(prompts), ref_txt).min() >= 0.9999

@@ -51,6 +51,7 @@ from stygig.features.encoders.clip_onnx import (
     make_session,
     sha256_file,
 )
+from stygig.features.encoders.tokenizer import make_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,8 @@ def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_co
     base_cfg = open_clip.get_model_config(open_name)
     if base_cfg is None:
         raise ExportError(f"unknown open_clip model {model!r} (see open_clip.list_models())")
-    tokenizer_cfg = _tokenizer_cfg(model, base_cfg)
+    tokenizer_cfg, tokenizer_src, tokenizer_ref = _tokenizer_cfg(open_clip, model, open_name, base_cfg, cache_dir, hub_cache)
+    tokenizer_file = VOCAB_FILE if tokenizer_cfg["kind"] == "clip-bpe" else "tokenizer.json"
 
     if checkpoint is not None:
         pass
@@ -323,9 +325,13 @@ def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_co
     tmp = make_temp_dir(out.parent, f".{out.name}.tmp-")
     umask = current_umask()
     try:
-        files = _write_towers(torch, open_clip, clip, model, tmp, precisions, preprocess, context_length, progress)
-        shutil.copyfile(open_clip.tokenizer.default_bpe(), tmp / VOCAB_FILE)
-        names = sorted({*files["names"], VOCAB_FILE})
+        shutil.copyfile(tokenizer_src, tmp / tokenizer_file)
+        tokenizer_cfg["vocab"] = tokenizer_file
+        tokenize = make_tokenizer(tmp, tokenizer_cfg)
+        if tokenizer_ref is not None:
+            _check_tokenizer(tokenize, tokenizer_ref, model)
+        files = _write_towers(torch, clip, tmp, precisions, preprocess, tokenize, progress)
+        names = sorted({*files["names"], tokenizer_file})
         spec = {
             "format": EXPORT_FORMAT,
             "format_version": EXPORT_FORMAT_VERSION,
@@ -340,7 +346,7 @@ def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_co
             "precisions": files["precisions"],
             "inputs": {"image": IMAGE_INPUT, "text": TEXT_INPUT, "output": "embedding"},
             "preprocess": preprocess,
-            "tokenizer": tokenizer_cfg | {"vocab": VOCAB_FILE},
+            "tokenizer": tokenizer_cfg,
             "parity": files["parity"],
             "quantization": files.get("quantization"),
             "ort_optimization": files.get("ort_optimization"),
@@ -365,7 +371,16 @@ def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_co
     return spec
 
 
-def _write_towers(torch, open_clip, clip, model_name, tmp: Path, precisions, preprocess, context_length, progress):
+def _check_tokenizer(tokenize, reference, model: str) -> None:
+    """The torch-free tokenizer must give open_clip's own ids (checked on awkward strings too)."""
+    texts = [*PARITY_PROMPTS, "Chaussures en cuir — très élégantes!", "A  T-SHIRT, size XL?", "x" * 400]
+    ours, theirs = tokenize(texts), reference(texts).numpy()
+    if ours.shape != theirs.shape or not np.array_equal(ours, theirs):
+        bad = next((t for t, a, b in zip(texts, ours, theirs) if not np.array_equal(a, b)), texts[0])
+        raise ExportError(f"the torch-free tokenizer disagrees with {model}'s own on {bad[:40]!r}")
+
+
+def _write_towers(torch, clip, tmp: Path, precisions, preprocess, tokenize, progress):
     import torch.nn.functional as F
 
     class ImageTower(torch.nn.Module):
@@ -386,9 +401,7 @@ def _write_towers(torch, open_clip, clip, model_name, tmp: Path, precisions, pre
 
     pre = ClipPreprocess(preprocess)
     pixels = pre.batch(_parity_images(preprocess["size"]))
-    from stygig.features.encoders.tokenizer import ClipTokenizer
-
-    ids = ClipTokenizer(open_clip.tokenizer.default_bpe(), context_length=context_length)(list(PARITY_PROMPTS))
+    ids = tokenize(list(PARITY_PROMPTS))
     with torch.no_grad():
         ref_img = ImageTower(clip)(torch.from_numpy(pixels)).numpy()
         ref_txt = TextTower(clip)(torch.from_numpy(ids)).numpy()
@@ -559,19 +572,44 @@ def _register_model_config(open_clip, name: str, cfg: dict[str, Any]) -> None:
         open_clip.add_model_config(str(path))
 
 
-def _tokenizer_cfg(model: str, cfg: dict[str, Any]) -> dict[str, Any]:
+def _tokenizer_cfg(open_clip, model: str, open_name: str, cfg: dict[str, Any], cache_dir, hub_cache: Path):
+    """``(tokenizer spec for export.json, the file to copy, open_clip's own tokenizer or None)``."""
     text_cfg = cfg.get("text_cfg", {})
-    if text_cfg.get("hf_tokenizer_name") or text_cfg.get("hf_model_name") or "siglip" in model.lower():
-        raise ExportError(
-            f"{model} uses a Hugging Face / SigLIP tokenizer; the torch-free encoder supports CLIP's BPE tokenizer only"
-        )
     kwargs = dict(text_cfg.get("tokenizer_kwargs", {}))
     if kwargs.get("reduction_mask"):
         raise ExportError(f"{model} uses tokenizer reduction_mask={kwargs['reduction_mask']!r}, which is not supported")
+    if text_cfg.get("hf_model_name"):
+        raise ExportError(f"{model} has a Hugging Face text model; the torch-free encoder exports open_clip text towers only")
+    if text_cfg.get("hf_tokenizer_name"):
+        # SigLIP: a Hugging Face tokenizer (SentencePiece), run at serve time by the tokenizers library
+        if text_cfg.get("tokenizer_mode"):
+            raise ExportError(f"{model} uses tokenizer_mode {text_cfg['tokenizer_mode']!r}, which is not supported")
+        repo = str(text_cfg["hf_tokenizer_name"])
+        snapshot = ck.hub_snapshot(repo, cache_dir, hub_cache)
+        if not (snapshot / "tokenizer.json").is_file():
+            raise ExportError(f"the tokenizer {repo} in the Hugging Face cache has no tokenizer.json")
+        try:
+            reference = open_clip.get_tokenizer(open_name, cache_dir=str(hub_cache), local_files_only=True)
+        except ImportError as e:
+            raise ExportError(f"exporting {model}'s Hugging Face tokenizer needs transformers (missing {e.name or e})") from None
+        except Exception as e:  # transformers raises OSError/ValueError/its own for a cache it cannot use
+            raise ExportError(f"cannot load the tokenizer {repo} from the local Hugging Face cache: {_one_line(e)}") from None
+        hf = reference.tokenizer
+        spec = {
+            "kind": "hf-tokenizers",
+            "clean": kwargs.get("clean", "whitespace"),
+            "pad_id": int(hf.pad_token_id if hf.pad_token_id is not None else 0),
+            "source": repo,
+        }
+        if kwargs.get("strip_sep_token") and hf.sep_token_id is not None:
+            spec["strip_sep_id"] = int(hf.sep_token_id)
+        return spec, snapshot / "tokenizer.json", reference
+    if "siglip" in model.lower():
+        raise ExportError(f"{model} looks like SigLIP but names no Hugging Face tokenizer")
     vocab = int(text_cfg.get("vocab_size", 49408))
     if vocab != 49408:
         raise ExportError(f"{model} has a text vocabulary of {vocab}; CLIP's BPE tokenizer needs 49408")
-    return {"kind": "clip-bpe", "clean": kwargs.get("clean", "lower")}
+    return {"kind": "clip-bpe", "clean": kwargs.get("clean", "lower")}, Path(open_clip.tokenizer.default_bpe()), None
 
 
 def _looks_like_path(value: str) -> bool:

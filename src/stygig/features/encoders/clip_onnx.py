@@ -386,12 +386,12 @@ class ClipOnnxEncoder(Encoder):
         if self._text_session is None:
             with self._text_lock:
                 if self._text_session is None:
-                    from stygig.features.encoders.tokenizer import ClipTokenizer
+                    from stygig.features.encoders.tokenizer import make_tokenizer
 
-                    tok = self.spec["tokenizer"]
-                    self._tokenizer = ClipTokenizer(
-                        self.vocab_path, context_length=int(tok["context_length"]), clean=tok.get("clean", "lower")
-                    )
+                    try:
+                        self._tokenizer = make_tokenizer(self.directory, self.spec["tokenizer"])
+                    except Exception as e:
+                        raise ArtifactError(f"cannot open the CLIP encoder's tokenizer: {_one(e)}") from None
                     try:
                         self._text_session = make_session(self.text_path)
                     except Exception as e:
@@ -408,6 +408,11 @@ def _session_error(path: Path, spec: dict[str, Any], e: BaseException) -> str:
         hint = f" (optimised by onnxruntime {made_with}, running {onnxruntime.__version__}: re-export with this version)"
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return f"ONNX Runtime cannot load {path.name}: {first[:300]}{hint}"
+
+
+def _one(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text[:300]
 
 
 def _finish(x: np.ndarray, dim: int) -> np.ndarray:

@@ -162,3 +162,62 @@ class ClipTokenizer:
 
 def _pairs(word: tuple[str, ...]) -> set[tuple[str, str]]:
     return {(a, b) for a, b in zip(word[:-1], word[1:])}
+
+
+class HFTokenizer:
+    """A Hugging Face ``tokenizer.json`` run by the ``tokenizers`` library (Rust; no torch, no
+    ``transformers``): SigLIP's SentencePiece tokenizer, as open_clip's ``HFTokenizer`` uses it
+    -- the same text cleaning, then truncation and padding to ``context_length`` with ``pad_id``;
+    with ``strip_sep_id`` set, that token becomes 0. ``stygig export-clip`` checks at export time
+    that the ids equal open_clip's own tokenizer's and records these parameters.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        context_length: int,
+        pad_id: int,
+        clean: str = "whitespace",
+        strip_sep_id: int | None = None,
+    ):
+        from tokenizers import Tokenizer
+
+        if clean not in CLEAN_MODES:
+            raise ValueError(f"unknown tokenizer clean mode {clean!r} (known: {', '.join(CLEAN_MODES)})")
+        self.context_length = int(context_length)
+        self.clean = clean
+        self.strip_sep_id = strip_sep_id
+        self.tokenizer = Tokenizer.from_file(str(path))
+        self.tokenizer.enable_truncation(max_length=self.context_length)
+        self.tokenizer.enable_padding(length=self.context_length, pad_id=int(pad_id))
+
+    def __call__(self, texts: str | Sequence[str]) -> np.ndarray:
+        if isinstance(texts, str):
+            texts = [texts]
+        encoded = self.tokenizer.encode_batch([_clean(t, self.clean) for t in texts])
+        ids = np.array([e.ids for e in encoded], dtype=np.int64).reshape(len(texts), self.context_length)
+        if self.strip_sep_id is not None:
+            ids[ids == self.strip_sep_id] = 0
+        return ids
+
+
+#: tokenizer kinds an export may name (``export.json`` -> ``tokenizer`` -> ``kind``)
+TOKENIZER_KINDS = ("clip-bpe", "hf-tokenizers")
+
+
+def make_tokenizer(directory: str | Path, spec: dict):
+    """The tokenizer an export describes; its file is ``spec["vocab"]`` inside ``directory``."""
+    kind = spec.get("kind", "clip-bpe")
+    path = Path(directory) / spec["vocab"]
+    if kind == "clip-bpe":
+        return ClipTokenizer(path, context_length=int(spec["context_length"]), clean=spec.get("clean", "lower"))
+    if kind == "hf-tokenizers":
+        return HFTokenizer(
+            path,
+            context_length=int(spec["context_length"]),
+            pad_id=int(spec["pad_id"]),
+            clean=spec.get("clean", "whitespace"),
+            strip_sep_id=spec.get("strip_sep_id"),
+        )
+    raise ValueError(f"unknown tokenizer kind {kind!r} (known: {', '.join(TOKENIZER_KINDS)})")
