@@ -20,7 +20,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from stygig.cli import main
@@ -197,21 +196,31 @@ def test_fashion_clip_by_hub_name_from_the_local_cache(tmp_path, capsys):
     assert rc != 0 and "patrickjohncyh/other is not in the local Hugging Face cache" in err
 
 
-def test_marqo_fashion_clip_hub_layout(tmp_path):
+def _open_clip_hub_model(tmp_path: Path, repo: str, cfg: dict, seed: int):
+    """A random open_clip model saved in the cache as an hf-hub: repo holds it; (model, cache, snapshot)."""
     import open_clip
     import torch
     from safetensors.torch import save_file
 
+    name = repo.split("/")[-1] + "-ref"
+    _register(open_clip, tmp_path, name, cfg["model_cfg"])
+    torch.manual_seed(seed)
+    model = open_clip.create_model(name, pretrained=None).eval()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    cache = tmp_path / "hub"
+    snap = _hub_layout(cache, repo, {
+        "open_clip_config.json": json.dumps(cfg).encode(), "open_clip_model.safetensors": tmp_path / "w.safetensors"})
+    return model, cache, snap
+
+
+def test_marqo_fashion_clip_hub_layout(tmp_path):
+    import open_clip
+    import torch
+
     cfg = {"model_cfg": TINY, "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073],
                                                 "std": [0.26862954, 0.26130258, 0.27577711],
                                                 "interpolation": "bicubic", "resize_mode": "shortest"}}
-    _register(open_clip, tmp_path, "marqo-tiny", TINY)
-    torch.manual_seed(5)
-    model = open_clip.create_model("marqo-tiny", pretrained=None).eval()
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
-    cache = tmp_path / "hub"
-    _hub_layout(cache, "Marqo/marqo-fashionCLIP", {
-        "open_clip_config.json": json.dumps(cfg).encode(), "open_clip_model.safetensors": tmp_path / "w.safetensors"})
+    model, cache, _ = _open_clip_hub_model(tmp_path, "Marqo/marqo-fashionCLIP", cfg, seed=5)
     out = tmp_path / "export"
     assert main(["export-clip", "--model", "hf-hub:Marqo/marqo-fashionCLIP", "--cache-dir", str(cache),
                  "--precision", "fp32", "-o", str(out)]) == 0
@@ -243,7 +252,6 @@ def _siglip_tokenizer(snap: Path) -> None:
 def test_marqo_fashion_siglip_hub_layout(tmp_path):
     import open_clip
     import torch
-    from safetensors.torch import save_file
 
     model_cfg = {
         "embed_dim": 32, "init_logit_bias": -10, "custom_text": True,
@@ -254,13 +262,7 @@ def test_marqo_fashion_siglip_hub_layout(tmp_path):
     }
     cfg = {"model_cfg": model_cfg, "preprocess_cfg": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
                                                       "interpolation": "bicubic", "resize_mode": "squash"}}
-    _register(open_clip, tmp_path, "siglip-tiny", model_cfg)
-    torch.manual_seed(9)
-    model = open_clip.create_model("siglip-tiny", pretrained=None).eval()
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
-    cache = tmp_path / "hub"
-    snap = _hub_layout(cache, "Marqo/marqo-fashionSigLIP", {
-        "open_clip_config.json": json.dumps(cfg).encode(), "open_clip_model.safetensors": tmp_path / "w.safetensors"})
+    model, cache, snap = _open_clip_hub_model(tmp_path, "Marqo/marqo-fashionSigLIP", cfg, seed=9)
     _siglip_tokenizer(snap)
     out = tmp_path / "export"
     assert main(["export-clip", "--model", "hf-hub:Marqo/marqo-fashionSigLIP", "--cache-dir", str(cache),
@@ -270,7 +272,7 @@ def test_marqo_fashion_siglip_hub_layout(tmp_path):
     assert spec["preprocess"]["resize_mode"] == "squash" and spec["preprocess"]["mean"] == [0.5, 0.5, 0.5]
     enc = ClipOnnxEncoder.from_export(out)
     assert _cos(enc.encode_images(_pictures()), _reference(open_clip, torch, model, cfg["preprocess_cfg"])).min() >= 0.9999
-    reference_tok = open_clip.get_tokenizer("siglip-tiny", cache_dir=str(cache), local_files_only=True)
+    reference_tok = open_clip.get_tokenizer("marqo-fashionSigLIP-ref", cache_dir=str(cache), local_files_only=True)
     prompts = [*PROMPTS, "A Navy, LINEN blazer!!"]
     with torch.no_grad():
         ref_txt = model.encode_text(reference_tok(prompts), normalize=True).numpy()
