@@ -137,7 +137,7 @@ def test_attributes_show_the_style_and_carry_synthetic_shop_data(catalog: tuple[
 def test_formal_pieces_cost_more_and_are_darker_than_casual_ones(tmp_path: Path) -> None:
     """The style is in the picture: formal garments are darker and less colourful than casual
     ones, on the pixels themselves (and cost more, by the synthetic price rule)."""
-    from stygig.features.colour import srgb_to_lab
+    from stygig.features.colour.space import srgb_to_lab
 
     stats: dict[str, list[tuple[float, float, float]]] = {"formal": [], "casual": []}
     for cat in ("shirt", "blazer", "pants", "shoes", "dress", "bag"):
