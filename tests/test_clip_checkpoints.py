@@ -1,9 +1,9 @@
 """export-clip on checkpoints as users bring them, each a random-weight instance of its
 architecture laid out on disk as the real one is (tiny configurations keep it fast):
 
-* an OpenAI TorchScript archive (QuickGELU) given as a file under a model name without
-  ``-quickgelu`` (issue 18.12: it used to fail to load, and a state dict of it exported with GELU
-  silently gave wrong embeddings);
+* OpenAI weights given as a file under a model name without ``-quickgelu`` (issue 18.12: they
+  were exported with GELU, silently wrong): from open_clip's cache (the tag says QuickGELU), and
+  as OpenAI's TorchScript archive (recognised, never loaded);
 * FashionCLIP 2.0's layout: a Hugging Face transformers ``CLIPModel`` directory
   (``save_pretrained``), by path and by ``hf-hub:`` name in a local Hugging Face cache;
 * Marqo-FashionCLIP's layout: ``hf-hub:Marqo/marqo-fashionCLIP`` (``open_clip_config.json`` +
@@ -67,35 +67,56 @@ def _hub_layout(cache: Path, repo: str, files: dict[str, Path | bytes]) -> Path:
     return snap
 
 
-def test_openai_torchscript_archive_gets_quickgelu(tmp_path, capsys):
+def test_openai_tag_weights_file_gets_quickgelu(tmp_path, capsys, monkeypatch):
+    """OpenAI weights from open_clip's cache, given as a file under a name without -quickgelu:
+    the cache folder names the tag, the tag says QuickGELU, the export uses it and says so."""
     import open_clip
     import torch
+    from safetensors.torch import save_file
 
-    _register(open_clip, tmp_path, "ts-tiny", TINY)
-    _register(open_clip, tmp_path, "ts-tiny-quickgelu", {**TINY, "quick_gelu": True})
+    _register(open_clip, tmp_path, "tag-tiny", TINY)
+    _register(open_clip, tmp_path, "tag-tiny-quickgelu", {**TINY, "quick_gelu": True})
+    # a pretrained tag for the tiny model, as open_clip lists ViT-B-32's 'openai'
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "tag-tiny", {
+        "openai": open_clip.pretrained._pcfg(hf_hub="timm/tag_tiny_clip.openai/", quick_gelu=True)})
     torch.manual_seed(3)
-    quick = open_clip.create_model("ts-tiny-quickgelu", pretrained=None).eval()
+    quick = open_clip.create_model("tag-tiny-quickgelu", pretrained=None).eval()
     with torch.no_grad():  # larger pre-activations, so that GELU and QuickGELU clearly differ
         for name, p in quick.named_parameters():
             if name.endswith("mlp.c_fc.weight"):
                 p.mul_(8.0)
-    archive = tmp_path / "ViT-tiny.pt"
-    torch.jit.save(torch.jit.script(quick), str(archive))  # OpenAI ships its weights as TorchScript
+    weights = tmp_path / "hub" / "models--timm--tag_tiny_clip.openai" / "snapshots" / "x" / "open_clip_model.safetensors"
+    weights.parent.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in quick.state_dict().items()}, str(weights))
     out = tmp_path / "export"
-    rc = main(["export-clip", "--model", "ts-tiny", "--model-config", json.dumps(TINY), "--pretrained", str(archive),
-               "--precision", "fp32", "-o", str(out)])
+    rc = main(["export-clip", "--model", "tag-tiny", "--pretrained", str(weights), "--precision", "fp32", "-o", str(out)])
     assert rc == 0
     err = capsys.readouterr().err
-    assert "ViT-tiny.pt is an OpenAI TorchScript archive (its code uses QuickGELU): exporting ts-tiny with QuickGELU" in err
+    assert "is open_clip's tag-tiny 'openai' weights" in err and "exporting tag-tiny with QuickGELU" in err
     assert read_export(out)["quick_gelu"] is True
     got = ClipOnnxEncoder.from_export(out).encode_images(_pictures())
     err_quick = 1 - _cos(got, _reference(open_clip, torch, quick))
     assert err_quick.max() <= 1e-4
     # and it is clearly not what the same weights give with plain GELU (the mistake of 18.12)
-    gelu = open_clip.create_model("ts-tiny", pretrained=None).eval()
+    gelu = open_clip.create_model("tag-tiny", pretrained=None).eval()
     gelu.load_state_dict(quick.state_dict())
     err_gelu = 1 - _cos(got, _reference(open_clip, torch, gelu))
     assert err_gelu.min() > 20 * err_quick.max()
+
+
+def test_openai_torchscript_archive_is_named_not_loaded(tmp_path, capsys):
+    """OpenAI's own TorchScript .pt: recognised (its code names QuickGELU) without loading it, and
+    answered with the safe way to the same weights, in one line."""
+    import open_clip
+    import torch
+
+    _register(open_clip, tmp_path, "ts-tiny-quickgelu", {**TINY, "quick_gelu": True})
+    archive = tmp_path / "ViT-B-32.pt"
+    torch.jit.save(torch.jit.script(open_clip.create_model("ts-tiny-quickgelu", pretrained=None)), str(archive))
+    rc = main(["export-clip", "--model", "ViT-B-32", "--pretrained", str(archive), "-o", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc != 0 and err.startswith("stygig: error: ViT-B-32.pt is an OpenAI TorchScript archive (its code uses QuickGELU)")
+    assert "--model ViT-B-32 --pretrained openai" in err and not (tmp_path / "o").exists()
 
 
 def test_open_clip_tag_in_the_cache_says_its_activation(tmp_path, capsys):

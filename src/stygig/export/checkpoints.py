@@ -1,13 +1,15 @@
 """Checkpoints as users bring them, read from local files only (never a download).
 
-* **A weights file** (``--pretrained PATH``): a state dict (.safetensors / .bin / .pt) or an
-  **OpenAI TorchScript archive** (OpenAI's own ``ViT-B-32.pt``). What the file says about the
-  activation it was trained with is read without running it: a TorchScript archive carries its
-  model's source code (``*/code/**.py``), where OpenAI's models name ``QuickGELU``; a file inside
-  a Hugging Face cache folder of one of open_clip's pretrained tags
-  (``models--timm--vit_base_patch32_clip_224.openai``) is that tag's weights, and the tag says
-  ``quick_gelu``. Exporting OpenAI weights with plain GELU gives wrong embeddings without any
-  error, so :func:`activation_of` lets the export choose (or demand) the right one.
+* **A weights file** (``--pretrained PATH``): a state dict (.safetensors, or .bin / .pt read
+  with ``weights_only=True``). What the file says about the activation it was trained with is read
+  without running anything: a file inside a Hugging Face cache folder of one of open_clip's
+  pretrained tags (``models--timm--vit_base_patch32_clip_224.openai``) is that tag's weights, and
+  the tag says ``quick_gelu``; an **OpenAI TorchScript archive** (OpenAI's own ``ViT-B-32.pt``)
+  carries its model's source code (``*/code/**.py``), where OpenAI's models name ``QuickGELU``.
+  Exporting OpenAI weights with plain GELU gives wrong embeddings without any error, so
+  :func:`activation_of` lets the export choose (or demand) the right one. A TorchScript archive
+  itself is not loaded: TorchScript can run the model's code while loading, which StyGig never
+  allows; the export names the cached open_clip weights to use instead.
 * **A Hugging Face ``transformers`` CLIP directory** (FashionCLIP 2.0:
   ``patrickjohncyh/fashion-clip``; ``config.json`` with ``model_type: clip``): converted to
   open_clip's layout (:func:`hf_clip_to_open_clip`) so that the one export path builds it with
@@ -69,14 +71,6 @@ def activation_of(open_clip, model: str, path: str | Path) -> tuple[bool | None,
             if len(repo) >= 2 and f"models--{repo[0]}--{repo[1]}" in parts:
                 return bool(cfg.get("quick_gelu")), f"open_clip's {base} '{tag}' weights (Hugging Face cache {repo[0]}/{repo[1]})"
     return None, ""
-
-
-def torchscript_state_dict(torch, path: str | Path) -> dict[str, Any]:
-    """The tensors of a TorchScript archive (TorchScript's own loader: no Python pickle)."""
-    module = torch.jit.load(str(path), map_location="cpu")
-    # OpenAI's archive carries its hyper-parameters and the causal mask as tensors: not weights
-    drop = ("input_resolution", "context_length", "vocab_size")
-    return {k: v for k, v in module.state_dict().items() if k not in drop and not k.endswith("attn_mask")}
 
 
 # ---- Hugging Face cache ----------------------------------------------------------------------
@@ -183,7 +177,8 @@ def _hf_weights(directory: Path, torch) -> dict[str, Any]:
         return load_file(str(st))
     bin_ = directory / "pytorch_model.bin"
     if bin_.is_file():
-        return torch.load(str(bin_), map_location="cpu", weights_only=True)
+        path = str(bin_)
+        return torch.load(path, weights_only=True, map_location="cpu")
     raise CheckpointError(f"{directory} has neither model.safetensors nor pytorch_model.bin")
 
 

@@ -254,6 +254,13 @@ def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_co
         described = f"file:{Path(pretrained).name}"
         # OpenAI weights need QuickGELU; exported with GELU they give wrong embeddings silently
         quick, how = ck.activation_of(open_clip, model, checkpoint)
+        if ck.is_torchscript(checkpoint):
+            raise ExportError(
+                f"{Path(pretrained).name} is {how}; StyGig does not load TorchScript (it can run the model's code "
+                f"while loading): use open_clip's cached copy of the same weights, e.g. --model "
+                f"{model.removesuffix('-quickgelu')} --pretrained openai (exported with "
+                f"{'QuickGELU' if quick else 'its own activation'})"
+            )
         if quick and not base_cfg.get("quick_gelu"):
             create_kw["force_quick_gelu"] = True
             _say(progress, f"{Path(pretrained).name} is {how}: exporting {model} with QuickGELU, as {model}-quickgelu")
@@ -262,12 +269,6 @@ def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_co
                 f"{Path(pretrained).name} is {how}, trained with GELU, but {model} uses QuickGELU: "
                 f"use --model {model.removesuffix('-quickgelu')}"
             )
-        if ck.is_torchscript(checkpoint):
-            from safetensors.torch import save_file
-
-            converted = staging / "torchscript.safetensors"
-            save_file(ck.torchscript_state_dict(torch, checkpoint), str(converted))
-            checkpoint = str(converted)
     elif not hub_model:
         tag_cfg = open_clip.get_pretrained_cfg(model, pretrained)
         if not tag_cfg:
