@@ -41,7 +41,8 @@ ARCHS = {
 COLD = r"""
 import json, sys, time
 t0 = float(sys.argv[1])
-from stygig.engine import Query, Recommender
+from stygig.recommend.engine import Recommender
+from stygig.recommend.query import Query
 from stygig.images import decode_image
 rec = Recommender.load(sys.argv[2])
 json.dumps(rec.recommend(Query(image=decode_image(sys.argv[3]))))
@@ -104,7 +105,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
 
     from stygig.artifact import build_artifact
-    from stygig.engine import Query, Recommender
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
     from stygig.images import decode_image
 
     catalog = C.sample_catalog(work)
