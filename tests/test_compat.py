@@ -148,7 +148,7 @@ def test_manifest_weights_are_used_and_the_environment_overrides_them(lite_artif
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ({"kind": "learned-mlp"}, "unknown compatibility kind 'learned-mlp' (known: heuristic)"),
+        ({"kind": "learned-mlp"}, "unknown compatibility kind 'learned-mlp' (known: heuristic, learned)"),
         ("heuristic", "'compatibility' must be an object"),
         ({"kind": "heuristic", "weights": {"similarity": 1.0}}, "weights must name exactly"),
         ({"kind": "heuristic", "weights": {"similarity": 0.5, "color": 0.5, "category": 0.5, "gender": 0.5}}, "sum to 1"),

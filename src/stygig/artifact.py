@@ -550,17 +550,11 @@ def _write_manifest(
     has_category_text: bool,
     shard: tuple[int, int] | None,
 ) -> dict[str, Any]:
-    files = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != "manifest.json":
-            files[p.relative_to(root).as_posix()] = sha256_file(p)
-    content = hashlib.sha256(
-        "".join(f"{k}:{v}\n" for k, v in files.items() if k not in VOLATILE).encode()
-    ).hexdigest()
+    files = _file_digests(root)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model_version": content[:12],
+        "model_version": content_version(files),
         "stygig_version": __version__,
         "encoder": enc_config,
         "compatibility": default_compatibility_spec(),
@@ -573,6 +567,78 @@ def _write_manifest(
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     return manifest
+
+
+def _file_digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` but the manifest, by relative path, in path order."""
+    return {p.relative_to(root).as_posix(): sha256_file(p)
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+
+def content_version(files: dict[str, str], compatibility: dict[str, Any] | None = None) -> str:
+    """``model_version``: a digest of every file's digest but the volatile ones, and of the
+    compatibility model when it is not the one a build records (tuned weights live in the
+    manifest alone), so two builds of one catalog share a version and a tuned or learned
+    artifact has its own."""
+    lines = "".join(f"{k}:{v}\n" for k, v in files.items() if k not in VOLATILE)
+    if compatibility is not None and compatibility != default_compatibility_spec():
+        lines += "compatibility:" + json.dumps(compatibility, sort_keys=True) + "\n"
+    return hashlib.sha256(lines.encode()).hexdigest()[:12]
+
+
+def derive_artifact(
+    source: str | Path,
+    out: str | Path,
+    *,
+    compatibility: dict[str, Any],
+    files: dict[str, "np.ndarray | bytes"] | None = None,
+    directory: str = "compat",
+    force: bool = False,
+) -> dict[str, Any]:
+    """A new artifact ``out``: ``source``'s files (hard-linked where the file system allows,
+    else copied — vectors, indexes, thumbnails, encoder are reused as they are) with another
+    compatibility model: the manifest entry ``compatibility`` and the model's ``files`` (relative
+    path -> array, saved as ``.npy`` without pickle, or bytes), which replace whatever
+    ``source`` kept under ``directory/``. Checksums and ``model_version`` are those of the new
+    content; ``derived_from`` records the source's version. Written beside ``out`` and renamed
+    into place; ``source`` is checked first and never changed."""
+    source, out = Path(source), Path(out)
+    manifest = verify_artifact(source)
+    if out.resolve() == source.resolve():
+        raise StygigError(f"-o {out} is the artifact being read; write the new artifact elsewhere")
+    _check_target(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    art = make_temp_dir(out.parent, f".{out.name}.derive-")
+    try:
+        for rel in manifest["files"]:
+            if rel.split("/", 1)[0] == directory:
+                continue
+            dest = art / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source / rel, dest)
+            except OSError:
+                shutil.copyfile(source / rel, dest)
+        for rel, value in (files or {}).items():
+            if rel.split("/", 1)[0] != directory:
+                raise ValueError(f"a compatibility model's files go under {directory}/, not {rel}")
+            dest = art / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(value, (bytes, bytearray)):
+                dest.write_bytes(value)
+            else:
+                with open(dest, "wb") as fh:
+                    np.save(fh, np.ascontiguousarray(value), allow_pickle=False)
+        digests = _file_digests(art)
+        new = {**manifest, "compatibility": compatibility, "files": digests,
+               "model_version": content_version(digests, compatibility),
+               "derived_from": manifest["model_version"]}
+        (art / "manifest.json").write_text(json.dumps(new, indent=2, sort_keys=True), encoding="utf-8")
+        replace_dir(art, out)
+    except BaseException:
+        shutil.rmtree(art, ignore_errors=True)
+        raise
+    return new
 
 
 def _patch_report(out: Path, summary: BuildSummary) -> None:

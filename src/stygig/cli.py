@@ -21,6 +21,7 @@ from stygig.errors import StygigError
 #: modules that add subcommands, in the order they appear in --help
 COMMAND_MODULES = [
     "stygig.commands",  # sample-catalog, build, recommend, demo
+    "stygig.evaluate.commands",  # eval, learn, import-polyvore
     "stygig.export.commands",  # export-clip
     "stygig.serving.commands",  # serve, invoke, package
     "stygig.aws.commands",  # aws ...

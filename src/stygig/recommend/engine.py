@@ -85,10 +85,12 @@ class Recommender:
     # ---- loading ---------------------------------------------------------------------------
     @classmethod
     def load(
-        cls, artifact_dir: str | Path, *, verify: bool = True, compatibility: Compatibility | None = None
+        cls, artifact_dir: str | Path, *, verify: bool = True, compatibility: Compatibility | str | None = None
     ) -> "Recommender":
         """Load an artifact: checks format and checksums; memory-maps vectors and indexes. The
-        compatibility model is the one the manifest names unless ``compatibility`` is given."""
+        compatibility model is the one the manifest names unless ``compatibility`` is given: a
+        model, or a kind to load from the artifact (``"heuristic"``, ``"learned"``; None: the
+        ``STYGIG_COMPATIBILITY`` environment variable's, else the manifest's)."""
         root = Path(artifact_dir)
         manifest = verify_artifact(root) if verify else read_manifest(root)
         taxonomy = Taxonomy.load(root / manifest["taxonomy"]["file"])
@@ -117,8 +119,9 @@ class Recommender:
         category_text = None
         if manifest.get("category_text"):
             category_text = np.load(root / manifest["category_text"], allow_pickle=False)
-        if compatibility is None:
-            compatibility = load_compatibility(manifest.get(MANIFEST_KEY), taxonomy=taxonomy, directory=root)
+        if compatibility is None or isinstance(compatibility, str):
+            compatibility = load_compatibility(manifest.get(MANIFEST_KEY), taxonomy=taxonomy, directory=root,
+                                               choice=compatibility)
         return cls(root, manifest, taxonomy, encoder, vectors, items, colours, indexes, category_text, compatibility)
 
     def warm(self) -> "Recommender":
@@ -154,6 +157,7 @@ class Recommender:
             "encoder": self.encoder.describe(),
             "categories": {c: int(counts[i]) for i, c in enumerate(self._cat_names)},
             "category_display": {c: self.taxonomy.categories[c].display for c in self._cat_names},
+            "compatibility": self.compatibility.kind,
             "weights": self.weights,
         }
 
@@ -203,6 +207,7 @@ class Recommender:
                 "model_version": self.model_version,
                 "encoder": self.encoder.describe(),
                 "stygig_version": __version__,
+                "compatibility": self.compatibility.kind,
                 "weights": self.weights,
             },
         }
