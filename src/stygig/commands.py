@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text", help="text query (CLIP artifacts)")
     p.add_argument("--item", help="id of a catalog item")
     add_query_options(p)
+    from stygig.evaluate.commands import add_compatibility_flag
+
+    add_compatibility_flag(p)
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
     p.set_defaults(func=cmd_recommend)
@@ -112,7 +115,8 @@ def cmd_merge(args) -> int:
     return 0
 
 
-def run_recommend(artifact: str, image: str | None, text: str | None, item: str | None, opts: dict):
+def run_recommend(artifact: str, image: str | None, text: str | None, item: str | None, opts: dict,
+                  compatibility: str | None = None):
     from stygig.errors import StygigError
     from stygig.images import decode_image
     from stygig.recommend.engine import Recommender
@@ -122,7 +126,7 @@ def run_recommend(artifact: str, image: str | None, text: str | None, item: str 
     given = [x for x in (image, text, item) if x is not None]
     if len(given) != 1:
         raise StygigError("give exactly one of IMAGE, --text or --item")
-    rec = Recommender.load(artifact)
+    rec = Recommender.load(artifact, compatibility=compatibility)
     q_img = decode_image(image) if image is not None else None
     query = Query(image=q_img, text=text, item_id=item)
     response = rec.recommend(query, Options.from_dict(opts, rec.taxonomy))
@@ -132,7 +136,8 @@ def run_recommend(artifact: str, image: str | None, text: str | None, item: str 
 def cmd_recommend(args) -> int:
     from stygig.report import artifact_loader, format_outfit, save_visual
 
-    rec, q_img, response = run_recommend(args.artifact, args.image, args.text, args.item, options_dict(args))
+    rec, q_img, response = run_recommend(args.artifact, args.image, args.text, args.item, options_dict(args),
+                                         args.compatibility)
     if args.json:
         print(json.dumps(response, indent=2, ensure_ascii=False))
     else:

@@ -47,16 +47,39 @@ def tune_weights(
         off = ~np.eye(len(o.rows), dtype=bool)
         o_parts[i] = [np.asarray(pairs.parts[n])[off].mean() for n in names]
     labels = np.array([o.label for o in outfits])
-    answers = [q.answer for q in questions]
     grid = simplex_grid(len(names))
+    fitb = _fitb_on_grid(grid, q_parts, [q.answer for q in questions])
+    auc = _auc_on_grid(grid, o_parts, labels) if len(outfits) and len(set(labels.tolist())) == 2 else np.zeros(len(grid))
     default = np.array([DEFAULT_WEIGHTS[n] for n in names])
-    best_key, best = None, None
-    for g, w in enumerate(grid):
-        fitb = metrics.fitb_accuracy([w @ p for p in q_parts], answers) if questions else 0.0
-        auc = metrics.roc_auc(o_parts @ w, labels) if len(outfits) and len(set(labels)) == 2 else 0.0
-        key = (round(fitb, 9), round(auc, 9), -round(float(np.abs(w - default).sum()), 9), -g)
-        if best_key is None or key > best_key:
-            best_key, best = key, (w, fitb, auc)
-    w, fitb, auc = best
-    weights = {n: round(float(x), 4) for n, x in zip(names, w)}
-    return weights, {"fitb_accuracy": fitb, "compat_auc": auc}
+    distance = np.abs(grid - default).sum(axis=1)
+    # best FITB, then AUC, then nearest the defaults, then grid order
+    order = np.lexsort((np.arange(len(grid)), np.round(distance, 9), -np.round(auc, 9), -np.round(fitb, 9)))
+    g = int(order[0])
+    weights = {n: round(float(x), 4) for n, x in zip(names, grid[g])}
+    return weights, {"fitb_accuracy": float(fitb[g]), "compat_auc": float(auc[g])}
+
+
+def _fitb_on_grid(grid: np.ndarray, q_parts: Sequence[np.ndarray], answers: Sequence[int], chunk: int = 64) -> np.ndarray:
+    """FITB accuracy of every weight vector (ties credited as :func:`metrics.fitb_credit` does)."""
+    if not q_parts:
+        return np.zeros(len(grid))
+    n_c = max(p.shape[1] for p in q_parts)
+    parts = np.zeros((len(q_parts), grid.shape[1], n_c))
+    valid = np.zeros((len(q_parts), n_c), dtype=bool)
+    for i, p in enumerate(q_parts):
+        parts[i, :, : p.shape[1]] = p
+        valid[i, : p.shape[1]] = True
+    answers = np.asarray(answers)
+    out = np.zeros(len(grid))
+    for s in range(0, len(grid), chunk):
+        scores = np.round(np.einsum("gp,qpc->gqc", grid[s : s + chunk], parts), 9)
+        scores[:, ~valid] = -np.inf
+        top = scores.max(axis=2, keepdims=True)
+        is_top = scores == top
+        right = np.take_along_axis(is_top, answers[None, :, None], axis=2)[:, :, 0]
+        out[s : s + chunk] = (right / is_top.sum(axis=2)).mean(axis=1)
+    return out
+
+
+def _auc_on_grid(grid: np.ndarray, o_parts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.array([metrics.roc_auc(o_parts @ w, labels) for w in grid])

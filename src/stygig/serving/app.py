@@ -276,7 +276,7 @@ def create_app(
     on_load_failure: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The ASGI app for one worker. The model starts loading when the app starts (lifespan)."""
-    model = state or ModelState(config.artifact_dir, on_failure=on_load_failure)
+    model = state or ModelState(config.artifact_dir, on_failure=on_load_failure, compatibility=config.compatibility)
     runner = EngineRunner(config.concurrency)
     ctx = ServerContext(
         config=config,
@@ -616,4 +616,5 @@ def worker_app() -> FastAPI:
     from stygig.serving.entrypoint import VERIFIED_ENV
 
     verified = os.environ.get(VERIFIED_ENV) == "1"
-    return create_app(config, state=ModelState(config.artifact_dir, on_failure=fatal, verify=not verified))
+    return create_app(config, state=ModelState(config.artifact_dir, on_failure=fatal, verify=not verified,
+                                                compatibility=config.compatibility))

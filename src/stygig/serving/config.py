@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from stygig.errors import StygigError
+from stygig.recommend.compat.registry import CHOICE_ENV, KINDS
 
 #: where SageMaker unpacks model.tar.gz
 SAGEMAKER_MODEL_DIR = "/opt/ml/model"
@@ -53,6 +54,8 @@ class ServingConfig:
     max_queue: int = DEFAULT_MAX_QUEUE
     graceful_timeout_s: float = DEFAULT_GRACEFUL_TIMEOUT_S
     log_level: str = "info"
+    #: compatibility kind the workers load (STYGIG_COMPATIBILITY, --compatibility): None = the artifact's
+    compatibility: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "ServingConfig":
@@ -71,6 +74,7 @@ class ServingConfig:
             concurrency=_int(env, "STYGIG_WORKER_CONCURRENCY", 1, 1, 64),
             max_queue=_int(env, "STYGIG_MAX_QUEUE", DEFAULT_MAX_QUEUE, 1, 100_000),
             log_level=(env.get("STYGIG_LOG_LEVEL") or "info").lower(),
+            compatibility=(env.get(CHOICE_ENV) or "").strip().lower() or None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         config = cls(**values)
@@ -78,6 +82,8 @@ class ServingConfig:
             raise StygigError(f"--workers must be at least 1, got {config.workers}")
         if not 1 <= config.port <= 65535:
             raise StygigError(f"--port must be 1..65535, got {config.port}")
+        if config.compatibility is not None and config.compatibility not in KINDS:
+            raise StygigError(f"{CHOICE_ENV} must be one of {', '.join(sorted(KINDS))}, got {config.compatibility!r}")
         return config
 
     def with_(self, **changes) -> "ServingConfig":
@@ -96,6 +102,7 @@ class ServingConfig:
             "STYGIG_WORKER_CONCURRENCY": str(self.concurrency),
             "STYGIG_MAX_QUEUE": str(self.max_queue),
             "STYGIG_LOG_LEVEL": self.log_level,
+            CHOICE_ENV: self.compatibility or "",
         }
 
 

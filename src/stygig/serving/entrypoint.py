@@ -174,6 +174,8 @@ def add_arguments(p: argparse.ArgumentParser, *, default_host: str) -> None:
         help="worker processes (default: $SAGEMAKER_MODEL_SERVER_WORKERS, $MODEL_SERVER_WORKERS or one per core)",
     )
     p.add_argument("--timeout", type=float, default=None, help="seconds per request (default: $SAGEMAKER_MODEL_SERVER_TIMEOUT or 60)")
+    p.add_argument("--compatibility", choices=("heuristic", "learned"), default=None,
+                   help="compatibility model (default: $STYGIG_COMPATIBILITY, else the one the artifact carries)")
     p.set_defaults(default_host=default_host)
 
 
@@ -185,6 +187,7 @@ def config_from_args(args: argparse.Namespace) -> ServingConfig:
         port=args.port,
         workers=args.workers,
         timeout_s=args.timeout,
+        compatibility=getattr(args, "compatibility", None),
     )
 
 

@@ -47,8 +47,11 @@ class ModelState:
         *,
         on_failure: Callable[[str], None] | None = None,
         verify: bool = True,
+        compatibility: str | None = None,
     ):
         self.artifact_dir = Path(artifact_dir)
+        #: the compatibility kind to load (None: STYGIG_COMPATIBILITY, else the artifact's)
+        self.compatibility = compatibility
         #: check every file's sha256 while loading (False only when `serve` has just done so)
         self.verify = verify
         self.status = LOADING
@@ -97,7 +100,7 @@ class ModelState:
     def _load(self) -> "Recommender":
         from stygig.recommend.engine import Recommender
 
-        return Recommender.load(self.artifact_dir, verify=self.verify)
+        return Recommender.load(self.artifact_dir, verify=self.verify, compatibility=self.compatibility)
 
     def _run(self) -> None:
         try:
