@@ -64,7 +64,7 @@ def stygig(*args: str, timed: bool = False) -> tuple[str, float]:
 def data(work: Path, n_items: int, n_looks: int, n_test: int, seed: int) -> dict[str, Path]:
     from stygig.catalog.sample import generate_sample_catalog
     from stygig.catalog.sample.looks import generate_looks, split_items
-    from stygig.evaluate.looks import write_jsonl
+    from stygig.jsonlines import write as write_jsonl
     from stygig.evaluate.runner import fitb_questions, swapped_outfits
     from stygig.taxonomy import Taxonomy
 

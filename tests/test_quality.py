@@ -113,7 +113,8 @@ def test_violations_are_the_taxonomys_rules():
          "names items of another catalog: 3 of its 4 item ids are not in artifact"),
         (['{"look_id": "a", "items": "shirt-0000"}'], "line 1: 'items' must be a list of item ids"),
         (['{"look_id": "a", "items": ["shirt-0000", "shirt-0000"]}'], "line 1: 'items' names item 'shirt-0000' twice"),
-        (["{not json"], "line 1: not JSON"),
+        (["{not json"], "line 1: not valid JSON"),
+        (["[1, 2]"], "line 1: expected a JSON object"),
     ],
 )
 def test_bad_looks_files_are_one_line_errors_naming_the_line(full_artifact, tmp_path, capsys, lines, message):

@@ -19,12 +19,12 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from stygig import jsonlines
 from stygig.errors import CatalogError
 from stygig.taxonomy import GENDERS, Taxonomy
 
@@ -256,21 +256,10 @@ def _csv_rows_of(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
-    rows = []
     if name.endswith(".csv"):
         return _csv_rows(text, name)
     if name.endswith(".jsonl") or name.endswith(".json"):
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise CatalogError(f"{name} line {i}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise CatalogError(f"{name} line {i}: expected a JSON object")
-            rows.append((i, obj))
-        return rows
+        return list(jsonlines.objects(text.splitlines(), name, CatalogError))
     raise CatalogError(f"manifest must be .jsonl or .csv: {name}")
 
 

@@ -125,8 +125,7 @@ def _tune(args, rec, looks, look_ids) -> int:
         raise StygigError("eval --tune writes a new artifact: give -o OUT")
     if not looks:
         raise StygigError("eval --tune searches the weights on looks: give --looks FILE")
-    heuristic = rec.compatibility if isinstance(rec.compatibility, HeuristicCompatibility) else \
-        getattr(rec.compatibility, "heuristic", None) or HeuristicCompatibility(rec.taxonomy)
+    heuristic = _heuristic_of(rec)
     catalog = runner.Catalog.of(rec)
     fit, held = holdout_split(looks, _holdout(args.holdout), args.seed)
     if len(fit) < 5:
@@ -145,6 +144,16 @@ def _tune(args, rec, looks, look_ids) -> int:
     manifest = derive_artifact(args.artifact, args.out, compatibility=spec, force=args.force)
     print(f"wrote {args.out} (model {manifest['model_version']}, heuristic with tuned weights)")
     return 0
+
+
+def _heuristic_of(rec):
+    """The artifact's heuristic: the model itself, or the one a learned model shows its parts with."""
+    from stygig.recommend.compat import HeuristicCompatibility
+
+    model = rec.compatibility
+    if isinstance(model, HeuristicCompatibility):
+        return model
+    return getattr(model, "heuristic", None) or HeuristicCompatibility(rec.taxonomy)
 
 
 def _holdout(value: float) -> float:
@@ -171,7 +180,6 @@ def cmd_learn(args) -> int:
     from stygig.evaluate import runner
     from stygig.learn import train as T
     from stygig.learn.split import holdout_split
-    from stygig.recommend.compat import HeuristicCompatibility
     from stygig.recommend.engine import Recommender
 
     share = _holdout(args.holdout)
@@ -188,8 +196,7 @@ def cmd_learn(args) -> int:
         )
     T._torch()  # one line if torch is missing, before anything is printed
     catalog = runner.Catalog.of(rec)
-    heuristic = rec.compatibility if isinstance(rec.compatibility, HeuristicCompatibility) else \
-        getattr(rec.compatibility, "heuristic", None) or HeuristicCompatibility(rec.taxonomy)
+    heuristic = _heuristic_of(rec)
     print(f"learning from {plural(len(fit), 'look')} ({plural(len(held), 'look')} held out), "
           f"{rec.n_items} items, encoder {rec.encoder.describe().get('kind')}", file=sys.stderr)
     trained = T.train(vectors=rec.vectors, colours=rec.colours, category_codes=catalog.category_codes,

@@ -20,13 +20,13 @@ the catalog does not hold is said to be another catalog's).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from stygig import jsonlines
 from stygig.errors import StygigError
 
 
@@ -70,16 +70,7 @@ class Outfit:
 def _lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     path = Path(path)
     with open(path, encoding="utf-8-sig") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise LooksError(f"{path} line {n}: not JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise LooksError(f"{path} line {n}: expected a JSON object, got {type(obj).__name__}")
-            yield n, obj
+        yield from jsonlines.objects(fh, str(path), LooksError)
 
 
 def _ids(path: Path, n: int, obj: dict[str, Any], key: str, *, min_len: int = 1) -> tuple[str, ...]:
@@ -161,15 +152,6 @@ def read_outfits(path: str | Path) -> list[Outfit]:
     if labels != {0, 1}:
         raise LooksError(f"{path}: compatibility AUC needs outfits labelled 1 and 0, all are labelled {labels.pop()}")
     return out
-
-
-def write_jsonl(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
-    """One JSON object a line, written atomically."""
-    from stygig.atomic import write_bytes
-
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    write_bytes(Path(path), text.encode("utf-8"))
-    return Path(path)
 
 
 class Resolver:

@@ -41,6 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from stygig import jsonlines
 from stygig.atomic import make_temp_dir
 from stygig.errors import StygigError
 from stygig.taxonomy import Taxonomy
@@ -176,7 +177,7 @@ def import_polyvore(
                 os.link(src, dest)
             except OSError:
                 shutil.copyfile(src, dest)
-        _write_jsonl(tmp / "manifest.jsonl", [kept[i] for i in sorted(kept)])
+        jsonlines.write(tmp / "manifest.jsonl", [kept[i] for i in sorted(kept)])
         summary = ImportSummary(out, split, len(kept))
         for s in SPLITS:
             looks = []
@@ -186,17 +187,17 @@ def import_polyvore(
                     skipped["looks left with fewer than two pieces"] += 1
                     continue
                 looks.append({"look_id": str(o["set_id"]), "items": items})
-            _write_jsonl(tmp / ("looks.jsonl" if s == "train" else f"looks_{s}.jsonl"), looks)
+            jsonlines.write(tmp / ("looks.jsonl" if s == "train" else f"looks_{s}.jsonl"), looks)
             summary.looks[s] = len(looks)
         for s in SPLITS[1:]:
             fitb_path, compat_path = version / f"fill_in_blank_{s}.json", version / f"compatibility_{s}.txt"
             if fitb_path.is_file():
                 rows = _fitb(_load_json(fitb_path), piece, kept, skipped, fitb_path)
-                _write_jsonl(tmp / f"fitb_{s}.jsonl", rows)
+                jsonlines.write(tmp / f"fitb_{s}.jsonl", rows)
                 summary.fitb[s] = len(rows)
             if compat_path.is_file():
                 rows = _compat(compat_path, piece, kept, skipped)
-                _write_jsonl(tmp / f"compat_{s}.jsonl", rows)
+                jsonlines.write(tmp / f"compat_{s}.jsonl", rows)
                 summary.compat[s] = len(rows)
         summary.skipped = skipped
         (tmp / MARKER).write_text(json.dumps({
@@ -247,9 +248,3 @@ def _compat(path: Path, piece: dict[str, str], kept: dict[str, Any], skipped: di
             continue
         rows.append({"items": list(dict.fromkeys(ids)), "label": int(parts[0])})
     return rows
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
