@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         client_main(int(port), int(conc), int(n), Path(photos), args.max_seconds)
         return 0
 
-    from stygig.serving.demo import free_port, stop
+    from stygig.serving.child import free_port, stop
 
     with tempfile.TemporaryDirectory(prefix="stygig-bench-") as tmpname:
         tmp = Path(tmpname)

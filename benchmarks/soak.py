@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lite", action="store_true", help="serve a lite artifact instead of the int8 CLIP one")
     args = ap.parse_args(argv)
 
-    from stygig.serving.demo import free_port, stop
+    from stygig.serving.child import free_port, stop
 
     work = args.workdir or C.default_workdir()
     work.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 
 from stygig.serving.app import create_app
 from stygig.serving.config import ServingConfig
-from stygig.serving.demo import stop
+from stygig.serving.child import stop
 from test_serving_process import children, slow_png, timed_post
 from test_serving_server import start_server, wait_for, wait_workers_ready
 

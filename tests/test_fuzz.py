@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from stygig.errors import StygigError
 from stygig.serving import codec
-from stygig.serving.demo import stop
+from stygig.serving.child import stop
 from stygig.serving.errors import NotAcceptable, UnsupportedMediaType
 from test_serving_server import start_server, wait_for, wait_workers_ready
 

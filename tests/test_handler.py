@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from stygig.serving import handler
-from stygig.serving.package import package_artifact
+from stygig.aws.package import package_artifact
 from test_serving_server import catalog_items
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from stygig.serving.demo import stop
+from stygig.serving.child import stop
 from test_serving_server import assert_error, catalog_items, start_server, wait_for, wait_workers_ready
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stygig.serving.demo import stop
+from stygig.serving.child import stop
 from test_serving_server import catalog_items, start_server, wait_for
 
 REPO = Path(__file__).resolve().parents[1]

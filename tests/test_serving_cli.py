@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from stygig.serving.demo import free_port, stop
+from stygig.serving.child import free_port, stop
 from test_serving_server import catalog_items, start_server, wait_for
 
 STYGIG = str(Path(sys.executable).with_name("stygig"))
@@ -125,7 +125,7 @@ def test_one_codec_for_local_servers_and_sagemaker_endpoints(photo):
     import base64
 
     from stygig.errors import StygigError
-    from stygig.serving.client import build_invocation
+    from stygig.client.runtime import build_invocation
 
     raw = build_invocation(image=photo, options={"top_k": 3})
     assert raw["Body"] == Path(photo).read_bytes() and raw["ContentType"] == "image/jpeg"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from stygig.serving.demo import stop
+from stygig.serving.child import stop
 from test_serving_server import assert_error, start_server, wait_for, wait_workers_ready
 
 

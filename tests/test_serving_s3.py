@@ -7,7 +7,7 @@ import boto3
 import httpx
 import pytest
 
-from stygig.serving.demo import free_port, stop
+from stygig.serving.child import free_port, stop
 from test_serving_server import catalog_items, assert_error, assert_outfit, start_server, wait_for
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 
 from conftest import PER_CATEGORY, sample_items
-from stygig.serving.demo import free_port, stop
+from stygig.serving.child import free_port, stop
 
 SERVE = str(Path(sys.executable).with_name("serve"))
 MAX_BODY = 6 * 1024 * 1024

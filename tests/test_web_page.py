@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from stygig.serving.config import DEFAULT_MAX_REQUEST_BYTES
-from stygig.serving.demo import free_port, stop, wait_ready
+from stygig.serving.child import free_port, stop, wait_ready
 from stygig.taxonomy import Taxonomy
 
 CHROMIUM = "/usr/bin/chromium"

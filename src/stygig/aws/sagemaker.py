@@ -38,6 +38,7 @@ from stygig.aws.config import (
     base_name,
     check_resource_name,
 )
+from stygig.aws.package import package_artifact
 from stygig.aws.session import AwsError, AwsSession, is_dry
 from stygig.errors import StygigError
 
@@ -211,19 +212,6 @@ def scaling_requests(cfg: DeploymentConfig, endpoint_name: str, variant: str = V
 
 
 # ---- the model archive --------------------------------------------------------------------------
-def package_artifact(artifact_dir: str | Path, out_tar: str | Path) -> Path:
-    """``model.tar.gz`` for SageMaker: the serving package (DLC handler included) when available."""
-    try:
-        from stygig.serving.package import package_artifact as serving_package
-    except ImportError:
-        serving_package = None
-    if serving_package is not None:
-        return Path(serving_package(artifact_dir, out_tar))
-    from stygig.artifact import pack_artifact
-
-    return pack_artifact(artifact_dir, out_tar)
-
-
 def sha256_of(path: Path) -> str:
     """sha256 of a file, streamed (hashlib.file_digest, Python 3.11+)."""
     with open(path, "rb") as fh:

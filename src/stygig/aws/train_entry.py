@@ -230,12 +230,9 @@ def install_model(artifact: Path, model_dir: Path) -> None:
     """
     import tarfile
 
+    from stygig.aws.package import package_artifact
+
     model_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        from stygig.serving.package import package_artifact
-    except ImportError:  # a build without the serving package: the bare artifact
-        shutil.copytree(artifact, model_dir, dirs_exist_ok=True)
-        return
     with tempfile.TemporaryDirectory(prefix="stygig-package-") as tmp:
         archive = package_artifact(artifact, Path(tmp) / "model.tar.gz")
         with tarfile.open(archive, "r:gz") as tf:

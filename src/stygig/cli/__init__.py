@@ -20,11 +20,12 @@ from stygig.errors import StygigError
 
 #: modules that add subcommands, in the order they appear in --help
 COMMAND_MODULES = [
-    "stygig.commands",  # sample-catalog, build, recommend, demo
-    "stygig.evaluate.commands",  # eval, learn, import-polyvore
-    "stygig.export.commands",  # export-clip
-    "stygig.serving.commands",  # serve, invoke, package
-    "stygig.aws.commands",  # aws ...
+    "stygig.cli.core",  # sample-catalog, build, merge, recommend
+    "stygig.cli.demo",  # demo
+    "stygig.cli.evaluate",  # eval, learn, import-polyvore
+    "stygig.cli.export",  # export-clip
+    "stygig.cli.serve",  # serve, invoke, package
+    "stygig.cli.aws",  # aws ...
 ]
 
 
@@ -38,13 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:  # an area not yet present in this build
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -74,6 +69,3 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     return int(rc or 0)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

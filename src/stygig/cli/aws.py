@@ -14,6 +14,8 @@ import json
 import sys
 from typing import Any
 
+from stygig.cli.core import add_query_options, options_dict
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     aws = sub.add_parser(
@@ -91,8 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
     p.add_argument("--artifact", help="local artifact for item pictures in --save-visual (else placeholders)")
-    from stygig.commands import add_query_options
-
     add_query_options(p)
     _config_flags(p)
     p.set_defaults(func=cmd_invoke)
@@ -270,7 +270,7 @@ def _print_response(response: dict[str, Any], as_json: bool) -> None:
 
 def cmd_pipeline(args) -> int:
     from stygig.aws import sagemaker
-    from stygig.serving.client import build_invocation
+    from stygig.client.runtime import build_invocation
 
     cfg = load(args)
     session = session_for(cfg, args)
@@ -295,9 +295,8 @@ def cmd_pipeline(args) -> int:
 
 def cmd_invoke(args) -> int:
     from stygig.aws import sagemaker
-    from stygig.commands import options_dict
     from stygig.errors import StygigError
-    from stygig.serving.client import build_invocation, naming_picture
+    from stygig.client.runtime import build_invocation, naming_picture
 
     cfg = load(args)
     session = session_for(cfg, args)
@@ -319,7 +318,7 @@ def cmd_invoke(args) -> int:
     _print_response(response, args.json)
     if args.save_visual:
         from stygig.report import artifact_loader, save_visual
-        from stygig.serving.client import embedded_pictures
+        from stygig.client.pictures import embedded_pictures
 
         loader = artifact_loader(args.artifact) if args.artifact else embedded_pictures(response)
         query_image = None

@@ -1,4 +1,4 @@
-"""``stygig invoke``: one recommendation through boto3's ``sagemaker-runtime`` client.
+"""One recommendation through boto3's ``sagemaker-runtime`` client.
 
 The same call reaches a local server (``--url``, or ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``) and a
 SageMaker endpoint (``--endpoint-name``): what works here works on AWS. Against a local URL the
@@ -12,13 +12,12 @@ Pictures go as raw bytes with the options in ``CustomAttributes`` (no base64 inf
 from __future__ import annotations
 
 import base64
-import io
 import ipaddress
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from stygig.errors import StygigError
 from stygig.serving.config import DEFAULT_MAX_REQUEST_BYTES
@@ -203,46 +202,3 @@ def invoke(client, endpoint_name: str, **query) -> dict[str, Any]:
         return json.loads(body)
     except ValueError:
         raise StygigError(f"{target} answered with something that is not JSON ({len(body)} bytes)", code="bad_response") from None
-
-
-# ---- pictures for --save-visual -----------------------------------------------------------------
-def http_thumbnail_loader(base_url: str, *, timeout_s: float = 10.0) -> Callable[[dict[str, Any]], Any]:
-    """Item pictures from a server's read-only ``GET /items/{id}/thumbnail``."""
-    import urllib.error
-    import urllib.request
-
-    from PIL import Image
-
-    base = check_url(base_url)
-
-    def load(rec: dict[str, Any]):
-        item_id = rec.get("item_id")
-        if not item_id:
-            return None
-        try:
-            with urllib.request.urlopen(f"{base}/items/{quote(item_id, safe='')}/thumbnail", timeout=timeout_s) as r:  # noqa: S310 - http(s) checked
-                data = r.read(5 * 1024 * 1024)
-        except (urllib.error.URLError, OSError):
-            return None
-        with Image.open(io.BytesIO(data)) as im:
-            return im.convert("RGB")
-
-    return load
-
-
-def embedded_pictures(response: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
-    """Item pictures carried in the response (``include_thumbnails``), for SageMaker endpoints,
-    which have no thumbnail route. The loader looks items up by id."""
-    from PIL import Image
-
-    pictures: dict[str, Any] = {}
-    for rec in [response.get("query_item") or {}, *response.get("recommendations", [])]:
-        data_url = rec.get("thumbnail_data")
-        if rec.get("item_id") and data_url and "," in data_url:
-            with Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))) as im:
-                pictures[rec["item_id"]] = im.convert("RGB")
-
-    def load(rec: dict[str, Any]):
-        return pictures.get(rec.get("item_id"))
-
-    return load

@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 
+from stygig.cli.core import add_query_options, options_dict
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from stygig.commands import add_query_options
     from stygig.serving.entrypoint import add_arguments
 
     p = sub.add_parser(
@@ -53,16 +54,15 @@ def cmd_serve(args) -> int:
 
 
 def cmd_invoke(args) -> int:
-    from stygig.commands import options_dict
     from stygig.report import format_outfit
-    from stygig.serving import client
+    from stygig.client import pictures, runtime
 
-    runtime = client.runtime_client(args.url, region=args.region, timeout_s=args.timeout)
-    name = args.endpoint_name or client.LOCAL_ENDPOINT_NAME
+    sm_runtime = runtime.runtime_client(args.url, region=args.region, timeout_s=args.timeout)
+    name = args.endpoint_name or runtime.LOCAL_ENDPOINT_NAME
     # a SageMaker endpoint has no thumbnail route: ask for the pictures inside the response
     embed = bool(args.save_visual) and not args.url
-    response = client.invoke(
-        runtime,
+    response = runtime.invoke(
+        sm_runtime,
         name,
         image=args.image,
         text=args.text,
@@ -75,9 +75,9 @@ def cmd_invoke(args) -> int:
         from stygig.report import save_visual
 
         if embed:
-            loader = client.embedded_pictures(response)
+            loader = pictures.embedded_pictures(response)
         else:
-            loader = client.http_thumbnail_loader(args.url)
+            loader = pictures.http_thumbnail_loader(args.url)
         query_image = decode_image(args.image) if args.image else None
         if query_image is None and args.item:
             query_image = loader({"item_id": args.item})
@@ -101,7 +101,7 @@ def _without_thumbnail_data(response: dict) -> dict:
 
 
 def cmd_package(args) -> int:
-    from stygig.serving.package import package_artifact
+    from stygig.aws.package import package_artifact
 
     out = package_artifact(args.artifact, args.out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): the artifact at the root, code/inference.py, code/requirements.txt")

@@ -1,4 +1,4 @@
-"""Core subcommands: sample-catalog, build, merge, recommend, demo."""
+"""Core subcommands: sample-catalog, build, merge, recommend (a catalog, its artifact, its outfits, here)."""
 
 from __future__ import annotations
 
@@ -47,19 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text", help="text query (CLIP artifacts)")
     p.add_argument("--item", help="id of a catalog item")
     add_query_options(p)
-    from stygig.evaluate.commands import add_compatibility_flag
+    from stygig.cli.evaluate import add_compatibility_flag
 
     add_compatibility_flag(p)
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
     p.set_defaults(func=cmd_recommend)
-
-    p = sub.add_parser("demo", help="sample catalog -> artifact -> outfits, end to end")
-    p.add_argument("--out", default="stygig-demo", help="output folder (default ./stygig-demo)")
-    p.add_argument("--n", type=int, default=None, help="sample catalog size (default 30 per category)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--serve", action="store_true", help="also start a local server, invoke it, stop it")
-    p.set_defaults(func=cmd_demo)
 
 
 def add_query_options(p: argparse.ArgumentParser) -> None:
@@ -147,52 +140,4 @@ def cmd_recommend(args) -> int:
             q_img = artifact_loader(rec.artifact_dir)(rec.item(args.item))
         png, js = save_visual(response, args.save_visual, artifact_loader(rec.artifact_dir), q_img)
         print(f"wrote {png} and {js}", file=sys.stderr if args.json else sys.stdout)
-    return 0
-
-
-DEMO_QUERIES = ("shirt", "pants", "dress", "sneakers")
-
-
-def cmd_demo(args) -> int:
-    import time
-
-    from stygig.artifact import build_artifact
-    from stygig.catalog.sample import generate_sample_catalog
-    from stygig.images import decode_image
-    from stygig.recommend.engine import Recommender
-    from stygig.recommend.query import Query
-    from stygig.report import artifact_loader, format_outfit, save_visual
-    from stygig.schema import Options
-
-    out = Path(args.out)
-    t0 = time.perf_counter()
-    cat = generate_sample_catalog(out / "catalog", n=args.n, seed=args.seed, progress=True)
-    print(f"[1/3] sample catalog: {plural(cat['n_items'], 'item')} in {out / 'catalog'} ({time.perf_counter() - t0:.1f} s)")
-    # the demo's folder is its own: a second run replaces what the first wrote
-    summary = build_artifact(out / "catalog", out / "artifact", progress=True, tar=out / "model.tar.gz", force=True)
-    print("[2/3] " + "\n      ".join(summary.lines()))
-    rec = Recommender.load(out / "artifact")
-    manifest = [json.loads(l) for l in Path(cat["manifest"]).read_text().splitlines() if l]
-    print("[3/3] outfits for sample photos:")
-    written = []
-    for category in DEMO_QUERIES:
-        row = next((m for m in manifest if m["category"] == category), None)
-        if row is None:
-            continue
-        img = decode_image(Path(cat["root"]) / row["image"])
-        # an outside photo: the query is the picture, not the item id, so the item itself is
-        # found as a near-duplicate and left out
-        response = rec.recommend(Query(image=img), Options(top_k=4, items_per_category=1))
-        print(format_outfit(response))
-        png, js = save_visual(response, out / "outfits" / category, artifact_loader(rec.artifact_dir), img)
-        written.append(png)
-    print("\nwrote:")
-    print(f"  catalog   {out / 'catalog'}")
-    print(f"  artifact  {out / 'artifact'}  (model.tar.gz: {out / 'model.tar.gz'})")
-    for p in written:
-        print(f"  outfit    {p}")
-    if args.serve:
-        from stygig.serving.demo import serve_demo  # provided by the serving area
-
-        serve_demo(out / "artifact", out / "outfits" / "served")
     return 0
