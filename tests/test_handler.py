@@ -68,6 +68,33 @@ def test_errors_carry_their_status_to_the_toolkit(model):
     assert e.value.status_code == 406
 
 
+def test_json_lines_one_answer_per_line_bad_lines_in_place(model):
+    lines = [
+        json.dumps({"item_id": "shirt-0001", "top_k": 2}),
+        "{bad json",
+        json.dumps({"item_id": "no-such-item"}),
+        json.dumps({"item_id": "shirt-0002"}),
+    ]
+    body, ct = run_like_the_toolkit(model, ("\n".join(lines) + "\n").encode(), "application/jsonlines", accept="application/jsonlines")
+    assert ct == "application/jsonlines"
+    got = [json.loads(line) for line in body.decode().splitlines()]
+    assert len(got) == 4
+    single, _ = run_like_the_toolkit(model, lines[0].encode(), "application/json")
+    a, b = json.loads(single), got[0]
+    a["metadata"].pop("processing_time_ms"), b["metadata"].pop("processing_time_ms")
+    assert a == b  # the same answer a single request gets
+    assert got[1]["error"]["code"] == "bad_request" and got[2]["error"]["code"] == "unknown_item"
+    assert got[3]["query_item"]["item_id"] == "shirt-0002"
+    from sagemaker_inference.errors import BaseInferenceToolkitError
+
+    with pytest.raises(BaseInferenceToolkitError) as e:
+        run_like_the_toolkit(model, lines[0].encode(), "application/jsonlines", accept="text/csv")
+    assert e.value.status_code == 406
+    with pytest.raises(BaseInferenceToolkitError) as e:
+        handler.input_fn(b"", "application/jsonl")
+    assert e.value.status_code == 400
+
+
 def test_model_fn_refuses_a_broken_artifact(tmp_path):
     from sagemaker_inference.errors import BaseInferenceToolkitError
 
@@ -168,6 +195,8 @@ def test_packaged_archive_served_by_the_toolkit(lite_artifact, tmp_path, photo):
         (b"not an image".hex(), {"Content-Type": "image/jpeg"}),
         (b"{bad json".hex(), {"Content-Type": "application/json"}),
         (b"a,b".hex(), {"Content-Type": "text/csv"}),
+        (b'{"item_id": "shirt-0001", "top_k": 2}\n{"item_id": "nope"}\n'.hex(),
+         {"Content-Type": "application/jsonlines", "Accept": "application/jsonlines"}),
     ]
     proc = subprocess.run(
         [sys.executable, "-c", TOOLKIT_DRIVER, str(model_dir)],
@@ -180,7 +209,10 @@ def test_packaged_archive_served_by_the_toolkit(lite_artifact, tmp_path, photo):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["stygig_file"].startswith(str(model_dir / "code" / "stygig"))  # the vendored copy served
-    ok_pic, ok_json_pic, ok_item, bad_pic, bad_json, bad_type = report["results"]
+    ok_pic, ok_json_pic, ok_item, bad_pic, bad_json, bad_type, batch = report["results"]
+    assert batch["status"] == 200 and batch["content_type"] == "application/jsonlines", batch
+    first, second = (json.loads(line) for line in batch["body"].splitlines())
+    assert len(first["recommendations"]) == 2 and second["error"]["code"] == "unknown_item"
 
     assert ok_pic["status"] == 200 and ok_pic["content_type"] == "application/json"
     assert 2 < len(json.loads(ok_pic["body"])["recommendations"]) <= 5  # default options

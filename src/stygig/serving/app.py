@@ -86,6 +86,16 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_JSONLINES_REQUEST = (
+    "JSON Lines: one RecommendRequest a line (what Batch Transform sends with SplitType=Line and "
+    "BatchStrategy=MultiRecord). The body limit applies to the whole batch."
+)
+_JSONLINES_RESPONSE = (
+    "JSON Lines (a JSON Lines request): one line per request line, in order; a RecommendResponse, "
+    "or the ErrorResponse a single request would get for that line."
+)
+
+
 # ---- running the engine off the event loop -----------------------------------------------------
 class EngineRunner:
     """Runs blocking work in a small thread pool (``concurrency`` threads per worker).
@@ -349,9 +359,17 @@ def create_app(
                 "required": True,
                 "content": {
                     codec.JSON: {"schema": {"$ref": "#/components/schemas/RecommendRequest"}},
+                    **{t: {"schema": {"type": "string", "description": _JSONLINES_REQUEST}} for t in codec.JSONLINES_CONTENT_TYPES},
                     **{t: {"schema": {"type": "string", "format": "binary"}} for t in codec.IMAGE_CONTENT_TYPES},
                 },
-            }
+            },
+            "responses": {
+                "200": {
+                    "content": {
+                        t: {"schema": {"type": "string", "description": _JSONLINES_RESPONSE}} for t in codec.JSONLINES_CONTENT_TYPES
+                    }
+                }
+            },
         },
     )
 
@@ -558,8 +576,8 @@ async def _invoke_held(request: Request, ctx: ServerContext, *, sagemaker_api: b
     try:
         accept = request.headers.get("accept")
         content_type = request.headers.get("content-type")
-        codec.negotiate_accept(accept)  # 406 before reading anything
-        codec.request_kind(content_type)  # 415 before reading anything
+        kind = codec.request_kind(content_type)  # 415 before reading anything
+        codec.negotiate_accept(accept, lines=kind == "jsonlines")  # 406 before reading anything
         recommender = ctx.model.require()  # 503 before reading anything
         body = await read_body(request, config.max_request_bytes, deadline)
         pairs = list(request.query_params.multi_items())

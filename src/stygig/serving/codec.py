@@ -51,7 +51,10 @@ if TYPE_CHECKING:  # pragma: no cover
 # ---- content types ------------------------------------------------------------------------------
 JSON = "application/json"
 IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/x-image")
-REQUEST_CONTENT_TYPES = (JSON, *IMAGE_CONTENT_TYPES)
+#: JSON Lines: one JSON request a line in, one answer a line out (Batch Transform, SplitType=Line)
+JSONLINES = "application/jsonlines"
+JSONLINES_CONTENT_TYPES = (JSONLINES, "application/jsonl", "application/x-jsonlines")
+REQUEST_CONTENT_TYPES = (JSON, *JSONLINES_CONTENT_TYPES, *IMAGE_CONTENT_TYPES)
 RESPONSE_CONTENT_TYPES = (JSON,)
 
 #: longest item id the codec accepts (the engine has its own limits for text and option ranges)
@@ -69,10 +72,13 @@ def media_type(header: str | None) -> str | None:
 
 
 def request_kind(content_type: str | None) -> str:
-    """``"json"`` or ``"image"`` for a Content-Type header; :class:`UnsupportedMediaType` otherwise."""
+    """``"json"``, ``"jsonlines"`` or ``"image"`` for a Content-Type header;
+    :class:`UnsupportedMediaType` otherwise."""
     mt = media_type(content_type)
     if mt is None or mt == JSON:
         return "json"
+    if mt in JSONLINES_CONTENT_TYPES:
+        return "jsonlines"
     if mt in IMAGE_CONTENT_TYPES:
         return "image"
     raise UnsupportedMediaType(
@@ -80,10 +86,36 @@ def request_kind(content_type: str | None) -> str:
     )
 
 
-def negotiate_accept(accept: str | None) -> str:
-    """The response content type for an ``Accept`` header (JSON is the only one we produce)."""
+def negotiate_accept(accept: str | None, *, lines: bool = False) -> str:
+    """The response content type for an ``Accept`` header: JSON, or JSON Lines for a JSON Lines
+    request (``lines``), whose answer is one JSON object a line."""
+    if lines:
+        return _negotiate_lines_accept(accept)
     if accept is None or not accept.strip():
         return JSON
+    for part in _accept_parts(accept):
+        mt, q = part
+        if q > 0 and mt in ("application/json", "application/*", "*/*", "*"):
+            return JSON
+    raise NotAcceptable(f"cannot answer with {accept[:100]!r}; this server produces {JSON}")
+
+
+def _negotiate_lines_accept(accept: str | None) -> str:
+    if accept is None or not accept.strip():
+        return JSONLINES
+    for mt, q in _accept_parts(accept):
+        if q > 0 and mt in JSONLINES_CONTENT_TYPES:
+            return mt
+        if q > 0 and mt in ("application/*", "*/*", "*"):
+            return JSONLINES
+    raise NotAcceptable(
+        f"cannot answer a JSON Lines request with {accept[:100]!r}; it is answered with {JSONLINES}"
+    )
+
+
+def _accept_parts(accept: str) -> list[tuple[str, float]]:
+    """An ``Accept`` header's media types with their q values, in the order given."""
+    out = []
     for part in accept.split(","):
         pieces = [p.strip() for p in part.split(";")]
         mt = pieces[0].lower()
@@ -94,9 +126,8 @@ def negotiate_accept(accept: str | None) -> str:
                     q = float(p[2:])
                 except ValueError:
                     q = 0.0
-        if q > 0 and mt in ("application/json", "application/*", "*/*", "*"):
-            return JSON
-    raise NotAcceptable(f"cannot answer with {accept[:100]!r}; this server produces {JSON}")
+        out.append((mt, q))
+    return out
 
 
 # ---- schema -------------------------------------------------------------------------------------
@@ -342,6 +373,8 @@ def parse_request(
 ) -> ParsedRequest:
     """Decode one request body; options for raw image bodies come in ``option_pairs``."""
     kind = request_kind(content_type)
+    if kind == "jsonlines":
+        raise UnsupportedMediaType(f"{media_type(content_type)} is a batch of requests: read it with parse_lines")
     pairs = list(option_pairs)
     if kind == "json":
         if pairs:
@@ -353,6 +386,42 @@ def parse_request(
     data = body.encode("latin-1") if isinstance(body, str) else bytes(body)
     options, include_thumbnails = parse_option_pairs(pairs)
     return ParsedRequest(source="image", image_bytes=data, options=options, include_thumbnails=include_thumbnails)
+
+
+def parse_lines(body: bytes | str, option_pairs: Iterable[tuple[str, str]] = ()) -> list[ParsedRequest | StygigError]:
+    """Decode a JSON Lines body: one JSON request a line, each parsed as :func:`parse_request`
+    parses a JSON body. A line that fails is its error, in its place (a bad line never fails the
+    batch); the batch itself fails only when it has no line, or options came outside the lines."""
+    pairs = list(option_pairs)
+    if pairs:
+        raise InvalidInput(
+            f"options of a JSON Lines request go in each line, not the query string or custom attributes "
+            f"(got {', '.join(sorted({k[:40] for k, _ in pairs}))})"
+        )
+    lines = split_lines(body)
+    if not lines:
+        raise BadRequest("a JSON Lines body needs at least one line (one JSON request a line)")
+    out: list[ParsedRequest | StygigError] = []
+    for n, line in enumerate(lines, start=1):
+        try:
+            if not line.strip():
+                raise BadRequest(f"line {n} is blank; each line must be one JSON request")
+            out.append(_from_model(parse_json_request(line)))
+        except StygigError as e:
+            out.append(e)
+    return out
+
+
+def split_lines(body: bytes | str) -> list[bytes]:
+    """The lines of a JSON Lines body (``\n`` or ``\r\n``); the newline ending the last line
+    does not start another."""
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if not data:
+        return []
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 
 # ---- to the engine ------------------------------------------------------------------------------
@@ -423,11 +492,16 @@ def safe_thumbnail_path(recommender: "Recommender", item_id: str):
 def encode_response(result: dict[str, Any], accept: str | None = None) -> tuple[bytes, str]:
     """The response body and its content type. NaN never leaks into the JSON (that is a 500)."""
     content_type = negotiate_accept(accept)
-    body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    return body, content_type
+    return encode_json(result), content_type
 
 
-def encode_error(err: StygigError, request_id: str | None = None) -> bytes:
-    from stygig.serving.errors import error_body
+def encode_json(obj: dict[str, Any]) -> bytes:
+    """One answer (or error body) as the server writes it: compact UTF-8 JSON, no NaN."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
-    return json.dumps(error_body(err.code, err.message, request_id), ensure_ascii=False).encode("utf-8")
+
+def encode_lines(results: Iterable[dict[str, Any]], accept: str | None = None) -> tuple[bytes, str]:
+    """A JSON Lines answer: each result (an answer or an error body) encoded as a single answer
+    is, one a line, in order, each line ending in ``\n``."""
+    content_type = negotiate_accept(accept, lines=True)
+    return b"".join(encode_json(r) + b"\n" for r in results), content_type

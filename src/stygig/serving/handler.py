@@ -8,6 +8,10 @@ container's inference toolkit then calls, per request::
     prediction = predict_fn(data, model)
     body, content_type = output_fn(prediction, accept)
 
+A JSON Lines body (``application/jsonlines``, one JSON request a line: what Batch Transform sends
+with ``SplitType=Line``) is answered one line per line, in order, a bad line with its error body
+on its line, as the HTTP server answers it (:func:`stygig.serving.transformer.predict_lines`).
+
 Options go in a JSON body here. (Picture bodies get the default options: the toolkit hands the
 functions the context of the *first* request it served, not of the current one, so per-request
 headers such as ``X-Amzn-SageMaker-Custom-Attributes`` cannot be read reliably; the functions
@@ -28,7 +32,7 @@ from typing import Any, Callable
 from stygig.errors import StygigError
 from stygig.serving import codec
 from stygig.serving.errors import error_body
-from stygig.serving.transformer import predict
+from stygig.serving.transformer import predict, predict_lines
 
 MAX_S3_IMAGE_BYTES = 20 * 1024 * 1024
 
@@ -66,18 +70,25 @@ def model_fn(model_dir: str):
 
 
 @_toolkit_errors
-def input_fn(input_data: bytes | str, content_type: str | None) -> codec.ParsedRequest:
+def input_fn(input_data: bytes | str, content_type: str | None) -> codec.ParsedRequest | list:
+    """One parsed request, or for a JSON Lines body a list: each line's request or its error."""
+    if codec.request_kind(content_type) == "jsonlines":
+        return codec.parse_lines(input_data)
     return codec.parse_request(input_data, content_type)
 
 
 @_toolkit_errors
-def predict_fn(data: codec.ParsedRequest, model) -> dict[str, Any]:
+def predict_fn(data: codec.ParsedRequest | list, model) -> dict[str, Any] | list[dict[str, Any]]:
     from stygig.s3io import allowed_buckets_from_env
 
     reader = codec.s3_reader_for(frozenset(allowed_buckets_from_env()), MAX_S3_IMAGE_BYTES)
+    if isinstance(data, list):
+        return predict_lines(data, model, s3_reader=reader)
     return predict(data, model, s3_reader=reader)
 
 
 @_toolkit_errors
-def output_fn(prediction: dict[str, Any], accept: str | None) -> tuple[bytes, str]:
+def output_fn(prediction: dict[str, Any] | list[dict[str, Any]], accept: str | None) -> tuple[bytes, str]:
+    if isinstance(prediction, list):
+        return codec.encode_lines(prediction, accept)
     return codec.encode_response(prediction, accept)
