@@ -418,7 +418,8 @@ def test_openapi_document(server):
     for path in ("/ping", "/invocations", "/endpoints/{endpoint_name}/invocations", "/items/{item_id}/thumbnail"):
         assert path in doc["paths"], path
     inv = doc["paths"]["/invocations"]["post"]
-    assert set(inv["requestBody"]["content"]) == {"application/json", "image/jpeg", "image/png", "image/webp", "application/x-image"}
+    assert set(inv["requestBody"]["content"]) == {"application/json", "image/jpeg", "image/png", "image/webp", "application/x-image",
+                                                  "application/jsonlines", "application/jsonl", "application/x-jsonlines"}
     assert {"400", "413", "415", "422", "504"} <= set(inv["responses"])
     schemas = doc["components"]["schemas"]
     assert "image" in schemas["RecommendRequest"]["properties"]
