@@ -171,7 +171,8 @@ BREAKS = {
     "wrong format version": (lambda a: _edit_json(a, "manifest.json", _version), False, 2, "artifact format version 99 is not supported"),
     "manifest not JSON": (lambda a: (a / "manifest.json").write_text("{\"format\": "), False, 2, "is not valid JSON"),
     "taxonomy without a category the artifact uses": (
-        lambda a: _edit_json(a, "taxonomy.json", _drop_category), True, 3, "taxonomy.json does not match the categories"),
+        lambda a: _edit_json(a, "taxonomy.json", _drop_category), True, 3,
+        "taxonomy.json: outfit.slots.hat.categories: unknown category 'hat'"),
     "taxonomy category in an unknown group": (
         lambda a: _edit_json(a, "taxonomy.json", _unknown_group), True, 3, "category 'cape' is in unknown group 'capes'"),
 }

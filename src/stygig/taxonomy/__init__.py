@@ -1,14 +1,16 @@
 """Category rules as data.
 
 The taxonomy is a JSON file: categories (each in a group, with a display name and a default
-gender), groups (which groups they exclude from an outfit and how compatible they are with each
-other group), and the prompt templates used for zero-shot category detection of text queries.
-It is validated when loaded; any reference to an unknown group or category is an error naming it.
+gender), groups (how compatible they are with each other group), the slots an outfit is made of
+(``"outfit"``: :mod:`stygig.taxonomy.slots`), and the prompt templates used for zero-shot
+category detection of text queries. It is validated when loaded; every error names the file and
+the key that is wrong.
 
-Rules (the original StyGig's, kept by ``default.json``):
+Rules (the original StyGig's, kept by ``default.json``, with layering added):
 
 * the query's own category is never recommended;
-* a group listed in ``excludes`` is never recommended (a top never gets tops or one-pieces, ...);
+* a category whose slot conflicts with the query's (the same slot, or slots that exclude each
+  other) is never recommended: a top never gets tops or one-pieces, but gets outerwear;
 * a category is *complementary* to the query's when its group appears in the query group's
   ``compatible`` map (the value is the category-compatibility score in [0, 1]);
 * the user's gender is a hard filter: male -> male + unisex, female -> female + unisex,
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stygig.errors import TaxonomyError
+from stygig.taxonomy.slots import Conflict, OutfitRules, Slot, SlotPlan
 
 GENDERS = ("male", "female", "unisex")
 
@@ -42,52 +45,67 @@ class Taxonomy:
     categories: dict[str, Category]
     groups: dict[str, dict[str, Any]]
     prompts: list[str]
+    #: the slots an outfit is made of (the ``"outfit"`` key; :mod:`stygig.taxonomy.slots`)
+    outfit: OutfitRules
     raw: dict[str, Any] = field(repr=False)
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Taxonomy":
+    def from_dict(cls, data: dict[str, Any], *, where: str = "taxonomy") -> "Taxonomy":
+        """Check a taxonomy; every error names ``where`` (the file) and the key that is wrong."""
         if not isinstance(data, dict):
-            raise TaxonomyError("taxonomy: expected a JSON object")
+            raise TaxonomyError(f"{where}: expected a JSON object")
         groups = data.get("groups")
         cats = data.get("categories")
         if not isinstance(groups, dict) or not groups:
-            raise TaxonomyError("taxonomy: 'groups' must be a non-empty object")
+            raise TaxonomyError(f"{where}: 'groups' must be a non-empty object")
         if not isinstance(cats, dict) or not cats:
-            raise TaxonomyError("taxonomy: 'categories' must be a non-empty object")
+            raise TaxonomyError(f"{where}: 'categories' must be a non-empty object")
         for gname, g in groups.items():
             if not isinstance(g, dict):
-                raise TaxonomyError(f"taxonomy: group {gname!r} must be an object")
-            for ref in g.get("excludes", []):
+                raise TaxonomyError(f"{where}: group {gname!r} must be an object")
+            excludes = g.get("excludes", [])
+            if not isinstance(excludes, list):
+                raise TaxonomyError(f"{where}: groups.{gname}.excludes must be a list of groups")
+            for ref in excludes:
                 if ref not in groups:
-                    raise TaxonomyError(f"taxonomy: group {gname!r} excludes unknown group {ref!r}")
+                    raise TaxonomyError(f"{where}: group {gname!r} excludes unknown group {ref!r}")
             compat = g.get("compatible", {})
             if not isinstance(compat, dict):
-                raise TaxonomyError(f"taxonomy: group {gname!r}: 'compatible' must be an object")
+                raise TaxonomyError(f"{where}: group {gname!r}: 'compatible' must be an object")
             for ref, score in compat.items():
                 if ref not in groups and ref not in cats:
                     raise TaxonomyError(
-                        f"taxonomy: group {gname!r} is compatible with unknown group or category {ref!r}"
+                        f"{where}: group {gname!r} is compatible with unknown group or category {ref!r}"
                     )
-                if not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
+                if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
                     raise TaxonomyError(
-                        f"taxonomy: group {gname!r}: compatibility with {ref!r} must be a number in [0, 1]"
+                        f"{where}: group {gname!r}: compatibility with {ref!r} must be a number in [0, 1]"
                     )
         categories: dict[str, Category] = {}
         for cname, c in cats.items():
             if not isinstance(c, dict):
-                raise TaxonomyError(f"taxonomy: category {cname!r} must be an object")
+                raise TaxonomyError(f"{where}: category {cname!r} must be an object")
             group = c.get("group")
             if group not in groups:
-                raise TaxonomyError(f"taxonomy: category {cname!r} is in unknown group {group!r}")
+                raise TaxonomyError(f"{where}: category {cname!r} is in unknown group {group!r}")
             gender = c.get("default_gender", "unisex")
             if gender not in GENDERS:
-                raise TaxonomyError(f"taxonomy: category {cname!r} has unknown default_gender {gender!r}")
+                raise TaxonomyError(f"{where}: category {cname!r} has unknown default_gender {gender!r}")
             categories[cname] = Category(cname, group, str(c.get("display", cname)), gender)
         prompts = data.get("prompts") or ["a photo of a {display}"]
         if not all(isinstance(p, str) and "{display}" in p for p in prompts):
-            raise TaxonomyError("taxonomy: every prompt must be a string containing '{display}'")
-        return cls(str(data.get("name", "custom")), categories, groups, list(prompts), data)
+            raise TaxonomyError(f"{where}: every prompt must be a string containing '{{display}}'")
+        raw = dict(data)
+        if "outfit" not in data:
+            # written before outfits had slots: the default slots, if they cover its categories
+            raw["outfit"] = _default_data()["outfit"]
+            where_outfit = f"{where} (no 'outfit' key; the default slots were tried)"
+        else:
+            where_outfit = where
+        outfit = OutfitRules.from_dict(raw["outfit"], categories=categories, groups=groups, where=where_outfit)
+        _check_group_excludes(groups, categories, outfit, where)
+        return cls(str(data.get("name", "custom")), categories, groups, list(prompts), outfit, raw)
 
     @classmethod
     def load(cls, path: str | Path) -> "Taxonomy":
@@ -99,12 +117,11 @@ class Taxonomy:
             raise TaxonomyError(f"cannot read taxonomy file {path}: {e.strerror or e}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise TaxonomyError(f"taxonomy file {path} is not valid JSON: {e}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, where=f"taxonomy file {path}")
 
     @classmethod
     def default(cls) -> "Taxonomy":
-        text = resources.files("stygig.taxonomy").joinpath("default.json").read_text(encoding="utf-8")
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(_default_data(), where="the default taxonomy")
 
     def to_json(self) -> str:
         return json.dumps(self.raw, indent=2)  # order matters: category codes index it
@@ -123,12 +140,10 @@ class Taxonomy:
         """Category-compatibility score in [0, 1]; 0 means never recommend."""
         if query_category == candidate_category:
             return 0.0
-        qg = self.group_of(query_category)
-        cg = self.group_of(candidate_category)
-        group = self.groups[qg]
-        if cg in group.get("excludes", []):
+        if self.outfit.categories_conflict(query_category, candidate_category):
             return 0.0
-        compat = group.get("compatible", {})
+        compat = self.groups[self.group_of(query_category)].get("compatible", {})
+        cg = self.group_of(candidate_category)
         if candidate_category in compat:
             return float(compat[candidate_category])
         return float(compat.get(cg, 0.0))
@@ -143,6 +158,28 @@ class Taxonomy:
     def prompts_for(self, category: str) -> list[str]:
         display = self.check_category(category).display
         return [p.format(display=display) for p in self.prompts]
+
+
+def _default_data() -> dict[str, Any]:
+    return json.loads(resources.files("stygig.taxonomy").joinpath("default.json").read_text(encoding="utf-8"))
+
+
+def _check_group_excludes(groups: dict[str, Any], categories: dict[str, Category], outfit: OutfitRules, where: str) -> None:
+    """A group's ``excludes`` (how taxonomies said it before slots) must say what the slots say:
+    the slots are the one rule, an older file's list is only checked against them."""
+    for gname, g in groups.items():
+        if "excludes" not in g:
+            continue
+        said = set(g["excludes"])
+        for a in (c for c in categories.values() if c.group == gname):
+            for b in categories.values():
+                if a.name != b.name and (b.group in said) != outfit.categories_conflict(a.name, b.name):
+                    verb = "excludes" if b.group in said else "does not exclude"
+                    raise TaxonomyError(
+                        f"{where}: groups.{gname}.excludes: {verb} {b.group!r}, but the outfit's slots "
+                        f"{'do not ' if b.group in said else ''}keep {a.name!r} and {b.name!r} apart "
+                        "(drop 'excludes': the slots say which pieces are worn together)"
+                    )
 
 
 def gender_allowed(user_gender: str | None, item_gender: str) -> bool:
@@ -161,3 +198,8 @@ def gender_score(reference: str | None, item_gender: str) -> float:
     if item_gender == "unisex":
         return 0.8
     return 0.0
+
+
+__all__ = [
+    "GENDERS", "Category", "Conflict", "OutfitRules", "Slot", "SlotPlan", "Taxonomy", "gender_allowed", "gender_score",
+]
