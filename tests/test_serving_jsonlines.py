@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from stygig.serving.demo import stop
+from stygig.serving.child import stop
 from test_serving_server import MAX_BODY, assert_error, catalog_items, post, start_server, wait_for, wait_workers_ready
 
 JSONL = "application/jsonlines"
