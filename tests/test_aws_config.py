@@ -31,7 +31,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_are_the_audit_reference_values():
     cfg = DeploymentConfig()
-    assert cfg.environment == {
+    assert cfg.endpoint.environment == {
         "SAGEMAKER_MODEL_SERVER_TIMEOUT": "300",
         "MODEL_SERVER_TIMEOUT": "300",
         "TS_DEFAULT_RESPONSE_TIMEOUT": "300",
@@ -56,8 +56,8 @@ def test_defaults_are_the_audit_reference_values():
     assert env["SAGEMAKER_REGION"] == "us-east-1"
     assert "STYGIG_ALLOWED_S3_BUCKETS" not in env  # default: no bucket may be read
     # editing one config's environment never touches the defaults
-    cfg.environment["X"] = "1"
-    assert "X" not in DeploymentConfig().environment and "X" not in DEFAULT_ENVIRONMENT
+    cfg.endpoint.environment["X"] = "1"
+    assert "X" not in DeploymentConfig().endpoint.environment and "X" not in DEFAULT_ENVIRONMENT
 
 
 def test_image_resolution_without_network():
@@ -97,12 +97,13 @@ OMP_NUM_THREADS = "4"
 """,
     )
     environ = {"AWS_REGION": "eu-central-1", "STYGIG_ROLE_ARN": ROLE}
-    cfg = load_config(f, flags={"instance_count": 3, "bucket": None}, env_flags={"MKL_NUM_THREADS": "3"}, environ=environ)
-    assert (cfg.region, cfg.role_arn, cfg.bucket, cfg.instance_type, cfg.instance_count) == (
+    cfg = load_config(f, flags={"endpoint.instance_count": 3, "aws.bucket": None}, env_flags={"MKL_NUM_THREADS": "3"}, environ=environ)
+    assert (cfg.aws.region, cfg.aws.role_arn, cfg.aws.bucket, cfg.endpoint.instance_type, cfg.endpoint.instance_count) == (
         "eu-central-1", ROLE, "file-bucket", "ml.c5.xlarge", 3,
     )
-    assert cfg.environment["OMP_NUM_THREADS"] == "4" and cfg.environment["MKL_NUM_THREADS"] == "3"
-    assert cfg.environment["MODEL_SERVER_TIMEOUT"] == "300"  # untouched defaults stay
+    env = cfg.endpoint.environment
+    assert env["OMP_NUM_THREADS"] == "4" and env["MKL_NUM_THREADS"] == "3"
+    assert env["MODEL_SERVER_TIMEOUT"] == "300"  # untouched defaults stay
     src = cfg.sources
     assert src["aws.region"] == "env AWS_REGION"
     assert src["aws.role_arn"] == "env STYGIG_ROLE_ARN"
@@ -198,14 +199,16 @@ def test_short_timeouts_need_the_explicit_flag(tmp_path):
     f = _write(tmp_path, "[endpoint]\nstartup_health_check_timeout = 300\n")
     with pytest.raises(ConfigError):
         load_config(f, environ={}).validate()
-    cfg = load_config(f, flags={"allow_short_timeouts": True}, environ={})
+    cfg = load_config(f, flags={"endpoint.allow_short_timeouts": True}, environ={})
     cfg.validate()
     checks = audit_settings(cfg.container_environment(), cfg.variant_timeouts(), allow_short=True)
     short = [c for c in checks if "ContainerStartup" in c.item]
     assert short[0].status == "warn" and "allowed by --allow-short-timeouts" in short[0].detail
     # non-string values are refused even then
     with pytest.raises(ConfigError, match="must be a string"):
-        DeploymentConfig(environment={**DEFAULT_ENVIRONMENT, "OMP_NUM_THREADS": 2}, allow_short_timeouts=True).validate()
+        DeploymentConfig().with_values(
+            {"endpoint.environment": {**DEFAULT_ENVIRONMENT, "OMP_NUM_THREADS": 2}, "endpoint.allow_short_timeouts": True}
+        ).validate()
 
 
 def test_deploy_needs_role_and_bucket():

@@ -18,7 +18,8 @@ import pytest
 from aws_conftest import BUCKET, ROLE, aws, moto_server  # noqa: F401 - fixtures
 
 from stygig.aws.config import load_config
-from stygig.aws.sagemaker import endpoint_config_request, model_request, owned_name_re
+from stygig.aws.names import owned_name_re
+from stygig.aws.requests import endpoint_config_request, model_request
 from stygig.cli import main
 
 SNS = "arn:aws:sns:us-east-1:123456789012:stygig-done"
@@ -334,7 +335,7 @@ def test_dry_run_prints_the_requests_and_sends_nothing(aws, tmp_path, monkeypatc
     ops = [r["operation"] for r in deploy_reqs]
     assert ops == ["DescribeEndpoint", "HeadObject", "PutObject", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "DescribeEndpoint"]
     # the printed CreateModel is exactly the request the configuration makes
-    cfg = load_config(None, flags={"region": "us-east-1", "role_arn": ROLE, "bucket": BUCKET}, environ={}, use_default_file=False)
+    cfg = load_config(None, flags={"aws.region": "us-east-1", "aws.role_arn": ROLE, "aws.bucket": BUCKET}, environ={}, use_default_file=False)
     create_model = deploy_reqs[3]["params"]
     assert create_model == model_request(cfg, create_model["ModelName"], create_model["PrimaryContainer"]["ModelDataUrl"], "shop")
     assert deploy_reqs[2]["params"]["Body"].startswith("<file model.tar.gz, ")

@@ -17,7 +17,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from stygig.aws.sagemaker import TRAIN_ENTRYPOINT
+from stygig.aws.requests import TRAIN_ENTRYPOINT
 
 REPO = Path(__file__).resolve().parents[1]
 

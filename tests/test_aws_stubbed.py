@@ -13,7 +13,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from stygig.aws.config import DeploymentConfig
-from stygig.aws.sagemaker import DeployError, deploy, redeploy
+from stygig.aws.endpoint import deploy
+from stygig.aws.errors import DeployError
+from stygig.aws.redeploy import redeploy
 from stygig.aws.session import AwsError, AwsSession
 
 ROLE = "arn:aws:iam::123456789012:role/StygigSageMaker"
@@ -50,8 +52,8 @@ def session(monkeypatch):
         st.deactivate()
 
 
-def _cfg(**kw) -> DeploymentConfig:
-    return DeploymentConfig(role_arn=ROLE, bucket="stygig-test", **kw).validate()
+def _cfg(values: dict | None = None) -> DeploymentConfig:
+    return DeploymentConfig().with_values({"aws.role_arn": ROLE, "aws.bucket": "stygig-test", **(values or {})}).validate()
 
 
 def _endpoint(status: str, config: str, **extra) -> dict:
@@ -79,7 +81,7 @@ def _old_config(name: str = "shop-20250101-000000-000", *, instance_type: str = 
 
 
 def test_redeploy_applies_a_blue_green_update(session, tmp_path):
-    cfg = _cfg(rollback_alarms=["shop-5xx"], termination_wait=120)
+    cfg = _cfg({"redeploy.rollback_alarms": ["shop-5xx"], "redeploy.termination_wait": 120})
     sm, s3, aas = session.stubs["sagemaker"], session.stubs["s3"], session.stubs["application-autoscaling"]
     sm.add_response("describe_endpoint", _endpoint("InService", "shop-20250101-000000-000"), {"EndpointName": "shop"})
     sm.add_response("describe_endpoint_config", _old_config(), {"EndpointConfigName": "shop-20250101-000000-000"})
@@ -128,7 +130,7 @@ def test_redeploy_applies_a_blue_green_update(session, tmp_path):
 
 
 def test_redeploy_of_an_autoscaled_endpoint_with_a_new_instance_type(session, tmp_path):
-    cfg = _cfg(instance_type="ml.c5.xlarge")
+    cfg = _cfg({"endpoint.instance_type": "ml.c5.xlarge"})
     sm, s3, aas, cw = (session.stubs[n] for n in ("sagemaker", "s3", "application-autoscaling", "cloudwatch"))
     rid = "endpoint/shop/variant/AllTraffic"
     dim = "sagemaker:variant:DesiredInstanceCount"
@@ -195,7 +197,7 @@ def test_failed_endpoint_reports_failure_reason_and_logs(session, tmp_path):
 
 
 def test_wait_is_bounded(session, tmp_path):
-    cfg = _cfg(wait_timeout=60)
+    cfg = _cfg({"endpoint.wait_timeout": 60})
     _deploy_until_wait(session, cfg)
     sm = session.stubs["sagemaker"]
     for _ in range(5):  # polls at 0, 15, 30, 45, 60 s; the next would pass the limit

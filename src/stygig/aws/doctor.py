@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stygig.aws.autoscaling import scalable_target
 from stygig.aws.config import FAIL, OK, WARN, Check, DeploymentConfig, audit_settings
 from stygig.aws.session import AwsError, AwsSession, is_dry
 from stygig.wording import plural
@@ -62,8 +63,6 @@ def doctor_endpoint(session: AwsSession, endpoint_name: str) -> list[Check]:
         out = config["AsyncInferenceConfig"].get("OutputConfig", {}).get("S3OutputPath")
         checks.append(Check("async output", OK if out else FAIL, out or "no S3OutputPath"))
         try:
-            from stygig.aws.sagemaker import scalable_target
-
             target = scalable_target(session, endpoint_name, variants[0]["VariantName"]) if variants else None
         except AwsError as e:
             checks.append(Check("autoscaling", WARN, f"cannot read: {e.message}"))
@@ -102,7 +101,7 @@ def _model_data_check(session: AwsSession, container: dict[str, Any], where: str
 
 def doctor_config(cfg: DeploymentConfig) -> list[Check]:
     """The audit of a configuration before it is deployed (``doctor --config FILE``)."""
-    checks = audit_settings(cfg.container_environment(), cfg.variant_timeouts(), allow_short=cfg.allow_short_timeouts)
+    checks = audit_settings(cfg.container_environment(), cfg.variant_timeouts(), allow_short=cfg.endpoint.allow_short_timeouts)
     covered = {c.line() for c in checks}
     for problem in cfg.problems():
         if problem not in covered:
@@ -112,7 +111,7 @@ def doctor_config(cfg: DeploymentConfig) -> list[Check]:
             checks.append(Check("image", OK, cfg.image_uri()))
         except Exception as e:  # noqa: BLE001
             checks.append(Check("image", FAIL, str(e)))
-    for key, value in (("aws.role_arn", cfg.role_arn), ("aws.bucket", cfg.bucket)):
+    for key, value in (("aws.role_arn", cfg.aws.role_arn), ("aws.bucket", cfg.aws.bucket)):
         if not value:
             checks.append(Check(key, WARN, "not set: needed to deploy"))
     return checks

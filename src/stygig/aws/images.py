@@ -41,7 +41,7 @@ def ensure_repository(session: AwsSession, name: str = STYGIG_REPOSITORY) -> Non
 def push_image(session: AwsSession, cfg: DeploymentConfig, *, context: str | Path = ".") -> str:
     if cfg.account_id is None:
         raise StygigError("push-image needs aws.role_arn (its account hosts the image)")
-    uri = resolve_image("stygig", cfg.region, cfg.framework_version, cfg.instance_type, cfg.account_id)
+    uri = resolve_image("stygig", cfg.aws.region, cfg.endpoint.framework_version, cfg.endpoint.instance_type, cfg.account_id)
     if not session.dry_run and not (Path(context) / "Dockerfile").is_file():
         raise StygigError(f"no Dockerfile in {context}: run from the repository root or pass --context")
     ensure_repository(session)

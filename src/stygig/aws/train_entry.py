@@ -1,7 +1,7 @@
 """The SageMaker training job's entry point: ``stygig build`` on one or many instances.
 
 SageMaker starts it in the StyGig image (``python -m stygig.aws.train_entry``, see
-:data:`stygig.aws.sagemaker.TRAIN_ENTRYPOINT`). It reads the job's layout from the ``SM_*``
+:data:`stygig.aws.requests.TRAIN_ENTRYPOINT`). It reads the job's layout from the ``SM_*``
 environment when present (``SM_CURRENT_HOST``, ``SM_HOSTS``, ``SM_CHANNEL_CATALOG``,
 ``SM_CHANNEL_ENCODER``, ``SM_MODEL_DIR``, ``SM_OUTPUT_DATA_DIR``, ``SM_HPS``) and otherwise from
 the files SageMaker writes under ``/opt/ml/input/config`` (``resourceconfig.json``,

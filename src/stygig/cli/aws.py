@@ -3,8 +3,8 @@
 A light module: it builds the argument parsers and imports boto3 and the deploy functions only
 when a command runs. Every command loads one :class:`~stygig.aws.config.DeploymentConfig`
 (defaults < file < environment < flags), makes one :class:`~stygig.aws.session.AwsSession`
-(``--dry-run``: print the requests, send nothing) and calls the functions in
-:mod:`stygig.aws.sagemaker` / :mod:`stygig.aws.doctor`.
+(``--dry-run``: print the requests, send nothing) and calls the functions of :mod:`stygig.aws`
+(endpoint, redeploy, training, invoke, teardown, doctor).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from stygig.aws.config.schema import SETTINGS
 from stygig.cli.core import add_query_options, options_dict
 
 
@@ -62,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = asub.add_parser("train", help="build the artifact from an s3:// catalog in a SageMaker training job")
     p.add_argument("--catalog", required=True, help="s3:// manifest (.jsonl/.csv), or prefix holding one or category folders")
-    p.add_argument("--instance-count", dest="train_instance_count", type=int, default=None, help="instances (shards)")
+    _setting_flag(p, "training.instance_count")
     p.add_argument("--job-name", default=None)
     p.add_argument("--no-wait", action="store_true")
     _train_flags(p)
@@ -72,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("pipeline", help="train -> deploy -> invoke a sample item -> print the outfit")
     p.add_argument("--catalog", required=True)
     p.add_argument("--endpoint-name", required=True)
-    p.add_argument("--instance-count", dest="train_instance_count", type=int, default=None, help="training instances")
+    _setting_flag(p, "training.instance_count")
     p.add_argument("--job-name", default=None)
     p.add_argument("--item", default=None, help="item to query with (default: the first item of the built artifact)")
     p.add_argument("--async", dest="asynchronous", action="store_true")
@@ -116,61 +117,70 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # ---- flags -> config --------------------------------------------------------------------------
+def _setting_flag(g, key: str, **overrides: Any) -> None:
+    """The flag of one config setting: its name, help and placeholder come from the schema; the
+    parsed value lands under the setting's dotted key (``args.__dict__["endpoint.instance_type"]``)."""
+    s = SETTINGS[key]
+    opts: dict[str, Any] = {"dest": key, "default": None, "help": s.help, "metavar": s.metavar}
+    if s.kind is bool:
+        opts.update(action="store_const", const=True)
+        opts.pop("metavar")
+    elif s.kind is tuple:
+        opts["action"] = "append"
+    elif s.kind in (int, float):
+        opts["type"] = s.kind
+    opts.update(overrides)
+    g.add_argument(s.flag, **opts)
+
+
 def _config_flags(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
     g = p.add_argument_group("configuration (override the config file)")
-    g.add_argument("--config", default=None, help="TOML config file (default $STYGIG_CONFIG or ./stygig.toml)")
-    g.add_argument("--region", default=None)
-    g.add_argument("--role-arn", dest="role_arn", default=None)
-    g.add_argument("--bucket", default=None)
-    g.add_argument("--prefix", default=None)
-    g.add_argument("--wait-timeout", dest="wait_timeout", type=int, default=None, help="seconds to wait for InService")
+    g.add_argument("--config", default=None, metavar="FILE", help="TOML config file (default $STYGIG_CONFIG or ./stygig.toml)")
+    for key in ("aws.region", "aws.role_arn", "aws.bucket", "aws.prefix", "endpoint.wait_timeout"):
+        _setting_flag(g, key)
     if dry_run:
         g.add_argument("--dry-run", action="store_true", help="print the API requests as JSON lines; send nothing")
 
 
 def _endpoint_flags(p: argparse.ArgumentParser, *, instance_count: bool = True) -> None:
     g = p.add_argument_group("endpoint")
-    g.add_argument("--image", default=None, help='"dlc" (AWS PyTorch inference DLC), "stygig" (the StyGig image) or an image URI')
-    g.add_argument("--framework-version", dest="framework_version", default=None, help="PyTorch DLC version")
-    g.add_argument("--instance-type", dest="instance_type", default=None)
+    _setting_flag(g, "endpoint.image")
+    _setting_flag(g, "endpoint.framework_version")
+    _setting_flag(g, "endpoint.instance_type")
     if instance_count:
-        g.add_argument("--instance-count", dest="instance_count", type=int, default=None)
+        _setting_flag(g, "endpoint.instance_count")
     g.add_argument("--env", action="append", default=None, metavar="KEY=VALUE", help="container environment (repeatable)")
-    g.add_argument("--startup-timeout", dest="startup_health_check_timeout", type=int, default=None)
-    g.add_argument("--download-timeout", dest="model_data_download_timeout", type=int, default=None)
-    g.add_argument("--allow-short-timeouts", dest="allow_short_timeouts", action="store_const", const=True, default=None)
-    g.add_argument("--allowed-s3-bucket", dest="allowed_s3_buckets", action="append", default=None, metavar="BUCKET")
+    for key in ("endpoint.startup_health_check_timeout", "endpoint.model_data_download_timeout",
+                "endpoint.allow_short_timeouts", "endpoint.allowed_s3_buckets"):
+        _setting_flag(g, key)
 
 
 def _async_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("asynchronous endpoints")
-    g.add_argument("--output", dest="async_output", default=None, help="s3:// prefix for results")
-    g.add_argument("--sns-success", dest="async_sns_success", default=None, metavar="ARN")
-    g.add_argument("--sns-error", dest="async_sns_error", default=None, metavar="ARN")
-    g.add_argument("--max-concurrent", dest="async_max_concurrent", type=int, default=None, help="invocations per instance")
-    g.add_argument("--min-capacity", dest="async_min_capacity", type=int, default=None, help="0 lets it scale to zero")
-    g.add_argument("--max-capacity", dest="async_max_capacity", type=int, default=None)
+    for key in ("async.output", "async.sns_success", "async.sns_error", "async.max_concurrent", "async.min_capacity",
+                "async.max_capacity"):
+        _setting_flag(g, key)
 
 
 def _train_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
-    g.add_argument("--train-image", dest="train_image", default=None, help='"stygig" or an image URI')
-    g.add_argument("--train-instance-type", dest="train_instance_type", default=None)
-    g.add_argument("--encoder", dest="train_encoder", default=None, help='"lite" or s3:// prefix of an exported encoder')
-    g.add_argument("--precision", dest="train_precision", choices=["fp32", "int8"], default=None)
+    _setting_flag(g, "training.image")
+    _setting_flag(g, "training.instance_type")
+    _setting_flag(g, "training.encoder")
+    _setting_flag(g, "training.precision", choices=["fp32", "int8"])
 
 
 def load(args: argparse.Namespace):
-    from stygig.aws.config import _BY_ATTR, load_config, parse_env_flags
+    from stygig.aws.config import load_config, parse_env_flags
 
-    flags = {attr: getattr(args, attr) for attr in _BY_ATTR if hasattr(args, attr)}
+    flags = {key: getattr(args, key) for key in SETTINGS if hasattr(args, key)}
     return load_config(args.config, flags=flags, env_flags=parse_env_flags(getattr(args, "env", None)))
 
 
 def session_for(cfg, args: argparse.Namespace):
     from stygig.aws.session import AwsSession
 
-    return AwsSession(cfg.region, dry_run=bool(getattr(args, "dry_run", False)))
+    return AwsSession(cfg.aws.region, dry_run=bool(getattr(args, "dry_run", False)))
 
 
 def _show(value: Any) -> str:
@@ -215,11 +225,11 @@ def _print_deployment(dep, info: str | None) -> None:
 
 
 def cmd_deploy(args) -> int:
-    from stygig.aws import sagemaker
+    from stygig.aws.endpoint import deploy
 
     cfg = load(args)
     session = session_for(cfg, args)
-    dep = sagemaker.deploy(
+    dep = deploy(
         session,
         cfg,
         args.endpoint_name,
@@ -234,11 +244,11 @@ def cmd_deploy(args) -> int:
 
 
 def cmd_redeploy(args) -> int:
-    from stygig.aws import sagemaker
+    from stygig.aws.redeploy import redeploy
 
     cfg = load(args)
     session = session_for(cfg, args)
-    dep = sagemaker.redeploy(
+    dep = redeploy(
         session, cfg, args.endpoint_name, artifact=args.artifact, model_uri=args.model_uri, wait=not args.no_wait, info_path=args.info
     )
     _print_deployment(dep, args.info)
@@ -248,11 +258,11 @@ def cmd_redeploy(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from stygig.aws import sagemaker
+    from stygig.aws.training import train
 
     cfg = load(args)
     session = session_for(cfg, args)
-    res = sagemaker.train(session, cfg, args.catalog, job_name=args.job_name, wait=not args.no_wait)
+    res = train(session, cfg, args.catalog, job_name=args.job_name, wait=not args.no_wait)
     if not session.dry_run:
         print(f"training job {res.job_name}: {res.status}")
         print(f"model archive: {res.model_uri}")
@@ -269,34 +279,37 @@ def _print_response(response: dict[str, Any], as_json: bool) -> None:
 
 
 def cmd_pipeline(args) -> int:
-    from stygig.aws import sagemaker
+    from stygig.aws.archive import first_item_id
+    from stygig.aws.endpoint import deploy
+    from stygig.aws.invoke import invoke_async, invoke_realtime
+    from stygig.aws.training import train
     from stygig.client.runtime import build_invocation
 
     cfg = load(args)
     session = session_for(cfg, args)
     session.note("1/3 train")
-    res = sagemaker.train(session, cfg, args.catalog, job_name=args.job_name)
+    res = train(session, cfg, args.catalog, job_name=args.job_name)
     session.note(f"2/3 deploy {res.model_uri}")
-    dep = sagemaker.deploy(
+    dep = deploy(
         session, cfg, args.endpoint_name, model_uri=res.model_uri, asynchronous=args.asynchronous, info_path=args.info
     )
     _print_deployment(dep, args.info)
-    item = args.item or sagemaker.first_item_id(session, res.model_uri)
+    item = args.item or first_item_id(session, res.model_uri)
     session.note(f"3/3 invoke with item {item}")
     invocation = build_invocation(item=item or "<first item>", picture_as_json=True)
     if args.asynchronous:
-        response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation)
+        response = invoke_async(session, cfg, args.endpoint_name, invocation)
     else:
-        response = sagemaker.invoke_realtime(session, args.endpoint_name, invocation)
+        response = invoke_realtime(session, args.endpoint_name, invocation)
     if not session.dry_run:
         _print_response(response, False)
     return 0
 
 
 def cmd_invoke(args) -> int:
-    from stygig.aws import sagemaker
-    from stygig.errors import StygigError
+    from stygig.aws.invoke import invoke_async, invoke_realtime
     from stygig.client.runtime import build_invocation, naming_picture
+    from stygig.errors import StygigError
 
     cfg = load(args)
     session = session_for(cfg, args)
@@ -308,17 +321,17 @@ def cmd_invoke(args) -> int:
     )
     try:
         if args.asynchronous:
-            response = sagemaker.invoke_async(session, cfg, args.endpoint_name, invocation, timeout=args.timeout)
+            response = invoke_async(session, cfg, args.endpoint_name, invocation, timeout=args.timeout)
         else:
-            response = sagemaker.invoke_realtime(session, args.endpoint_name, invocation)
+            response = invoke_realtime(session, args.endpoint_name, invocation)
     except StygigError as e:
         raise naming_picture(e, args.image) from None
     if session.dry_run:
         return 0
     _print_response(response, args.json)
     if args.save_visual:
-        from stygig.report import artifact_loader, save_visual
         from stygig.client.pictures import embedded_pictures
+        from stygig.report import artifact_loader, save_visual
 
         loader = artifact_loader(args.artifact) if args.artifact else embedded_pictures(response)
         query_image = None
@@ -342,7 +355,7 @@ def cmd_doctor(args) -> int:
         checks = doctor.doctor_endpoint(session, args.endpoint_name)
         if session.dry_run:
             return 0
-        title = f"doctor: endpoint {args.endpoint_name} ({cfg.region})"
+        title = f"doctor: endpoint {args.endpoint_name} ({cfg.aws.region})"
     else:
         if not args.config:
             from stygig.errors import StygigError
@@ -368,12 +381,12 @@ def _ask(plan) -> bool:
 
 
 def cmd_teardown(args) -> int:
-    from stygig.aws import sagemaker
+    from stygig.aws.teardown import teardown
 
     cfg = load(args)
     session = session_for(cfg, args)
     confirm = None if (args.yes or session.dry_run) else _ask
-    plan = sagemaker.teardown(session, args.endpoint_name, confirm=confirm)
+    plan = teardown(session, args.endpoint_name, confirm=confirm)
     if plan is None:
         print("nothing deleted")
         return 1

@@ -54,8 +54,8 @@ def cmd_serve(args) -> int:
 
 
 def cmd_invoke(args) -> int:
-    from stygig.report import format_outfit
     from stygig.client import pictures, runtime
+    from stygig.report import format_outfit
 
     sm_runtime = runtime.runtime_client(args.url, region=args.region, timeout_s=args.timeout)
     name = args.endpoint_name or runtime.LOCAL_ENDPOINT_NAME
