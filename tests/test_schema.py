@@ -62,8 +62,8 @@ def test_cli_flags_are_the_schema_with_ranges_and_defaults():
     p = argparse.ArgumentParser()
     schema.add_cli_flags(p)
     help_text = " ".join(p.format_help().split())
-    assert "--top-k TOP_K How many items to recommend (1..50; default 5)." in help_text
-    assert "--min-score MIN_SCORE Drop items scoring under this (0..1; default 0)." in help_text
+    assert "--top-k N How many items to recommend (1..50; default 5)." in help_text
+    assert "--min-score NUMBER Drop items scoring under this (0..1; default 0)." in help_text
     assert "--exclude ID Item ids never to recommend (at most 1000); repeatable." in help_text
     args = p.parse_args(["--top-k", "3", "--gender", "female", "--exclude", "a", "--exclude", "b", "--min-score", "0.25"])
     opts = schema.cli_options(args)

@@ -305,9 +305,9 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
             continue
         kw: dict[str, Any] = {"dest": s.name, "default": None, "help": s.description}
         if s.kind == "int":
-            kw["type"] = int
+            kw.update(type=int, metavar="N")
         elif s.kind == "number":
-            kw["type"] = float
+            kw.update(type=float, metavar="NUMBER")
         elif s.kind == "choice":
             kw["choices"] = list(s.choices)
         elif s.kind == "ids":

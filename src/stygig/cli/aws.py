@@ -18,17 +18,28 @@ from stygig.aws.config.schema import SETTINGS
 from stygig.cli.core import add_query_options, options_dict
 
 
+ENDPOINT_NAME_HELP = "the endpoint to create (1-63 letters, digits and hyphens)"
+INFO_HELP = "where to write the endpoint's names, ARNs and settings (default ./endpoint_info.json)"
+CATALOG_HELP = "s3:// manifest (.jsonl/.csv), or a prefix holding one or category folders"
+JOB_NAME_HELP = "training job name (default stygig-build-<timestamp>)"
+TRAIN_DESCRIPTION = (
+    "Run `stygig build` as a SageMaker training job. The job runs the StyGig image (training.image, "
+    'default "stygig"), which must be in your ECR first: `stygig aws push-image` builds and pushes it and '
+    "needs docker on this machine (or give --train-image URI of an image you pushed)."
+)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     aws = sub.add_parser(
         "aws",
         help="deploy to and manage Amazon SageMaker",
         description="Deploy StyGig to Amazon SageMaker from one validated configuration (see docs/deploy_sagemaker.md).",
     )
-    asub = aws.add_subparsers(dest="aws_command", metavar="AWS_COMMAND")
+    asub = aws.add_subparsers(dest="aws_command", metavar="COMMAND")
     asub.required = True
 
     p = asub.add_parser("config", help="show the effective deployment configuration")
-    csub = p.add_subparsers(dest="config_command", metavar="CONFIG_COMMAND")
+    csub = p.add_subparsers(dest="config_command", metavar="COMMAND")
     csub.required = True
     p = csub.add_parser("show", help="print every setting, its value and where it came from")
     _config_flags(p, dry_run=False)
@@ -40,72 +51,80 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = asub.add_parser("deploy", help="create a model, endpoint config and endpoint; wait for InService")
     p.add_argument("artifact", nargs="?", help="artifact directory or model.tar.gz (packaged and uploaded)")
-    p.add_argument("--model-uri", help="an existing s3://.../model.tar.gz instead of ARTIFACT")
-    p.add_argument("--endpoint-name", required=True)
+    p.add_argument("--model-uri", metavar="S3_URI", help="an existing s3://.../model.tar.gz instead of ARTIFACT")
+    p.add_argument("--endpoint-name", required=True, metavar="NAME", help=ENDPOINT_NAME_HELP)
     p.add_argument("--async", dest="asynchronous", action="store_true", help="an asynchronous endpoint (S3 in/out, scales to zero)")
     _async_flags(p)
-    _config_flags(p)
+    _config_flags(p, wait=True)
     _endpoint_flags(p)
     p.add_argument("--no-wait", action="store_true", help="return once the endpoint is being created")
-    p.add_argument("--info", default="endpoint_info.json", help="where to write the endpoint info (default ./endpoint_info.json)")
+    p.add_argument("--info", default="endpoint_info.json", metavar="FILE", help=INFO_HELP)
     p.set_defaults(func=cmd_deploy)
 
     p = asub.add_parser("redeploy", help="update an endpoint to a new model (blue/green; stays in service)")
-    p.add_argument("endpoint_name", metavar="NAME")
+    p.add_argument("endpoint_name", metavar="NAME", help="the endpoint to update (it must be InService)")
     p.add_argument("artifact", nargs="?", help="artifact directory or model.tar.gz")
-    p.add_argument("--model-uri", help="an existing s3://.../model.tar.gz instead of ARTIFACT")
+    p.add_argument("--model-uri", metavar="S3_URI", help="an existing s3://.../model.tar.gz instead of ARTIFACT")
     _async_flags(p)
-    _config_flags(p)
+    _config_flags(p, wait=True)
     _endpoint_flags(p)
-    p.add_argument("--no-wait", action="store_true")
-    p.add_argument("--info", default="endpoint_info.json")
+    p.add_argument("--no-wait", action="store_true", help="return once the update has started")
+    p.add_argument("--info", default="endpoint_info.json", metavar="FILE", help=INFO_HELP)
     p.set_defaults(func=cmd_redeploy)
 
-    p = asub.add_parser("train", help="build the artifact from an s3:// catalog in a SageMaker training job")
-    p.add_argument("--catalog", required=True, help="s3:// manifest (.jsonl/.csv), or prefix holding one or category folders")
+    p = asub.add_parser("train", help="build the artifact from an s3:// catalog in a SageMaker training job",
+                        description=TRAIN_DESCRIPTION)
+    p.add_argument("--catalog", required=True, metavar="S3_URI", help=CATALOG_HELP)
     _setting_flag(p, "training.instance_count")
-    p.add_argument("--job-name", default=None)
-    p.add_argument("--no-wait", action="store_true")
+    p.add_argument("--job-name", default=None, metavar="NAME", help=JOB_NAME_HELP)
+    p.add_argument("--no-wait", action="store_true", help="return once the training job has started")
     _train_flags(p)
     _config_flags(p)
     p.set_defaults(func=cmd_train)
 
-    p = asub.add_parser("pipeline", help="train -> deploy -> invoke a sample item -> print the outfit")
-    p.add_argument("--catalog", required=True)
-    p.add_argument("--endpoint-name", required=True)
+    p = asub.add_parser("pipeline", help="train -> deploy -> invoke a sample item -> print the outfit",
+                        description=TRAIN_DESCRIPTION)
+    p.add_argument("--catalog", required=True, metavar="S3_URI", help=CATALOG_HELP)
+    p.add_argument("--endpoint-name", required=True, metavar="NAME", help=ENDPOINT_NAME_HELP)
     _setting_flag(p, "training.instance_count")
-    p.add_argument("--job-name", default=None)
+    p.add_argument("--job-name", default=None, metavar="NAME", help=JOB_NAME_HELP)
     p.add_argument("--item", default=None, help="item to query with (default: the first item of the built artifact)")
-    p.add_argument("--async", dest="asynchronous", action="store_true")
-    p.add_argument("--info", default="endpoint_info.json")
+    p.add_argument("--async", dest="asynchronous", action="store_true", help="deploy an asynchronous endpoint")
+    p.add_argument("--info", default="endpoint_info.json", metavar="FILE", help=INFO_HELP)
     _async_flags(p)
     _train_flags(p)
-    _config_flags(p)
+    _config_flags(p, wait=True)
     _endpoint_flags(p, instance_count=False)
     p.set_defaults(func=cmd_pipeline)
 
-    p = asub.add_parser("invoke", help="ask a SageMaker endpoint (real-time or async) for an outfit")
+    p = asub.add_parser(
+        "invoke", help="ask a SageMaker endpoint (real-time or async) for an outfit",
+        description="Ask a deployed endpoint for an outfit, with the region, bucket and credentials of the deployment "
+        "config: real-time or --async (request and result through S3), a local file or an s3:// picture, --dry-run. "
+        "`stygig invoke` (with --endpoint-name) makes the same real-time call without a config, and also reaches a "
+        "local server (--url).",
+    )
     p.add_argument("image", nargs="?", help="query image file or s3:// URI")
-    p.add_argument("--endpoint-name", required=True)
-    p.add_argument("--text")
-    p.add_argument("--item")
+    p.add_argument("--endpoint-name", required=True, metavar="NAME", help="the endpoint to ask")
+    p.add_argument("--text", help="text query (CLIP artifacts)")
+    p.add_argument("--item", help="id of a catalog item")
     p.add_argument("--async", dest="asynchronous", action="store_true", help="the endpoint is asynchronous")
-    p.add_argument("--timeout", type=float, default=900.0, help="async: seconds to wait for the result (default 900)")
+    p.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS", help="async: seconds to wait for the result (default 900)")
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
-    p.add_argument("--artifact", help="local artifact for item pictures in --save-visual (else placeholders)")
+    p.add_argument("--artifact", metavar="DIR", help="local artifact for item pictures in --save-visual (else placeholders)")
     add_query_options(p)
     _config_flags(p)
     p.set_defaults(func=cmd_invoke)
 
     p = asub.add_parser("doctor", help="audit a live endpoint (or a config file) against the deployment rules")
-    p.add_argument("endpoint_name", nargs="?", metavar="NAME")
+    p.add_argument("endpoint_name", nargs="?", metavar="NAME", help="a live endpoint to audit (or give --config FILE)")
     _config_flags(p)
     _endpoint_flags(p)
     p.set_defaults(func=cmd_doctor)
 
     p = asub.add_parser("teardown", help="delete an endpoint, its configs, models and autoscaling")
-    p.add_argument("endpoint_name", metavar="NAME")
+    p.add_argument("endpoint_name", metavar="NAME", help="the endpoint whose resources are deleted")
     p.add_argument("--yes", action="store_true", help="do not ask")
     _config_flags(p)
     p.set_defaults(func=cmd_teardown)
@@ -133,11 +152,14 @@ def _setting_flag(g, key: str, **overrides: Any) -> None:
     g.add_argument(s.flag, **opts)
 
 
-def _config_flags(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
+def _config_flags(p: argparse.ArgumentParser, *, dry_run: bool = True, wait: bool = False) -> None:
+    """The config file and [aws] flags; ``wait``: the command waits for an endpoint (--wait-timeout)."""
     g = p.add_argument_group("configuration (override the config file)")
     g.add_argument("--config", default=None, metavar="FILE", help="TOML config file (default $STYGIG_CONFIG or ./stygig.toml)")
-    for key in ("aws.region", "aws.role_arn", "aws.bucket", "aws.prefix", "endpoint.wait_timeout"):
+    for key in ("aws.region", "aws.role_arn", "aws.bucket", "aws.prefix"):
         _setting_flag(g, key)
+    if wait:
+        _setting_flag(g, "endpoint.wait_timeout")
     if dry_run:
         g.add_argument("--dry-run", action="store_true", help="print the API requests as JSON lines; send nothing")
 

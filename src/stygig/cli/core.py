@@ -35,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("merge", help="merge shard artifacts into one artifact")
     p.add_argument("shards", nargs="+", help="shard artifact directories")
-    p.add_argument("-o", "--out", required=True)
-    p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH")
+    p.add_argument("-o", "--out", required=True, help="artifact directory to write")
+    p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH",
+                   help="also write model.tar.gz (beside the artifact unless PATH is given)")
     p.add_argument("--force", action="store_true", help="replace the artifact (and --tar archive) if OUT already holds one")
     p.set_defaults(func=cmd_merge)
 

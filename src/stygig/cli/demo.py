@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="sample catalog -> artifact -> outfits, end to end")
     p.add_argument("--out", default="stygig-demo", help="output folder (default ./stygig-demo)")
     p.add_argument("--n", type=int, default=None, help="sample catalog size (default 30 per category)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="sample catalog seed (default 0)")
     p.add_argument("--serve", action="store_true", help="also start a local server, invoke it, stop it")
     p.set_defaults(func=cmd_demo)
 

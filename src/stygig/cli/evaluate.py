@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, help="the new artifact")
     p.add_argument("--holdout", type=float, default=0.2, help="share of looks held out to report on (default 0.2)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default 12)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out split and the training (default 0)")
     p.add_argument("--force", action="store_true", help="replace OUT if it already holds an artifact")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_learn)

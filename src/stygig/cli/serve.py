@@ -24,16 +24,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "invoke",
         help="ask a server or a SageMaker endpoint for an outfit (through boto3's sagemaker-runtime)",
+        description="Ask a running server (--url) or a real-time SageMaker endpoint (--endpoint-name) for an outfit, "
+        "with the same boto3 sagemaker-runtime call either way; pictures go as raw bytes. Region and credentials "
+        "come from the environment, not from stygig.toml. `stygig aws invoke` is the one that reads the deployment "
+        "config and also reaches async endpoints, s3:// pictures and --dry-run.",
     )
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--url", help="a local server, e.g. http://127.0.0.1:8080")
-    target.add_argument("--endpoint-name", help="a SageMaker endpoint (AWS credentials and region from the environment)")
+    target.add_argument("--endpoint-name", metavar="NAME",
+                        help="a real-time SageMaker endpoint (AWS credentials and region from the environment)")
     p.add_argument("image", nargs="?", help="query picture (JPEG, PNG, WebP)")
     p.add_argument("--text", help="text query (CLIP artifacts)")
     p.add_argument("--item", help="id of a catalog item")
     add_query_options(p)
     p.add_argument("--region", help="AWS region (default: the environment's)")
-    p.add_argument("--timeout", type=float, default=70.0, help="seconds to wait for the answer (default 70)")
+    p.add_argument("--timeout", type=float, default=70.0, metavar="SECONDS", help="seconds to wait for the answer (default 70)")
     p.add_argument("--json", action="store_true", help="print the full JSON response")
     p.add_argument("--save-visual", metavar="DIR", help="write outfit.png and outfit.json into DIR")
     p.set_defaults(func=cmd_invoke)
