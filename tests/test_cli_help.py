@@ -51,7 +51,7 @@ def test_every_option_has_help_and_a_readable_placeholder(path, parser):
             metavar = action.dest.upper() if action.option_strings else action.dest
         shown = " ".join(metavar) if isinstance(metavar, tuple) else str(metavar)
         # an internal name leaking into --help (STARTUP_HEALTH_CHECK_TIMEOUT, endpoint.instance_type)
-        if re.search(r"[A-Za-z]_[A-Za-z]|\.", shown) and not action.choices:
+        if re.search(r"[A-Za-z]_[A-Za-z]|[a-z]\.[a-z]", shown) and not action.choices:
             unreadable.append(f"{name} {shown}")
     assert not missing, f"stygig {' '.join(path)}: options without help: {', '.join(missing)}"
     assert not unreadable, f"stygig {' '.join(path)}: unreadable placeholders: {', '.join(unreadable)}"
