@@ -322,6 +322,45 @@ def test_keyboard_only(lite_server, desktop, shirt_photo):
     desktop.shot("keyboard")
 
 
+def test_the_category_hint_belongs_to_one_query(lite_server, desktop, shirt_photo):
+    # issue 18.1: "The piece is: Jacket" stuck to the next query, so "Style this piece" on shorts
+    # styled the shorts as a jacket and a near-copy of them came back first
+    page = desktop.open(lite_server)
+    page.select_option("#category-hint", "dress")  # chosen before the first piece: it is that piece's
+    with page.expect_request(lambda r: "/invocations" in r.url) as first:
+        page.set_input_files("#photo-input", str(shirt_photo))
+    assert "category=dress" in first.value.url
+    wait_outfit(page)
+    assert query_card(page)["source"] == "hint"
+    with page.expect_request(lambda r: "/invocations" in r.url) as again:
+        page.set_input_files("#photo-input", str(shirt_photo))  # a new piece starts from "detected"
+    assert "category=" not in again.value.url
+    wait_outfit(page)
+    assert query_card(page)["source"] == "vote" and page.input_value("#category-hint") == ""
+
+    with page.expect_request(lambda r: "/invocations" in r.url and "category=jacket" in r.url):
+        page.select_option("#category-hint", "jacket")  # re-styles the piece on show
+    wait_outfit(page)
+    assert query_card(page)["category"] == "jacket"
+    with page.expect_request(lambda r: "/invocations" in r.url) as rerun:
+        page.click("label[for=gender-female]")  # the same piece, still a jacket
+    assert "category=jacket" in rerun.value.url and "gender=female" in rerun.value.url
+    recs = wait_outfit(page)
+
+    target = recs[0]
+    with page.expect_request(lambda r: "/invocations" in r.url) as styled:
+        page.locator("#recs .card").first.locator(".card-action").click()
+    assert json.loads(styled.value.post_data) == {"item_id": target["id"], "top_k": 6, "gender": "female"}
+    page.wait_for_function("(n) => document.getElementById('query-title').textContent === n", arg=target["name"])
+    after = wait_outfit(page)
+    q = query_card(page)
+    assert q["source"] == "item" and q["category"] == target["category"]
+    assert page.input_value("#category-hint") == ""
+    group = TAX.group_of(target["category"])
+    assert target["id"] not in {r["id"] for r in after}
+    assert all(TAX.group_of(r["category"]) != group for r in after), after  # no near-copies of the piece
+
+
 def test_catalog_browser_completes_a_piece(lite_server, desktop):
     page = desktop.open(lite_server)
     page.click("#tab-catalog")

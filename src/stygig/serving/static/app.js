@@ -24,7 +24,8 @@
 
   var state = {
     model: null,
-    query: null, // {kind: "image"|"text"|"item", file?, text?, itemId?, label?, thumb?}
+    query: null, // {kind: "image"|"text"|"item", file?, text?, itemId?, label?, thumb?, category? (the hint)}
+    hintPending: false, // "The piece is" chosen before the first piece: it applies to that piece
     controller: null,
     seq: 0,
     previewUrl: null,
@@ -233,7 +234,7 @@
       );
       return;
     }
-    run({ kind: "image", file: file, label: file.name });
+    ask({ kind: "image", file: file, label: file.name });
   }
 
   function initPhoto() {
@@ -292,21 +293,44 @@
         $("text-input").focus();
         return;
       }
-      run({ kind: "text", text: text, label: text });
+      ask({ kind: "text", text: text, label: text });
     });
   }
 
-  function options() {
+  function wearer() {
     var checked = document.querySelector('input[name="gender"]:checked');
+    return checked && checked.value ? checked.value : "";
+  }
+
+  function options(query) {
     var opts = { top_k: parseInt($("top-k").value, 10) || 6 };
-    if (checked && checked.value) opts.gender = checked.value;
-    if ($("category-hint").value) opts.category = $("category-hint").value;
+    if (wearer()) opts.gender = wearer();
+    if (query.category) opts.category = query.category;
     return opts;
+  }
+
+  /* A new piece to style. "The piece is" belongs to one query: chosen while a piece is on show it
+     re-styles that piece; chosen before the first piece it applies to that piece; a new piece starts
+     from "Detected automatically". A catalog piece's category is known: a hint chosen before it is
+     not applied to it. */
+  function ask(query) {
+    var hint = $("category-hint");
+    if (state.hintPending && hint.value && query.kind !== "item") query.category = hint.value;
+    state.hintPending = false;
+    hint.value = query.category || "";
+    run(query);
   }
 
   function initOptions() {
     $("options").addEventListener("submit", function (e) { e.preventDefault(); });
-    $("options").addEventListener("change", function () {
+    $("options").addEventListener("change", function (e) {
+      if (e.target.id === "category-hint") {
+        if (!state.query) {
+          state.hintPending = !!e.target.value;
+          return;
+        }
+        state.query.category = e.target.value || undefined;
+      }
       if (state.query) run(state.query);
     });
   }
@@ -357,7 +381,7 @@
     btn.appendChild(thumb);
     btn.appendChild(el("span", "catalog-name", capitalise(item.name || item.item_id)));
     btn.addEventListener("click", function () {
-      run({ kind: "item", itemId: item.item_id, label: item.name || item.item_id, thumb: item.thumbnail_url });
+      ask({ kind: "item", itemId: item.item_id, label: item.name || item.item_id, thumb: item.thumbnail_url });
     });
     li.appendChild(btn);
     return li;
@@ -401,7 +425,7 @@
     var seq = ++state.seq;
     var controller = new AbortController();
     state.controller = controller;
-    var req = request(query, options());
+    var req = request(query, options(query));
     clearError();
     $("outfit").setAttribute("aria-busy", "true");
     $("result").classList.add("is-loading");
@@ -592,7 +616,7 @@
     again.type = "button";
     again.setAttribute("aria-label", "Style around " + name);
     again.addEventListener("click", function () {
-      run({ kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url });
+      ask({ kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url });
     });
     body.appendChild(again);
     li.appendChild(body);
