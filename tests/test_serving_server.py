@@ -390,6 +390,30 @@ def test_items_and_model_routes(server):
     assert info["total_items"] == sample_items() and info["encoder"]["kind"] == "lite"
 
 
+def test_items_search_by_name_or_id_and_filter_by_wearer(server, lite_artifact):
+    # issue 18.11: the catalog tab had no search and "Dress for" did not filter it
+    every = catalog_items(lite_artifact)
+    named = next(it for it in every if it["category"] == "pants" and it.get("name"))
+    word = named["name"].split()[-1]
+    page = httpx.get(server.url + "/items", params={"q": word.upper(), "limit": 1000}).json()
+    expected = [it["id"] for it in every if word.casefold() in (it["id"] + "\n" + it["name"]).casefold()]
+    assert [it["item_id"] for it in page["items"]] == expected and page["total"] == len(expected)
+    assert named["id"] in expected
+    by_id = httpx.get(server.url + "/items", params={"q": named["id"].upper()}).json()
+    assert [it["item_id"] for it in by_id["items"]] == [named["id"]]
+    for gender in ("female", "male"):
+        page = httpx.get(server.url + "/items", params={"gender": gender, "category": "pants", "limit": 1000}).json()
+        expected = [it["id"] for it in every if it["category"] == "pants" and it["gender"] in (gender, "unisex")]
+        assert [it["item_id"] for it in page["items"]] == expected and 0 < len(expected) < PER_CATEGORY
+    assert httpx.get(server.url + "/items", params={"gender": "unisex"}).json()["total"] == len(every)
+    paged = httpx.get(server.url + "/items", params={"q": "s", "offset": 2, "limit": 3}).json()
+    matching = [it["id"] for it in every if "s" in (it["id"] + "\n" + it["name"]).casefold()]
+    assert paged["total"] == len(matching) and [it["item_id"] for it in paged["items"]] == matching[2:5]
+    for params, field in (({"gender": "robot"}, "gender"), ({"q": ""}, "q"), ({"q": "   "}, "q"), ({"q": "x" * 101}, "q")):
+        err = assert_error(httpx.get(server.url + "/items", params=params), 422, "invalid_input")
+        assert err["message"].startswith(field + ":"), err
+
+
 # ---- logs and documentation --------------------------------------------------------------------
 def test_one_json_log_line_per_request_without_bodies(server):
     marker = "SECRET-MARKER-a1b2c3"

@@ -32,7 +32,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,7 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stygig import __version__, schema
 from stygig.errors import StygigError
-from stygig.serving import codec, logs
+from stygig.serving import catalog, codec, logs
 from stygig.serving.config import ServingConfig
 from stygig.serving.errors import (
     BadRequest,
@@ -58,6 +58,7 @@ from stygig.serving.errors import (
 )
 from stygig.serving.state import ModelState
 from stygig.serving.transformer import handle, thumbnail_url
+from stygig.taxonomy import GENDERS
 
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 INVOKED_VARIANT = "x-Amzn-Invoked-Production-Variant"
@@ -252,6 +253,9 @@ class PingResponse(BaseModel):
     error: str | None = None
 
 
+WearerGender = Literal[GENDERS]  # type: ignore[valid-type]
+
+
 class CatalogItem(BaseModel):
     item_id: str
     name: str | None = None
@@ -424,36 +428,24 @@ def create_app(
 
     @app.get("/items", response_model=ItemsPage, tags=["catalog"], responses={422: {"model": codec.ErrorResponse}, 503: {"model": codec.ErrorResponse}})
     async def list_items(
-        category: str | None = Query(None, max_length=codec.MAX_ID_CHARS),
+        category: str | None = Query(None, max_length=codec.MAX_ID_CHARS, description="only items of this category"),
+        gender: WearerGender | None = Query(
+            None, description="only items a wearer of this gender may be recommended (theirs and unisex ones)"),
+        q: str | None = Query(None, min_length=1, max_length=catalog.MAX_QUERY_CHARS,
+                              description="only items whose name or id contains this (case-insensitive)"),
         offset: int = Query(0, ge=0),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
-        """The catalog's items (optionally of one category), in artifact order."""
+        """The catalog's items, in artifact order: of one category, for one wearer, matching a search."""
         recommender = model.require()
         if category is not None and category not in recommender.taxonomy.categories:
             raise codec.InvalidInput(f"category must be one of {', '.join(recommender.taxonomy.categories)}")
-        if category is None:
-            total = recommender.n_items
-            page = recommender.items[offset : offset + limit]
-        else:
-            total = int(len(recommender.items.rows_in_category(category)))
-            page = recommender.items_in_category(category, offset, limit)
-        return {
-            "total": total,
-            "offset": offset,
-            "limit": limit,
-            "items": [
-                {
-                    "item_id": it["id"],
-                    "name": it.get("name"),
-                    "category": it["category"],
-                    "group": it.get("group"),
-                    "gender": it.get("gender"),
-                    "thumbnail_url": thumbnail_url(it["id"]),
-                }
-                for it in page
-            ],
-        }
+        if q is not None and not q.strip():
+            raise codec.InvalidInput("q: the search must not be blank")
+        return await asyncio.to_thread(
+            catalog.page, recommender, category=category, gender=gender, q=q.strip() if q else None,
+            offset=offset, limit=limit, thumbnail_url=thumbnail_url,
+        )
 
     @app.get(
         "/items/{item_id}/thumbnail",
