@@ -380,6 +380,73 @@ def test_catalog_browser_completes_a_piece(lite_server, desktop):
     desktop.shot("catalog")
 
 
+def catalog_grid(page) -> list[dict]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('#catalog-grid .catalog-item')].map(b => {
+            const n = b.querySelector('.catalog-name');
+            return { id: b.dataset.itemId, gender: b.dataset.gender, category: b.dataset.category,
+                     name: n.textContent, cut: n.scrollHeight > n.clientHeight + 1 || n.scrollWidth > n.clientWidth + 1 }; })"""
+    )
+
+
+def catalog_after(page, action, asks: str = "") -> list[dict]:
+    """Do ``action`` (which asks GET /items, with ``asks`` in its query) and wait for the grid it draws."""
+    with page.expect_response(lambda r: "/items?" in r.url and asks in r.url):
+        action()
+    page.wait_for_function("() => !document.getElementById('catalog-grid').hasAttribute('aria-busy')")
+    if page.locator("#catalog-grid img.photo").count():
+        page.wait_for_function(PICTURES_LOADED, arg="#catalog-grid img.photo")
+    return catalog_grid(page)
+
+
+def test_catalog_tab_pages_once_names_whole_searches_and_follows_dress_for(lite_server, desktop):
+    # issue 18.11: a scroll box of 9 inside pages of 24, cut names, "30 trousers pieces", no search,
+    # and "Dress for" did not filter the grid
+    every = httpx.get(lite_server + "/items", params={"limit": 1000}).json()["items"]
+    page = desktop.open(lite_server)
+    shown = catalog_after(page, lambda: page.click("#tab-catalog"))  # every category, page 1
+    assert [c["id"] for c in shown] == [it["item_id"] for it in every[:24]]
+    assert [c["name"] for c in shown] == [it["name"][:1].upper() + it["name"][1:] for it in every[:24]]
+    assert not any(c["cut"] for c in shown), [c["name"] for c in shown if c["cut"]]
+    assert page.evaluate(
+        "() => [...document.querySelectorAll('#panel-catalog, #panel-catalog *')].every(e =>"
+        " !['auto', 'scroll'].includes(getComputedStyle(e).overflowY) || e.scrollHeight <= e.clientHeight)"
+    ), "a scroll box inside the catalog"
+    pages = -(-len(every) // 24)
+    assert page.inner_text("#catalog-page") == f"Page 1 of {pages}" and page.is_disabled("#catalog-prev")
+    assert page.inner_text("#catalog-hint") == f"{len(every)} pieces. Pick one to see what goes with it."
+    shown = catalog_after(page, lambda: page.click("#catalog-next"))
+    assert [c["id"] for c in shown] == [it["item_id"] for it in every[24:48]]
+    assert page.inner_text("#catalog-page") == f"Page 2 of {pages}"
+    desktop.shot("catalog-all")
+
+    shown = catalog_after(page, lambda: page.select_option("#catalog-category", "pants"))
+    assert {c["category"] for c in shown} == {"pants"} and len(shown) == 6  # PER_CATEGORY
+    assert page.inner_text("#catalog-hint") == "Trousers: 6 pieces. Pick one to see what goes with it."
+    assert not page.is_visible("#catalog-pager")
+
+    shown = catalog_after(page, lambda: page.click("label[for=gender-female]"))  # "Dress for: Women"
+    women = [it for it in every if it["category"] == "pants" and it["gender"] in ("female", "unisex")]
+    assert [c["id"] for c in shown] == [it["item_id"] for it in women] and len(women) < 6
+    assert page.inner_text("#catalog-hint").startswith(f"Trousers: {len(women)} piece")
+    assert " for women." in page.inner_text("#catalog-hint")
+
+    word = every[0]["name"].split()[0]
+    catalog_after(page, lambda: page.select_option("#catalog-category", ""))
+    shown = catalog_after(page, lambda: page.fill("#catalog-search", word.upper()), asks="q=")
+    found = [it for it in every if it["gender"] in ("female", "unisex")
+             and word.casefold() in (it["item_id"] + "\n" + it["name"]).casefold()]
+    assert [c["id"] for c in shown] == [it["item_id"] for it in found[:24]] and found
+    assert f"for women matching “{word.upper()}”" in page.inner_text("#catalog-hint")
+    target = every[5]["item_id"]
+    shown = catalog_after(page, lambda: (page.click("label[for=gender-any]"), page.fill("#catalog-search", target)), asks="q=" + target)
+    assert [c["id"] for c in shown] == [target]
+    assert page.inner_text("#catalog-hint") == f"1 piece matching “{target}”. Pick one to see what goes with it."
+    catalog_after(page, lambda: page.fill("#catalog-search", "no-such-piece"), asks="q=no-such-piece")
+    assert page.inner_text("#catalog-hint") == "No pieces matching “no-such-piece”."
+    desktop.shot("catalog-search")
+
+
 def test_non_image_upload_shows_the_servers_422_message(lite_server, desktop, shirt_photo):
     page = desktop.open(lite_server)
     page.set_input_files("#photo-input", str(shirt_photo))

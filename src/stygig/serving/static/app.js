@@ -8,6 +8,7 @@
 
   var IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
   var CATALOG_PAGE = 24;
+  var SEARCH_PAUSE_MS = 250; // the catalog searches once typing pauses this long
   var SOURCE_TEXT = {
     item: "A piece from the catalog",
     hint: "Category as you chose it",
@@ -29,7 +30,7 @@
     controller: null,
     seq: 0,
     previewUrl: null,
-    catalog: { category: "", offset: 0, total: 0, controller: null },
+    catalog: { category: "", q: "", gender: "", page: 0, total: 0, loaded: false, controller: null },
   };
 
   function $(id) {
@@ -54,6 +55,11 @@
     if (n >= 1024 * 1024) return (n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "") + " MB";
     if (n >= 1024) return Math.round(n / 1024) + " KB";
     return n + " bytes";
+  }
+
+  /* "1 piece", "2 pieces": the page's copy of stygig.wording.plural. */
+  function plural(n, noun, nouns) {
+    return n + " " + (n === 1 ? noun : nouns || noun + "s");
   }
 
   function capitalise(s) {
@@ -155,7 +161,7 @@
 
   function onModel(info) {
     var enc = info.encoder || {};
-    var parts = [info.total_items + (info.total_items === 1 ? " piece" : " pieces"), (enc.kind || "unknown") + " encoder", "model " + String(info.model_version || "").slice(0, 8)];
+    var parts = [plural(info.total_items, "piece"), (enc.kind || "unknown") + " encoder", "model " + String(info.model_version || "").slice(0, 8)];
     $("model-info").textContent = parts.join(" · ");
 
     var cats = Object.keys(info.categories || {});
@@ -168,6 +174,8 @@
       browse.add(o);
       hint.add(new Option(capitalise(display(c)), c));
     });
+
+    if (!$("panel-catalog").hidden && !state.catalog.loaded) loadCatalog(0);
 
     var textOk = !!enc.supports_text;
     $("text-input").disabled = !textOk;
@@ -331,43 +339,62 @@
         }
         state.query.category = e.target.value || undefined;
       }
+      if (e.target.name === "gender" && state.catalog.loaded) loadCatalog(0);
       if (state.query) run(state.query);
     });
   }
 
   // ---- catalog browser ---------------------------------------------------------------------
-  function loadCatalog(category, reset) {
+  /* One page of GET /items at a time (no scroll box inside it): of the chosen category, for the
+     wearer "Dress for" names, matching the search by name or id. */
+  function loadCatalog(page) {
     var cat = state.catalog;
     var grid = $("catalog-grid");
     if (cat.controller) cat.controller.abort();
-    if (reset) {
-      grid.textContent = "";
-      cat.offset = 0;
-      cat.total = 0;
-      $("catalog-more").hidden = true;
-    }
-    cat.category = category;
-    if (!category) {
-      $("catalog-hint").textContent = "Pick a piece to see what goes with it.";
-      return;
-    }
+    cat.category = $("catalog-category").value;
+    cat.q = $("catalog-search").value.trim();
+    cat.gender = wearer();
+    cat.page = page;
+    cat.loaded = true;
     cat.controller = new AbortController();
-    $("catalog-hint").textContent = "Loading " + display(category) + "…";
-    var url = "/items?category=" + encodeURIComponent(category) + "&offset=" + cat.offset + "&limit=" + CATALOG_PAGE;
-    api(url, { signal: cat.controller.signal }).then(
-      function (page) {
-        page.items.forEach(function (item) { grid.appendChild(catalogItem(item)); });
-        cat.offset += page.items.length;
-        cat.total = page.total;
-        $("catalog-more").hidden = cat.offset >= cat.total;
-        $("catalog-hint").textContent =
-          cat.total + " " + display(category) + (cat.total === 1 ? " piece" : " pieces") + ". Pick one to see what goes with it.";
+    var params = new URLSearchParams();
+    if (cat.category) params.set("category", cat.category);
+    if (cat.gender) params.set("gender", cat.gender);
+    if (cat.q) params.set("q", cat.q);
+    params.set("offset", String(page * CATALOG_PAGE));
+    params.set("limit", String(CATALOG_PAGE));
+    grid.setAttribute("aria-busy", "true");
+    api("/items?" + params.toString(), { signal: cat.controller.signal }).then(
+      function (result) {
+        cat.controller = null;
+        cat.total = result.total;
+        grid.textContent = "";
+        result.items.forEach(function (item) { grid.appendChild(catalogItem(item)); });
+        grid.removeAttribute("aria-busy");
+        markCatalogSelection();
+        var pages = Math.max(1, Math.ceil(cat.total / CATALOG_PAGE));
+        $("catalog-pager").hidden = pages <= 1;
+        $("catalog-page").textContent = "Page " + (page + 1) + " of " + pages;
+        $("catalog-prev").disabled = page <= 0;
+        $("catalog-next").disabled = page + 1 >= pages;
+        $("catalog-hint").textContent = catalogSummary(cat);
       },
       function (err) {
         if (err && err.name === "AbortError") return;
+        cat.controller = null;
+        grid.removeAttribute("aria-busy");
         $("catalog-hint").textContent = "Could not load the catalog: " + err.message;
       }
     );
+  }
+
+  /* "Trousers: 6 pieces for women matching “navy”. Pick one to see what goes with it." */
+  function catalogSummary(cat) {
+    var text = cat.category ? capitalise(display(cat.category)) + ": " : "";
+    text += cat.total ? plural(cat.total, "piece") : cat.category ? "no pieces" : "No pieces";
+    if (cat.gender && GENDER_TEXT[cat.gender]) text += " for " + GENDER_TEXT[cat.gender];
+    if (cat.q) text += " matching “" + cat.q + "”";
+    return text + (cat.total ? ". Pick one to see what goes with it." : ".");
   }
 
   function catalogItem(item) {
@@ -375,6 +402,8 @@
     var btn = el("button", "catalog-item");
     btn.type = "button";
     btn.dataset.itemId = item.item_id;
+    btn.dataset.gender = item.gender || "";
+    btn.dataset.category = item.category || "";
     btn.setAttribute("aria-pressed", "false");
     var thumb = el("span", "catalog-thumb");
     frame(thumb, item.thumbnail_url, "");
@@ -395,8 +424,26 @@
   }
 
   function initCatalog() {
-    $("catalog-category").addEventListener("change", function (e) { loadCatalog(e.target.value, true); });
-    $("catalog-more").addEventListener("click", function () { loadCatalog(state.catalog.category, false); });
+    var typing = null;
+    $("catalog-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      window.clearTimeout(typing);
+      loadCatalog(0);
+    });
+    $("catalog-category").addEventListener("change", function () { loadCatalog(0); });
+    $("catalog-search").addEventListener("input", function () {
+      window.clearTimeout(typing);
+      typing = window.setTimeout(function () { loadCatalog(0); }, SEARCH_PAUSE_MS);
+    });
+    $("catalog-prev").addEventListener("click", function () { turnCatalogPage(-1); });
+    $("catalog-next").addEventListener("click", function () { turnCatalogPage(1); });
+    $("tab-catalog").addEventListener("click", function () {
+      if (!state.catalog.loaded && state.model) loadCatalog(0);
+    });
+  }
+
+  function turnCatalogPage(step) {
+    loadCatalog(Math.max(0, state.catalog.page + step));
   }
 
   // ---- asking for an outfit ----------------------------------------------------------------
@@ -636,14 +683,14 @@
     $("no-recs").hidden = recs.length > 0;
     var meta = outfit.metadata || {};
     $("result-meta").textContent =
-      recs.length + (recs.length === 1 ? " piece" : " pieces") +
+      plural(recs.length, "piece") +
       (meta.processing_time_ms !== undefined ? " · " + Math.round(meta.processing_time_ms) + " ms" : "");
     $("empty").hidden = true;
     $("result").hidden = false;
     var what = capitalise(display(item.category));
     setStatus(
       recs.length
-        ? "Outfit ready: " + recs.length + (recs.length === 1 ? " piece" : " pieces") + " to go with your " + display(item.category) + "."
+        ? "Outfit ready: " + plural(recs.length, "piece") + " to go with your " + display(item.category) + "."
         : "No pieces match these filters for your " + what + "."
     );
     if (focusWasInside) $("query-card").focus();
