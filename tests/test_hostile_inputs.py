@@ -144,7 +144,9 @@ def corpus(photo: bytes) -> list[Case]:
         Case("JSON sent as image/png", js(ok), "image/png", 422, "invalid_image"),
         Case("picture sent as text/plain", photo, "text/plain", 415, "unsupported_media_type"),
         Case("multipart upload", b"--x\r\n\r\n--x--", "multipart/form-data; boundary=x", 415, "unsupported_media_type"),
-        Case("image/gif content type", photo, "image/gif", 415, "unsupported_media_type"),
+        Case("image/svg+xml content type", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml", 415, "unsupported_media_type"),
+        Case("PPM picture (a format not read)", encode(garment(RED), "PPM"), "image/jpeg", 422, "invalid_image", says="PPM pictures are not read"),
+        Case("text sent as image/gif", b"GIF? no, a note", "image/gif", 422, "invalid_image", says="not an image"),
         Case("Accept: text/csv", js(ok), headers={"Accept": "text/csv"}, status=406, code="not_acceptable"),
         # base64
         Case("5 MB base64 that is not an image", js({"image": noise_5mb}), status=422, code="invalid_image"),
@@ -231,7 +233,11 @@ def corpus(photo: bytes) -> list[Case]:
         Case("16-bit RGBA PNG with transparency", png16_rgba(RED), "image/png", 200),
         Case("16-bit grayscale PNG", encode(Image.fromarray((np.asarray(Image.open(io.BytesIO(photo)).convert("L"), dtype=np.uint16) * 257)), "PNG"), "image/png", 200),
         Case("palette PNG with transparency", palette_png_with_transparency(RED), "image/png", 200),
-        Case("animated GIF", encode(garment(RED), "GIF", save_all=True, append_images=[garment(BLUE)], duration=100, loop=0), "image/png", 200),
+        Case("animated GIF", encode(garment(RED), "GIF", save_all=True, append_images=[garment(BLUE)], duration=100, loop=0), "image/gif", 200),
+        Case("BMP as image/bmp", encode(garment(RED), "BMP"), "image/bmp", 200),
+        Case("multi-page TIFF as image/tiff", encode(garment(RED), "TIFF", save_all=True, append_images=[garment(BLUE)], compression="tiff_lzw"), "image/tiff", 200),
+        Case("AVIF as image/avif", encode(garment(RED), "AVIF", quality=90), "image/avif", 200),
+        Case("JPEG sent as image/gif", photo, "image/gif", 200),
         Case("animated WebP", encode(garment(RED), "WEBP", save_all=True, append_images=[garment(BLUE)], duration=100, loop=0, lossless=True), "image/webp", 200),
         Case("WebP sent as image/jpeg", encode(garment(RED), "WEBP"), "image/jpeg", 200),
         Case("32x32 px (the smallest accepted)", encode(garment(RED, (32, 32)), "PNG"), "image/png", 200),
@@ -370,7 +376,7 @@ def test_animations_use_their_first_frame(server, cases):
     red = outfit(server, encode(garment(RED), "PNG"), "image/png")
     blue = outfit(server, encode(garment(BLUE), "PNG"), "image/png")
     assert red["query_item"]["colors"] != blue["query_item"]["colors"]
-    for name in ("animated GIF", "animated WebP"):
+    for name in ("animated GIF", "animated WebP", "multi-page TIFF as image/tiff", "BMP as image/bmp"):
         case = by_name(cases, name)
         got = outfit(server, case.body, case.content_type)
         assert got["query_item"]["colors"] == red["query_item"]["colors"], name

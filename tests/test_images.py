@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from stygig.errors import ImageError
+from stygig import images as stygig_images
 from stygig.images import decode_image
 
 
@@ -92,3 +93,53 @@ def test_errors_for_a_path_name_it(tmp_path):
     with pytest.raises(ImageError) as e:  # bytes have no name: the reason alone, as the server says it
         decode_image(b"a text file")
     assert e.value.message == "not an image (unrecognised format)"
+
+
+# ---- issue 16.3: the common formats are read, others are named ---------------------------------
+RED_AND_BLUE = [Image.new("RGB", (48, 48), c) for c in ((230, 10, 10), (10, 10, 230))]
+
+
+@pytest.mark.parametrize(
+    "fmt, kw",
+    [
+        ("GIF", {"save_all": True, "append_images": RED_AND_BLUE[1:], "duration": 100, "loop": 0}),
+        ("BMP", {}),
+        ("TIFF", {"save_all": True, "append_images": RED_AND_BLUE[1:], "compression": "tiff_lzw"}),
+        ("AVIF", {"quality": 90}),
+        ("WEBP", {"save_all": True, "append_images": RED_AND_BLUE[1:], "lossless": True}),
+    ],
+)
+def test_common_formats_are_read_first_frame_first(fmt, kw):
+    assert fmt in stygig_images.FORMATS
+    r, g, b = decode_image(_bytes(RED_AND_BLUE[0], fmt, **kw)).getpixel((20, 20))
+    assert r > 200 and b < 60, (fmt, r, g, b)
+
+
+def test_a_format_outside_the_list_is_named_and_non_images_stay_unrecognised():
+    with pytest.raises(ImageError) as e:
+        decode_image(_bytes(RED_AND_BLUE[0], "PPM"))
+    assert e.value.message == "PPM pictures are not read; send JPEG, PNG, WebP, GIF, BMP, TIFF or AVIF"
+    with pytest.raises(ImageError) as e:
+        decode_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    assert e.value.message == "not an image (unrecognised format)"
+
+
+def test_a_tiff_bomb_is_refused_from_its_header():
+    data = _bytes(Image.new("1", (20000, 20000)), "TIFF", compression="group4")
+    assert len(data) < 2_000_000
+    with pytest.raises(ImageError, match="megapixels"):
+        decode_image(data)
+
+
+def test_the_web_page_and_the_catalog_name_the_formats_the_decoder_reads():
+    import re
+    from pathlib import Path
+
+    from stygig.catalog import ingest
+
+    static = Path(stygig_images.__file__).parent / "serving" / "static"
+    hint = re.search(r'id="photo-hint">([^<]*)', (static / "index.html").read_text(encoding="utf-8")).group(1)
+    assert hint.startswith(stygig_images.FORMAT_NAMES + ", up to")
+    types = re.search(r"var IMAGE_TYPES = \[([^\]]*)\]", (static / "app.js").read_text(encoding="utf-8")).group(1)
+    assert tuple(t.strip().strip('"') for t in types.split(",")) == stygig_images.MEDIA_TYPES
+    assert ingest.IMAGE_EXTENSIONS == stygig_images.SUFFIXES

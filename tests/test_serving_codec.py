@@ -121,7 +121,7 @@ def test_raw_image_bodies_with_query_options(ct):
     assert parsed.include_thumbnails is True
 
 
-@pytest.mark.parametrize("ct", ["text/plain", "application/octet-stream", "multipart/form-data; boundary=x", "image/gif"])
+@pytest.mark.parametrize("ct", ["text/plain", "application/octet-stream", "multipart/form-data; boundary=x", "image/svg+xml", "image/heic"])
 def test_unsupported_content_types(ct):
     with pytest.raises(UnsupportedMediaType) as e:
         codec.parse_request(b"x", ct)

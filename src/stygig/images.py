@@ -1,10 +1,11 @@
 """Decoding untrusted image bytes into RGB pictures.
 
 One function used by catalog ingestion, the engine and the server, so that every path agrees on
-what an acceptable image is: the pixel limit is checked from the header *before* any pixels are
-decoded (decompression bombs), the first frame of an animation is used, EXIF orientation is
-honoured, and every mode (CMYK, 16-bit, palette with transparency, LA, ...) becomes 8-bit RGB with
-transparency composited onto white.
+what an acceptable image is: only the common formats' decoders are tried (:data:`FORMATS`), the
+pixel limit is checked from the header *before* any pixels are decoded (decompression bombs), the
+first frame of an animation (or page of a TIFF) is used, EXIF orientation is honoured, and every
+mode (CMYK, 16-bit, palette with transparency, LA, ...) becomes 8-bit RGB with transparency
+composited onto white.
 """
 
 from __future__ import annotations
@@ -16,7 +17,34 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+# the decoders of FORMATS, registered with Pillow now (Pillow would otherwise import all of its
+# plugins on the first picture that is not a JPEG, PNG, GIF or BMP)
+from PIL import AvifImagePlugin, BmpImagePlugin, GifImagePlugin, JpegImagePlugin  # noqa: F401
+from PIL import PngImagePlugin, TiffImagePlugin, WebPImagePlugin  # noqa: F401
+
 from stygig.errors import ImageError
+
+#: The picture formats read: Pillow's name, the name users read, the media types a client may
+#: send it as, and a file's suffixes. Only these decoders are tried (Pillow can open dozens more,
+#: some rarely exercised, one handing the bytes to an outside program); Pillow's JPEG decoder
+#: also reads cameras' multi-picture JPEGs (MPO).
+_FORMATS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("JPEG", "JPEG", ("image/jpeg",), (".jpg", ".jpeg")),
+    ("PNG", "PNG", ("image/png", "image/apng"), (".png",)),
+    ("WEBP", "WebP", ("image/webp",), (".webp",)),
+    ("GIF", "GIF", ("image/gif",), (".gif",)),
+    ("BMP", "BMP", ("image/bmp", "image/x-ms-bmp"), (".bmp",)),
+    ("TIFF", "TIFF", ("image/tiff",), (".tif", ".tiff")),
+    ("AVIF", "AVIF", ("image/avif",), (".avif",)),
+)
+#: Pillow's names of the formats read
+FORMATS: tuple[str, ...] = tuple(f[0] for f in _FORMATS)
+#: every media type a picture may be sent as, in order
+MEDIA_TYPES: tuple[str, ...] = tuple(t for f in _FORMATS for t in f[2])
+#: the file suffixes of pictures (lower case), for catalog folders
+SUFFIXES: frozenset[str] = frozenset(x for f in _FORMATS for x in f[3])
+#: the formats as a user reads them: "JPEG, PNG, WebP, GIF, BMP, TIFF or AVIF"
+FORMAT_NAMES = ", ".join(f[1] for f in _FORMATS[:-1]) + " or " + _FORMATS[-1][1]
 
 MAX_PIXELS = 64_000_000
 MIN_SIDE = 32
@@ -64,7 +92,7 @@ def decode_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageError(
@@ -75,7 +103,7 @@ def decode_image(
                 raise ImageError(f"image is {width}x{height}, under the minimum side of {min_side} px")
             if getattr(img, "is_animated", False):
                 img.seek(0)
-            if img.format == "JPEG" and draft_min_side and min(width, height) >= 2 * draft_min_side:
+            if img.format in ("JPEG", "MPO") and draft_min_side and min(width, height) >= 2 * draft_min_side:
                 scale = min(width, height) / draft_min_side  # >= 2
                 img.draft(img.mode, (int(width / scale) + 1, int(height / scale) + 1))
             img.load()
@@ -84,11 +112,24 @@ def decode_image(
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError("not an image (unrecognised format)") from None
+        raise ImageError(_unread_format(data)) from None
     except Image.DecompressionBombError as e:  # pragma: no cover - guarded above
         raise ImageError(f"image too large: {e}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"corrupt or truncated image: {e}") from None
+
+
+def _unread_format(data: bytes) -> str:
+    """Why bytes none of :data:`FORMATS` reads are refused: a picture of another format, named
+    (its header only is parsed, nothing decoded), or not a picture at all."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as other:
+                name = other.format
+    except Exception:  # noqa: BLE001 - any failure here means: not a picture we know
+        return "not an image (unrecognised format)"
+    return f"{name} pictures are not read; send {FORMAT_NAMES}"
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

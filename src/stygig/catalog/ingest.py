@@ -26,9 +26,10 @@ from typing import Any, Callable, Iterable
 
 from stygig import jsonlines
 from stygig.errors import CatalogError
+from stygig.images import SUFFIXES
 from stygig.taxonomy import GENDERS, Taxonomy
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+IMAGE_EXTENSIONS = SUFFIXES
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
 RESERVED = {"id", "image", "category", "gender", "name"}
 REQUIRED = ("id", "image", "category")

@@ -19,7 +19,8 @@ Requests:
 
 * ``application/json``: ``{"image": <base64>}`` | ``{"image_s3_uri": "s3://..."}`` |
   ``{"item_id": "..."}`` | ``{"text": "..."}`` plus options. Missing ``Content-Type`` means JSON.
-* ``image/jpeg``, ``image/png``, ``image/webp``, ``application/x-image``: the raw picture; options
+* a picture type (``image/jpeg``, ``image/png``, ``image/webp``, ``image/gif``, ``image/bmp``,
+  ``image/tiff``, ``image/avif``, ...; see ``IMAGE_CONTENT_TYPES``) or ``application/x-image``: the raw picture; options
   in the query string (``?top_k=5&gender=female&exclude_ids=a,b``) or, through InvokeEndpoint, in
   ``X-Amzn-SageMaker-Custom-Attributes`` written the same way (``top_k=5&gender=female``).
 
@@ -40,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from stygig import schema
 from stygig.errors import InvalidInput, StygigError
-from stygig.images import decode_image
+from stygig.images import MEDIA_TYPES, decode_image
 from stygig.recommend.query import Query
 from stygig.schema import Options
 from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
@@ -50,7 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # ---- content types ------------------------------------------------------------------------------
 JSON = "application/json"
-IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "application/x-image")
+#: raw picture bodies: every format the decoder reads, and SageMaker's generic image type (the
+#: format is read from the bytes, whatever the header says)
+IMAGE_CONTENT_TYPES = (*MEDIA_TYPES, "application/x-image")
 #: JSON Lines: one JSON request a line in, one answer a line out (Batch Transform, SplitType=Line)
 JSONLINES = "application/jsonlines"
 JSONLINES_CONTENT_TYPES = (JSONLINES, "application/jsonl", "application/x-jsonlines")

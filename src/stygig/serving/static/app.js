@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  var IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
+  var IMAGE_TYPES = ["image/jpeg", "image/png", "image/apng", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff", "image/avif"];
   var CATALOG_PAGE = 24;
   var SEARCH_PAUSE_MS = 250; // the catalog searches once typing pauses this long
   var SOURCE_TEXT = {
