@@ -184,7 +184,7 @@ def test_encode_response_is_compact_utf8_and_refuses_nan():
 def test_openapi_schema_of_the_request_lists_every_field():
     schema = codec.RecommendRequest.model_json_schema()
     assert set(schema["properties"]) == {
-        "image", "image_s3_uri", "item_id", "text", "top_k", "n_recommendations", "items_per_category",
+        "image", "image_s3_uri", "item_id", "text", "items", "top_k", "n_recommendations", "items_per_category",
         "min_score", "gender", "category", "exclude_ids", "include_thumbnails",
     }
     assert schema["additionalProperties"] is False
@@ -224,7 +224,7 @@ def test_arbitrary_json_objects_never_crash(obj):
         assert e.status in (400, 422)
         assert e.message and "\n" not in e.message
     else:
-        given_sources = [k for k in ("image", "image_s3_uri", "item_id", "text") if obj.get(k) is not None]
+        given_sources = [k for k in ("image", "image_s3_uri", "item_id", "text", "items") if obj.get(k) is not None]
         assert given_sources == [parsed.source]
         assert set(parsed.options) <= set(schema.OPTION_NAMES)
 

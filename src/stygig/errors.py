@@ -42,6 +42,12 @@ class UnknownItem(InvalidInput):
     code = "unknown_item"
 
 
+class IncompatiblePieces(InvalidInput):
+    """Query pieces that cannot be worn together (two bottoms; a dress and a skirt)."""
+
+    code = "incompatible_pieces"
+
+
 class UnsupportedQuery(InvalidInput):
     """E.g. a text query against an artifact whose encoder has no text tower."""
 

@@ -73,7 +73,7 @@ def _swatches(draw: ImageDraw.ImageDraw, x: int, y: int, colours: list[dict[str,
 
 def render_outfit(response: dict[str, Any], query_image: Image.Image | None, load_item: ImageLoader) -> Image.Image:
     recs = response.get("recommendations", [])
-    q = response.get("query_item", {})
+    q = response.get("query_item") or (response.get("query_items") or [{}])[0]
     cols = max(1, min(4, len(recs)))
     rows = max(1, (len(recs) + cols - 1) // cols)
     left = CARD + 2 * PAD
@@ -174,12 +174,15 @@ def _chip_names(colours: list[dict[str, Any]]) -> str:
 
 
 def format_outfit(response: dict[str, Any]) -> str:
-    """A short readable outfit for a terminal."""
-    q = response.get("query_item", {})
-    head = f"Query: {q.get('category', '?')} (by {q.get('category_source', '?')}) · {_chip_names(q.get('colors', []))}"
-    if q.get("item_id"):
-        head += f" — item {_named(q['item_id'], q.get('name'))}"
-    lines = [head]
+    """A short readable outfit for a terminal: a line per query piece, then the picks."""
+    pieces = response.get("query_items") or [response.get("query_item", {})]
+    lines = []
+    for n, q in enumerate(pieces, start=1):
+        head = "Query" if len(pieces) == 1 else f"Query {n}/{len(pieces)}"
+        head += f": {q.get('category', '?')} (by {q.get('category_source', '?')}) · {_chip_names(q.get('colors', []))}"
+        if q.get("item_id"):
+            head += f" — item {_named(q['item_id'], q.get('name'))}"
+        lines.append(head)
     recs = response.get("recommendations", [])
     if not recs:
         lines.append("  no complementary items matched the filters")

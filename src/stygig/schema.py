@@ -12,7 +12,8 @@ applies — and everything else is derived from these declarations:
 
 Roles (:attr:`Spec.role`):
 
-* ``query`` — one way to give the query piece in a JSON body (:data:`QUERY_FIELDS`);
+* ``query`` — one way to give a query piece in a JSON body (:data:`QUERY_FIELDS`), or
+  :data:`ITEMS`, the list of 1..:data:`MAX_PIECES` pieces each written with those fields;
 * ``option`` — an engine option, a field of :class:`Options` (JSON body, query string,
   SageMaker custom attributes, CLI);
 * ``response`` — shapes the response and is applied by the codec (:data:`RESPONSE_FIELDS`).
@@ -43,7 +44,10 @@ MAX_ID_CHARS = 256
 #: longest ``image_s3_uri`` the codec decodes
 MAX_S3_URI_CHARS = 1100
 
-KINDS = ("int", "number", "choice", "category", "ids", "bool", "text", "string", "base64")
+#: most pieces a query may hold (the ``items`` of a JSON body, the CLI's photos, ``--item`` and ``--text``)
+MAX_PIECES = 8
+
+KINDS = ("int", "number", "choice", "category", "ids", "bool", "text", "string", "base64", "pieces")
 ROLES = ("query", "option", "response")
 
 
@@ -54,7 +58,7 @@ class Spec:
     name: str
     #: ``int`` | ``number`` | ``choice`` | ``category`` (one of the artifact's taxonomy) |
     #: ``ids`` (a list of item ids; a comma-separated string too) | ``bool`` | ``text`` |
-    #: ``string`` | ``base64``
+    #: ``string`` | ``base64`` | ``pieces`` (a list of query pieces, each one of :data:`QUERY_FIELDS`)
     kind: str
     role: str
     #: what it is, one sentence fragment without its range or default (they are added)
@@ -65,7 +69,8 @@ class Spec:
     high: float | None = None
     #: ``choice``: the values (checked by the engine, case-insensitively)
     choices: tuple[str, ...] = ()
-    #: ``text``: most characters (checked by the engine); ``ids``: most ids (checked by the engine)
+    #: ``text``: most characters (checked by the engine); ``ids``, ``pieces``: most entries
+    #: (checked by the engine, ``pieces`` by the codec)
     max_length: int | None = None
     max_items: int | None = None
     #: longest value the codec decodes (checked by pydantic)
@@ -170,22 +175,32 @@ _ALIASES: dict[str, tuple[Spec, ...]] = {
     s.name: tuple(a for a in OPTION_FIELDS if a.alias_of == s.name) for s in OPTION_FIELDS if s.alias_of is None
 }
 
-# ---- the query piece (JSON) and the response options --------------------------------------------
-TEXT = Spec("text", "text", "query", "A description; needs an artifact with a CLIP encoder", max_length=1000)
+# ---- the query pieces (JSON) and the response options --------------------------------------------
+TEXT = Spec("text", "text", "query", "A description; needs an artifact with a CLIP encoder", max_length=1000,
+            cli="--text")
+IMAGE = Spec("image", "base64", "query", "The garment picture, base64 (a data: URL is accepted)")
+ITEM_ID = Spec("item_id", "string", "query", "An item of the catalog", wire_max_length=MAX_ID_CHARS, cli="--item")
+#: the fields of one query piece: a body gives exactly one of them at its top level, or each
+#: piece of :data:`ITEMS` gives exactly one
 QUERY_FIELDS: tuple[Spec, ...] = (
-    Spec("image", "base64", "query", "The garment picture, base64 (a data: URL is accepted)"),
+    IMAGE,
     Spec("image_s3_uri", "string", "query",
          "s3://bucket/key of the picture; the bucket must be in STYGIG_ALLOWED_S3_BUCKETS",
          wire_max_length=MAX_S3_URI_CHARS),
-    Spec("item_id", "string", "query", "An item of the catalog", wire_max_length=MAX_ID_CHARS),
+    ITEM_ID,
     TEXT,
 )
+QUERY_NAMES: tuple[str, ...] = tuple(s.name for s in QUERY_FIELDS)
+ITEMS = Spec("items", "pieces", "query",
+             "The pieces worn together, each an object with exactly one of "
+             + ", ".join(QUERY_NAMES[:-1]) + " or " + QUERY_NAMES[-1]
+             + "; instead of a top-level one", max_items=MAX_PIECES)
 RESPONSE_FIELDS: tuple[Spec, ...] = (
     Spec("include_thumbnails", "bool", "response",
          "Add each item's thumbnail to the response as a data: URL (`thumbnail_data`)", default=False),
 )
 #: every field of a JSON request, in order
-REQUEST_FIELDS: tuple[Spec, ...] = QUERY_FIELDS + OPTION_FIELDS + RESPONSE_FIELDS
+REQUEST_FIELDS: tuple[Spec, ...] = QUERY_FIELDS + (ITEMS,) + OPTION_FIELDS + RESPONSE_FIELDS
 FIELDS_BY_NAME: dict[str, Spec] = {s.name: s for s in REQUEST_FIELDS}
 
 
@@ -254,13 +269,24 @@ _CONVERTERS: dict[str, Callable[[Any, Spec, Taxonomy | None], Any]] = {
 }
 
 
-def check_text(value: Any) -> str:
-    """A text query as the engine accepts it (the message names ``text``)."""
+def check_text(value: Any, name: str = TEXT.name) -> str:
+    """A text query as the engine accepts it (the message names ``name``: ``text``, ``items[2].text``)."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{TEXT.name} must be a non-empty string")
+        raise InvalidInput(f"{name} must be a non-empty string")
     if len(value) > TEXT.max_length:  # type: ignore[operator]
-        raise InvalidInput(f"{TEXT.name} is {len(value)} characters; the limit is {TEXT.max_length}")
+        raise InvalidInput(f"{name} is {len(value)} characters; the limit is {TEXT.max_length}")
     return value
+
+
+def check_piece_count(n: int, name: str = ITEMS.name, how: str = "") -> None:
+    """1..:data:`MAX_PIECES` pieces (``name``: ``items``, or how the CLI calls them; ``how``: what
+    a piece is, for the empty case); the message names the first piece over the limit,
+    ``items[8]``, when ``name`` is ``items``."""
+    if n == 0:
+        raise InvalidInput(f"{name} is empty; give 1 to {MAX_PIECES} pieces{how}")
+    if n > MAX_PIECES:
+        first_over = f" ({name}[{MAX_PIECES}] is one too many)" if name == ITEMS.name else ""
+        raise InvalidInput(f"{name} has {n} pieces; the limit is {MAX_PIECES}{first_over}")
 
 
 # ---- derived: JSON schema limits ----------------------------------------------------------------
@@ -274,6 +300,8 @@ def json_schema_limits(spec: Spec) -> dict[str, Any]:
         return {"minLength": 1, "maxLength": spec.max_length}
     if spec.kind == "ids" and spec.max_items is not None:
         return {"maxItems": spec.max_items}
+    if spec.kind == "pieces":
+        return {"minItems": 1, "maxItems": spec.max_items}
     return {}
 
 
@@ -313,6 +341,48 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
         elif s.kind == "ids":
             kw.update(action="append", metavar="ID", help=s.description[:-1] + "; repeatable.")
         parser.add_argument(s.cli, **kw)
+
+
+#: the CLI's query pieces: the positional photos, then ``--item`` and ``--text`` in the order given
+CLI_PHOTOS = "images"
+CLI_PIECES = "query_pieces"
+#: a parser default naming the repeatable positional that may also follow options
+#: (``recommend ART --item ID PHOTO``): :class:`stygig.cli.CommandParser` gathers it
+TRAILING_POSITIONAL = "trailing_positional"
+
+
+class _AppendPiece(argparse.Action):
+    """``--item ID`` / ``--text T``: appended, with its kind, to one list (the order given)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        kinds = {ITEM_ID.cli: ITEM_ID.name, TEXT.cli: TEXT.name}
+        found = list(getattr(namespace, CLI_PIECES, None) or [])
+        found.append((kinds[option_string], values))
+        setattr(namespace, CLI_PIECES, found)
+
+
+def add_query_flags(parser: argparse.ArgumentParser) -> None:
+    """The query's pieces as CLI arguments: photos (positional, repeatable), ``--item ID`` and
+    ``--text T`` (each repeatable), 1..:data:`MAX_PIECES` in all."""
+    total = f"1..{MAX_PIECES} pieces in all"
+    parser.add_argument(CLI_PHOTOS, nargs="*", metavar="PHOTO", default=[],
+                        help=f"a garment's picture (a file); repeatable ({total})")
+    parser.set_defaults(**{TRAILING_POSITIONAL: CLI_PHOTOS})
+    for s in (ITEM_ID, TEXT):
+        parser.add_argument(s.cli, action=_AppendPiece, dest=CLI_PIECES, metavar=s.cli.strip("-").upper(),
+                            help=f"{s.summary}; repeatable ({total}).")
+
+
+def cli_pieces(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(kind, value, label) of each piece given: photos first, then ``--item`` / ``--text`` in
+    order; labels name them as typed (``--item shirt-0003``). 1..:data:`MAX_PIECES` of them."""
+    out = [("image", str(p), str(p)) for p in getattr(args, CLI_PHOTOS, None) or []]
+    for kind, value in getattr(args, CLI_PIECES, None) or []:
+        flag = ITEM_ID.cli if kind == ITEM_ID.name else TEXT.cli
+        shown = value if kind == ITEM_ID.name else repr(value[:60])
+        out.append((kind, value, f"{flag} {shown}"))
+    check_piece_count(len(out), "the query", f" (photos, {ITEM_ID.cli} or {TEXT.cli})")
+    return out
 
 
 def cli_options(args: argparse.Namespace) -> dict[str, Any]:

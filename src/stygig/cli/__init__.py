@@ -30,6 +30,24 @@ COMMAND_MODULES = [
 ]
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser. Where the subcommand names a repeatable positional as its
+    :data:`~stygig.schema.TRAILING_POSITIONAL` default (``recommend``'s photos), positional words
+    after options belong to it too: ``stygig recommend ART --item ID PHOTO``, which argparse alone
+    refuses (its ``nargs="*"`` positional is consumed, empty, before the first option)."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        from stygig.schema import TRAILING_POSITIONAL
+
+        namespace, extras = super().parse_known_args(args, namespace)
+        dest = getattr(namespace, TRAILING_POSITIONAL, None)
+        if dest and extras:
+            words = [a for a in extras if not a.startswith("-")]
+            setattr(namespace, dest, [*(getattr(namespace, dest, None) or []), *words])
+            extras = [a for a in extras if a.startswith("-")]
+        return namespace, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stygig",
@@ -37,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"stygig {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

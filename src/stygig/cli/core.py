@@ -41,11 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace the artifact (and --tar archive) if OUT already holds one")
     p.set_defaults(func=cmd_merge)
 
-    p = sub.add_parser("recommend", help="complete an outfit from an image, a text or a catalog item")
+    p = sub.add_parser("recommend", help="complete an outfit from pieces: photos, texts or catalog items")
     p.add_argument("artifact", help="artifact directory")
-    p.add_argument("image", nargs="?", help="query image file")
-    p.add_argument("--text", help="text query (CLIP artifacts)")
-    p.add_argument("--item", help="id of a catalog item")
+    from stygig.schema import add_query_flags
+
+    add_query_flags(p)
     add_query_options(p)
     from stygig.cli.evaluate import add_compatibility_flag
 
@@ -108,36 +108,38 @@ def cmd_merge(args) -> int:
     return 0
 
 
-def run_recommend(artifact: str, image: str | None, text: str | None, item: str | None, opts: dict,
-                  compatibility: str | None = None):
-    from stygig.errors import StygigError
+def run_recommend(artifact: str, pieces: list[tuple[str, str, str]], opts: dict, compatibility: str | None = None):
+    """Load the artifact and answer the query: ``pieces`` as :func:`stygig.schema.cli_pieces`
+    gives them; one piece is the one-piece form (its response has ``query_item``), several the
+    list form (``query_items``; errors name each piece as typed, ``--item shirt-0003``)."""
     from stygig.images import decode_image
     from stygig.recommend.engine import Recommender
-    from stygig.recommend.query import Query
+    from stygig.recommend.query import Piece, Query
     from stygig.schema import Options
 
-    given = [x for x in (image, text, item) if x is not None]
-    if len(given) != 1:
-        raise StygigError("give exactly one of IMAGE, --text or --item")
     rec = Recommender.load(artifact, compatibility=compatibility)
-    q_img = decode_image(image) if image is not None else None
-    query = Query(image=q_img, text=text, item_id=item)
+    built = [Piece(**{kind: decode_image(value) if kind == "image" else value}, label=label)
+             for kind, value, label in pieces]
+    query = Query(pieces=built) if len(built) > 1 else Query(image=built[0].image, text=built[0].text,
+                                                             item_id=built[0].item_id)
     response = rec.recommend(query, Options.from_dict(opts, rec.taxonomy))
-    return rec, q_img, response
+    return rec, built, response
 
 
 def cmd_recommend(args) -> int:
     from stygig.report import artifact_loader, format_outfit, save_visual
+    from stygig.schema import cli_pieces
 
-    rec, q_img, response = run_recommend(args.artifact, args.image, args.text, args.item, options_dict(args),
-                                         args.compatibility)
+    rec, built, response = run_recommend(args.artifact, cli_pieces(args), options_dict(args), args.compatibility)
     if args.json:
         print(json.dumps(response, indent=2, ensure_ascii=False))
     else:
         print(format_outfit(response))
     if args.save_visual:
-        if q_img is None and args.item:
-            q_img = artifact_loader(rec.artifact_dir)(rec.item(args.item))
+        lead = built[0]
+        q_img = lead.image
+        if q_img is None and lead.item_id is not None:
+            q_img = artifact_loader(rec.artifact_dir)(rec.item(lead.item_id))
         png, js = save_visual(response, args.save_visual, artifact_loader(rec.artifact_dir), q_img)
         print(f"wrote {png} and {js}", file=sys.stderr if args.json else sys.stdout)
     return 0

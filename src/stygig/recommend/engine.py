@@ -35,7 +35,7 @@ from stygig.items import ItemStore
 from stygig.recommend import compose, explain, infer, retrieve
 from stygig.recommend.compat import Compatibility, Pieces, against_context, load_compatibility
 from stygig.recommend.compat.registry import MANIFEST_KEY
-from stygig.recommend.query import Query, ResolvedPiece, resolve
+from stygig.recommend.query import Piece, Query, ResolvedPiece, check_wearable, resolve
 from stygig.schema import Options
 from stygig.taxonomy import GENDERS, Taxonomy
 
@@ -74,7 +74,7 @@ class Recommender:
         self._cat_code = {c: i for i, c in enumerate(self._cat_names)}
         # CLIP's own temperature (recorded at export); 100 is the value CLIP learns
         self._logit_scale = float((manifest.get("encoder", {}).get("export") or {}).get("logit_scale", 100.0))
-        self._comp_cache: dict[str, tuple[list[str], np.ndarray, list[str]]] = {}
+        self._comp_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray, list[str]]] = {}
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -176,30 +176,19 @@ class Recommender:
         opts = options or Options()
         if opts.category is not None and opts.category not in self.taxonomy.categories:
             raise InvalidInput(f"category must be one of {', '.join(self.taxonomy.categories)}")
-        piece = resolve(query.single(), encoder=self.encoder, items=self.items, vectors=self.vectors, colours=self.colours)
-        category, source, confidence, neighbours = infer.query_category(
-            piece.vector, hint=opts.category, row=piece.row, is_text=piece.piece.text is not None, items=self.items,
-            indexes=self.indexes, categories=self._cat_names, category_text=self.category_text,
-            logit_scale=self._logit_scale,
-        )
-        q_gender, q_gender_source = infer.query_gender(piece.row, neighbours, self.items)
-        # the user's gender, when given, is the reference the gender score compares with
-        reference_gender = opts.gender if opts.gender not in (None, "unisex") else q_gender
-
-        recs = self._complete(piece, category, reference_gender, opts)
+        if opts.category is not None and len(query.pieces) > 1:
+            raise InvalidInput("category overrides a one-piece query's category; each piece of several is "
+                               "recognised on its own")
+        pieces = [self._describe_piece(p, opts) for p in query.pieces]
+        check_wearable(query.pieces, [d["category"] for _, d in pieces], self.taxonomy)
+        recs = self._complete(pieces, opts)
         elapsed = (time.perf_counter() - t0) * 1000
+        described = [d for _, d in pieces]
+        head: dict[str, Any] = {"query_item": described[0]} if len(described) == 1 else {}
+        if query.is_list:
+            head["query_items"] = described
         return {
-            "query_item": {
-                "item_id": piece.piece.item_id,
-                "name": self.items[piece.row]["name"] if piece.row is not None else None,
-                "category": category,
-                "group": self.taxonomy.group_of(category),
-                "category_source": source,
-                "category_confidence": round(confidence, 4),
-                "gender": q_gender,
-                "gender_source": q_gender_source,
-                "colors": piece.colours,
-            },
+            **head,
             "recommendations": recs,
             "metadata": {
                 "processing_time_ms": round(elapsed, 2),
@@ -212,33 +201,63 @@ class Recommender:
             },
         }
 
-    def _complementary(self, category: str) -> tuple[list[str], np.ndarray, list[str]]:
-        """The categories to search for a query of ``category`` (those with an index), their
-        taxonomy codes and their groups."""
-        hit = self._comp_cache.get(category)
+    def _describe_piece(self, p: Piece, opts: Options) -> tuple[ResolvedPiece, dict[str, Any]]:
+        """A piece resolved (vector, colours, row), and what the response says of it: its category
+        and gender (given, its own, or voted) and colours."""
+        piece = resolve(p, encoder=self.encoder, items=self.items, vectors=self.vectors, colours=self.colours)
+        category, source, confidence, neighbours = infer.query_category(
+            piece.vector, hint=opts.category, row=piece.row, is_text=p.text is not None, items=self.items,
+            indexes=self.indexes, categories=self._cat_names, category_text=self.category_text,
+            logit_scale=self._logit_scale,
+        )
+        q_gender, q_gender_source = infer.query_gender(piece.row, neighbours, self.items)
+        return piece, {
+            "item_id": p.item_id,
+            "name": self.items[piece.row]["name"] if piece.row is not None else None,
+            "category": category,
+            "group": self.taxonomy.group_of(category),
+            "category_source": source,
+            "category_confidence": round(confidence, 4),
+            "gender": q_gender,
+            "gender_source": q_gender_source,
+            "colors": piece.colours,
+        }
+
+    def _complementary(self, categories: tuple[str, ...]) -> tuple[list[str], np.ndarray, list[str]]:
+        """The categories to search for query pieces of ``categories`` (those with an index):
+        complementary to every piece, so that a slot a piece fills is not filled again; best mean
+        category compatibility first, ties in taxonomy order. Also their taxonomy codes and groups."""
+        hit = self._comp_cache.get(categories)
         if hit is None:
-            cats = [c for c in self.taxonomy.complementary(category) if c in self.indexes.per_category]
+            if len(categories) == 1:
+                ranked = self.taxonomy.complementary(categories[0])
+            else:
+                score = {c: [self.taxonomy.compatibility(q, c) for q in categories] for c in self._cat_names}
+                ranked = sorted((c for c in self._cat_names if min(score[c]) > 0),
+                                key=lambda c: (-sum(score[c]) / len(categories), self._cat_code[c]))
+            cats = [c for c in ranked if c in self.indexes.per_category]
             hit = (cats, np.array([self._cat_code[c] for c in cats], dtype=np.int64), [self.taxonomy.group_of(c) for c in cats])
-            self._comp_cache[category] = hit
+            self._comp_cache[categories] = hit
         return hit
 
-    def _complete(self, piece: ResolvedPiece, category: str, reference_gender: str | None, opts: Options):
-        cats, cat_codes, groups = self._complementary(category)
-        filters = retrieve.Filters(
-            gender=opts.gender,
-            exclude_ids=opts.exclude_ids,
-            exclude_rows=() if piece.row is None else (piece.row,),
-        )
+    def _complete(self, described: list[tuple[ResolvedPiece, dict[str, Any]]], opts: Options):
+        pieces = [p for p, _ in described]
+        categories = tuple(d["category"] for _, d in described)
+        cats, cat_codes, groups = self._complementary(categories)
+        query_rows = tuple(p.row for p in pieces if p.row is not None)
+        filters = retrieve.Filters(gender=opts.gender, exclude_ids=opts.exclude_ids, exclude_rows=query_rows)
         pool = max(MIN_POOL, POOL_PER_ITEM * opts.items_per_category)
-        cand = retrieve.candidates(self.indexes, self.items, piece.vector, cats, pool, filters)
+        cand = retrieve.candidates_for_all(self.indexes, self.items, self.vectors, [p.vector for p in pieces], cats, pool, filters)
         if not len(cand):
             return []
+        # the user's gender, when given, is the reference the gender score compares with; else each piece's own
+        genders = [opts.gender if opts.gender not in (None, "unisex") else d["gender"] for _, d in described]
         context = Pieces(
-            colours=piece.colour_rows[None],
-            categories=np.array([self._cat_code[category]], dtype=np.int64),
-            genders=np.array([-1 if reference_gender is None else GENDERS.index(reference_gender)], dtype=np.int64),
-            rows=np.array([-1 if piece.row is None else piece.row], dtype=np.int64),
-            vectors=np.asarray(piece.vector, dtype=np.float32)[None],
+            colours=np.stack([p.colour_rows for p in pieces]),
+            categories=np.array([self._cat_code[c] for c in categories], dtype=np.int64),
+            genders=np.array([-1 if g is None else GENDERS.index(g) for g in genders], dtype=np.int64),
+            rows=np.array([-1 if p.row is None else p.row for p in pieces], dtype=np.int64),
+            vectors=np.stack([np.asarray(p.vector, dtype=np.float32) for p in pieces]),
         )
         candidates = Pieces(
             colours=np.asarray(self.colours[cand.rows]),
@@ -247,18 +266,21 @@ class Recommender:
             rows=cand.rows,
             vectors=np.asarray(self.vectors[cand.rows], dtype=np.float32) if self.compatibility.needs_vectors else None,
         )
-        scores = against_context(self.compatibility, context, candidates, similarity=cand.sims[None, :])
+        scores = against_context(self.compatibility, context, candidates, similarity=cand.sims)
         chosen = compose.group_first(
             scores.total, cand.rows, cand.slot, groups,
             items_per_category=opts.items_per_category, min_score=opts.min_score, top_k=opts.top_k,
         )
+        # each pick is explained against the query piece it goes with best
+        best_piece = np.argmax(scores.pairs.total, axis=0)
         relation = scores.pairs.relation
         part_keys = [(f"{name}_score", values) for name, values in scores.parts.items()]
-        sim, cat = scores.parts.get("similarity"), scores.parts.get("category")
+        sim, cat = scores.pairs.parts.get("similarity"), scores.pairs.parts.get("category")
         outfit = []
         for rank, i in enumerate(chosen, start=1):
             it = self.items[int(cand.rows[i])]
-            rel = None if relation is None else int(relation[0, i])
+            q = int(best_piece[i])
+            rel = None if relation is None else int(relation[q, i])
             rec = {
                 "rank": rank,
                 "item_id": it["id"],
@@ -276,9 +298,9 @@ class Recommender:
             rec["reason"] = explain.reason(
                 self.taxonomy, it,
                 relation=RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None,
-                similarity=0.0 if sim is None else float(sim[i]),
-                category_score=0.0 if cat is None else float(cat[i]),
-                query_category=category, query_colours=piece.colours,
+                similarity=0.0 if sim is None else float(sim[q, i]),
+                category_score=0.0 if cat is None else float(cat[q, i]),
+                query_category=categories[q], query_colours=pieces[q].colours,
             )
             outfit.append(rec)
         return outfit

@@ -1,52 +1,63 @@
 """The query: what the user wears or wants to wear, and how it becomes vectors and colours.
 
-A :class:`Query` holds pieces (:class:`Piece`: an image, a text or a catalog item id). Today the
-engine answers one-piece queries (``Query(image=...)``, ``Query(text=...)``,
-``Query(item_id=...)``); the structure holds up to :data:`MAX_PIECES` for the outfit composer.
+A :class:`Query` holds 1..:data:`MAX_PIECES` pieces (:class:`Piece`: an image, a text or a
+catalog item id), mixed: ``Query(image=...)`` (or ``text=``, ``item_id=``) is the one-piece form,
+``Query(pieces=[...])`` the list form (a JSON body's ``items``, the CLI's photos, ``--item`` and
+``--text``). Each piece of the list form has a label (``items[2]``, or the CLI's ``--item
+shirt-0003``) that errors name it by.
+
 :func:`resolve` turns a piece into what the later stages read: its vector, its dominant colours
 (as the response shows them and as the (k, 4) Lab + weight rows the scorers take) and its row
-when it is a catalog item.
+when it is a catalog item. :func:`check_wearable` refuses pieces that cannot be worn together
+once their categories are known.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
 
-from stygig.errors import InvalidInput, UnknownItem, UnsupportedQuery
+from stygig.errors import IncompatiblePieces, InvalidInput, StygigError, UnknownItem, UnsupportedQuery
 from stygig.features import photo
 from stygig.features.colour.names import named_colours_in_text
 from stygig.features.encoders.base import Encoder
-from stygig.schema import check_text
+from stygig.schema import ITEMS, MAX_PIECES, check_piece_count, check_text
+from stygig.taxonomy import Taxonomy
 
-#: most pieces a query may hold
-MAX_PIECES = 8
+__all__ = ["MAX_PIECES", "Piece", "Query", "ResolvedPiece", "check_wearable", "colour_rows", "naming", "resolve",
+           "unknown_item"]
 
 
 @dataclass(frozen=True)
 class Piece:
-    """Exactly one of an image, a text or the id of a catalog item."""
+    """Exactly one of an image, a text or the id of a catalog item; ``label`` names it in errors
+    (None for the one-piece form, whose errors name the field alone)."""
 
     image: Image.Image | None = None
     text: str | None = None
     item_id: str | None = None
+    label: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         given = [n for n, v in (("image", self.image), ("text", self.text), ("item_id", self.item_id)) if v is not None]
         if len(given) != 1:
             raise InvalidInput(
-                "a query needs exactly one of image, text or item_id"
+                (f"{self.label}: a piece" if self.label else "a query") + " needs exactly one of image, text or item_id"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         if self.text is not None:
-            check_text(self.text)
+            check_text(self.text, f"{self.label}.text" if self.label else "text")
 
     @property
     def kind(self) -> str:
         return "image" if self.image is not None else "text" if self.text is not None else "item_id"
+
+    def labelled(self, label: str) -> "Piece":
+        return self if self.label is not None else Piece(self.image, self.text, self.item_id, label)
 
 
 class Query:
@@ -61,19 +72,24 @@ class Query:
         text: str | None = None,
         item_id: str | None = None,
         *,
-        pieces: tuple[Piece, ...] | list[Piece] = (),
+        pieces: Sequence[Piece] | None = None,
     ):
-        if pieces:
+        if pieces is not None:
             if image is not None or text is not None or item_id is not None:
                 raise InvalidInput("a query is either pieces or one image, text or item_id, not both")
-            if len(pieces) > MAX_PIECES:
-                raise InvalidInput(f"a query has at most {MAX_PIECES} pieces (got {len(pieces)})")
-            self.pieces = tuple(pieces)
+            check_piece_count(len(pieces))
+            # unlabelled pieces are named as a JSON body's items would be
+            self.pieces = tuple(p.labelled(f"{ITEMS.name}[{i}]") for i, p in enumerate(pieces))
         else:
             self.pieces = (Piece(image, text, item_id),)
 
     def __repr__(self) -> str:
         return f"Query(pieces={self.pieces!r})"
+
+    @property
+    def is_list(self) -> bool:
+        """Whether the query was given as a list of pieces (the response then has ``query_items``)."""
+        return self.pieces[0].label is not None
 
     # the one piece of a one-piece query (what the engine answers today)
     def single(self) -> Piece:
@@ -108,12 +124,18 @@ class ResolvedPiece:
 
 
 def resolve(piece: Piece, *, encoder: Encoder, items, vectors: np.ndarray, colours: np.ndarray) -> ResolvedPiece:
-    """Embed a piece with the artifact's encoder (an item's stored vector) and read its colours."""
+    """Embed a piece with the artifact's encoder (an item's stored vector) and read its colours;
+    errors name a piece of a list by its label."""
+    with naming(piece.label):
+        return _resolve(piece, encoder=encoder, items=items, vectors=vectors, colours=colours)
+
+
+def _resolve(piece: Piece, *, encoder: Encoder, items, vectors: np.ndarray, colours: np.ndarray) -> ResolvedPiece:
     k = colours.shape[1]
     if piece.item_id is not None:
         row = items.row_of(piece.item_id)
         if row is None:
-            raise UnknownItem(f"unknown item_id {piece.item_id[:100]!r}")
+            raise unknown_item(piece)
         return ResolvedPiece(piece, np.asarray(vectors[row], dtype=np.float32), items[row]["colors"],
                              np.asarray(colours[row]), row)
     if piece.image is not None:
@@ -129,6 +151,43 @@ def resolve(piece: Piece, *, encoder: Encoder, items, vectors: np.ndarray, colou
     # colour words in the text ("navy linen blazer") are its colours
     found = named_colours_in_text(piece.text)  # type: ignore[arg-type]
     return ResolvedPiece(piece, vec, found, colour_rows(found, k), None)
+
+
+@contextmanager
+def naming(label: str | None) -> Iterator[None]:
+    """User errors raised inside name the piece (``items[2]: ...``), with their own status and
+    code; nothing changes for the one-piece form (``label`` None) or a message already named."""
+    try:
+        yield
+    except StygigError as e:
+        if label is None or e.message.startswith(label):
+            raise
+        raise type(e)(f"{label}: {e.message}", code=e.code, status=e.status) from None
+
+
+def unknown_item(piece: Piece) -> UnknownItem:
+    """The error for an item id the catalog does not hold: 422 for the one-piece form (as it has
+    always been), 404 naming the piece for a piece of a list."""
+    if piece.label is None:
+        return UnknownItem(f"unknown item_id {str(piece.item_id)[:100]!r}")
+    return UnknownItem(f"{piece.label}: unknown item_id {str(piece.item_id)[:100]!r}", status=404)
+
+
+def check_wearable(pieces: Sequence[Piece], categories: Sequence[str], taxonomy: Taxonomy) -> None:
+    """Refuse pieces that cannot be worn together (two bottoms; a dress and a skirt; the same
+    catalog item twice): :class:`~stygig.errors.IncompatiblePieces` naming the first such pair
+    by label. Two pieces clash when either one's group excludes the other's."""
+    for j in range(len(pieces)):
+        for i in range(j):
+            a, b = pieces[i], pieces[j]
+            if a.item_id is not None and a.item_id == b.item_id:
+                raise IncompatiblePieces(f"{a.label} and {b.label} are the same item {str(a.item_id)[:100]!r}")
+            ga, gb = taxonomy.group_of(categories[i]), taxonomy.group_of(categories[j])
+            if gb in taxonomy.groups[ga].get("excludes", ()) or ga in taxonomy.groups[gb].get("excludes", ()):
+                da, db = taxonomy.categories[categories[i]].display, taxonomy.categories[categories[j]].display
+                why = (f"an outfit has one of {taxonomy.groups[ga].get('display', ga)}" if ga == gb
+                       else f"{taxonomy.groups[ga].get('display', ga)} and {taxonomy.groups[gb].get('display', gb)} exclude each other")
+                raise IncompatiblePieces(f"{a.label} ({da}) and {b.label} ({db}) cannot be worn together: {why}")
 
 
 def colour_rows(found: list[dict[str, Any]], k: int) -> np.ndarray:

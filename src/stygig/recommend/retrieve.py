@@ -58,7 +58,8 @@ class Filters:
 class Candidates:
     """Filtered candidates, in each category's search order, categories in the order searched."""
 
-    #: (n,) float32 cosine with the query vector, as the index computed it
+    #: (n,) float32 cosine with the query vector, as the index computed it; (n_pieces, n) from
+    #: :func:`candidates_for_all`: the cosine with each query piece
     sims: np.ndarray
     #: (n,) int64 catalog rows
     rows: np.ndarray
@@ -92,6 +93,33 @@ def candidates(
     gcodes = np.asarray(items.gender_codes)[rows]
     keep = filters.keep(sims, rows, gcodes, items.ids)
     return Candidates(sims[keep], rows[keep], slot[keep], gcodes[keep])
+
+
+def candidates_for_all(
+    indexes: Indexes, items, vectors: np.ndarray, queries: Sequence[np.ndarray], categories: Sequence[str], k: int,
+    filters: Filters,
+) -> Candidates:
+    """Candidates for several query pieces: each piece's :func:`candidates` (up to ``k`` of each
+    category before filtering), merged, with ``sims`` (n_pieces, n): each candidate's cosine with
+    every piece (from the artifact's ``vectors``). A candidate as similar as :attr:`Filters.near_duplicate` to *any* piece is left
+    out. One piece: :func:`candidates` itself, its index similarities as the one row."""
+    if len(queries) == 1:
+        one = candidates(indexes, items, queries[0], categories, k, filters)
+        return Candidates(one.sims[None, :], one.rows, one.slot, one.genders)
+    found = [candidates(indexes, items, q, categories, k, filters) for q in queries]
+    rows = np.concatenate([f.rows for f in found])
+    slot = np.concatenate([f.slot for f in found])
+    genders = np.concatenate([f.genders for f in found])
+    # each row once, in (slot, row) order: the result does not depend on which piece found it first
+    _, first = np.unique(slot * (int(rows.max(initial=0)) + 1) + rows, return_index=True)
+    rows, slot, genders = rows[first], slot[first], genders[first]
+    q = np.stack([np.asarray(v, dtype=np.float32) for v in queries])
+    vecs = np.asarray(vectors[rows], dtype=np.float32)
+    sims = (q @ vecs.T).astype(np.float32)
+    if filters.near_duplicate is not None:
+        keep = (sims < filters.near_duplicate).all(axis=0)
+        sims, rows, slot, genders = sims[:, keep], rows[keep], slot[keep], genders[keep]
+    return Candidates(sims, rows, slot, genders)
 
 
 def search_all(indexes: Indexes, query: np.ndarray, k: int, categories: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

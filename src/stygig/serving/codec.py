@@ -18,7 +18,10 @@ query-string keys are derived from it.
 Requests:
 
 * ``application/json``: ``{"image": <base64>}`` | ``{"image_s3_uri": "s3://..."}`` |
-  ``{"item_id": "..."}`` | ``{"text": "..."}`` plus options. Missing ``Content-Type`` means JSON.
+  ``{"item_id": "..."}`` | ``{"text": "..."}`` plus options; or several pieces worn together,
+  ``{"items": [{"item_id": "..."}, {"image": <base64>}, {"text": "..."}], ...options}`` (1..8
+  pieces, each with exactly one of those four fields; errors name the piece, ``items[2]``).
+  Missing ``Content-Type`` means JSON.
 * a picture type (``image/jpeg``, ``image/png``, ``image/webp``, ``image/gif``, ``image/bmp``,
   ``image/tiff``, ``image/avif``, ...; see ``IMAGE_CONTENT_TYPES``) or ``application/x-image``: the raw picture; options
   in the query string (``?top_k=5&gender=female&exclude_ids=a,b``) or, through InvokeEndpoint, in
@@ -42,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from stygig import schema
 from stygig.errors import InvalidInput, StygigError
 from stygig.images import MEDIA_TYPES, decode_image
-from stygig.recommend.query import Query
+from stygig.recommend.query import Piece, Query, naming, unknown_item
 from stygig.schema import Options
 from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
@@ -143,7 +146,26 @@ _EXAMPLES = [
     {"image": "<base64 JPEG>", "top_k": 5, "min_score": 0.5},
     {"item_id": "tops-0001", "gender": "female", "items_per_category": 1},
     {"text": "a red summer dress", "top_k": 4},
+    {"items": [{"item_id": "shirt-0003"}, {"image": "<base64 JPEG>"}, {"text": "white sneakers"}], "top_k": 5},
 ]
+
+
+def _document_piece(json_schema: dict[str, Any]) -> None:
+    schema.document_limits(json_schema)
+
+
+#: One piece of ``items``: exactly one of the query fields, derived from
+#: :data:`stygig.schema.QUERY_FIELDS` (the same declarations as the top-level ones).
+QueryPiece = create_model(
+    "QueryPiece",
+    __config__=ConfigDict(extra="forbid", strict=True, json_schema_extra=_document_piece),
+    __doc__="One query piece: exactly one of " + ", ".join(schema.QUERY_NAMES[:-1]) + " or "
+    + schema.QUERY_NAMES[-1] + ".",
+    **{spec.name: (_PYDANTIC_TYPES[spec.kind] | None, Field(None, description=spec.description,
+                                                          max_length=spec.wire_max_length))
+       for spec in schema.QUERY_FIELDS},  # type: ignore[call-overload]
+)
+_PYDANTIC_TYPES["pieces"] = list[QueryPiece]  # type: ignore[valid-type]
 
 
 def _request_field(spec: schema.Spec) -> tuple[Any, Any]:
@@ -165,7 +187,7 @@ RecommendRequest = create_model(
     "RecommendRequest",
     __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, json_schema_extra=_document_request),
     __doc__="A JSON recommendation request: exactly one of ``image``, ``image_s3_uri``, ``item_id``, "
-    "``text``, plus options. Unknown fields are refused.",
+    "``text``, or ``items`` (1..8 pieces each with one of them), plus options. Unknown fields are refused.",
     **{spec.name: _request_field(spec) for spec in schema.REQUEST_FIELDS},  # type: ignore[call-overload]
 )
 
@@ -218,7 +240,9 @@ class Metadata(BaseModel):
 
 class RecommendResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
-    query_item: QueryItem
+    query_item: QueryItem | None = Field(None, description="The query piece, when the query has one.")
+    query_items: list[QueryItem] | None = Field(
+        None, description="Each piece of an ``items`` query, in its order, as ``query_item`` describes one.")
     recommendations: list[Recommendation]
     metadata: Metadata
 
@@ -235,10 +259,21 @@ class ErrorResponse(BaseModel):
 
 # ---- parsing ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class ParsedPiece:
+    """One piece of an ``items`` request, as the client gave it."""
+
+    source: str  # "image" | "image_s3_uri" | "item_id" | "text"
+    image_bytes: bytes | None = None
+    image_s3_uri: str | None = None
+    item_id: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
 class ParsedRequest:
     """A syntactically valid request; what the client asked, not yet checked against the model."""
 
-    source: str  # "image" | "image_s3_uri" | "item_id" | "text"
+    source: str  # "image" | "image_s3_uri" | "item_id" | "text" | "items"
     image_bytes: bytes | None = None
     image_s3_uri: str | None = None
     item_id: str | None = None
@@ -246,6 +281,15 @@ class ParsedRequest:
     #: engine options exactly as the client gave them (validated by Options.from_dict)
     options: dict[str, Any] = field(default_factory=dict)
     include_thumbnails: bool = False
+    #: the pieces of an ``items`` request (source ``items``), in order
+    pieces: tuple[ParsedPiece, ...] = ()
+
+    def query_pieces(self) -> tuple[tuple[str | None, ParsedPiece], ...]:
+        """(label, piece) for each piece: ``items[i]`` for an ``items`` request, None for the
+        one-piece form."""
+        if self.source == schema.ITEMS.name:
+            return tuple((f"{schema.ITEMS.name}[{i}]", p) for i, p in enumerate(self.pieces))
+        return ((None, ParsedPiece(self.source, self.image_bytes, self.image_s3_uri, self.item_id, self.text)),)
 
 
 _DATA_URL = re.compile(r"^data:[\w.+/-]*(;[\w=.+-]+)*;base64,", re.IGNORECASE)
@@ -269,18 +313,30 @@ def decode_base64(value: str, *, what: str = "image") -> bytes:
         raise BadRequest(f"{what} is not valid base64") from None
 
 
+def _location(loc: tuple) -> str:
+    """``("items", 2, "text")`` -> ``items[2].text``."""
+    out = ""
+    for p in loc:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
 def _validation_message(e: ValidationError) -> str:
     errors = e.errors(include_url=False)
     first = errors[0]
     # field names come from the client: an unknown one may be 100 KB long
-    loc = shorten(".".join(str(p) for p in first.get("loc", ())) or "body")
+    loc = tuple(first.get("loc", ()))
     kind = first.get("type", "")
-    if kind == "extra_forbidden":
-        msg = f"unknown field {loc!r} (known: {', '.join(RecommendRequest.model_fields)})"
+    if kind == "extra_forbidden" and len(loc) == 3 and loc[0] == schema.ITEMS.name:
+        msg = f"{schema.ITEMS.name}[{loc[1]}]: unknown field {shorten(str(loc[2]))!r} (known: {', '.join(schema.QUERY_NAMES)})"
+    elif kind == "extra_forbidden":
+        msg = f"unknown field {shorten(_location(loc))!r} (known: {', '.join(RecommendRequest.model_fields)})"
+    elif kind == "model_type" and len(loc) == 2 and loc[0] == schema.ITEMS.name:
+        msg = f"{schema.ITEMS.name}[{loc[1]}] must be an object with one of {', '.join(schema.QUERY_NAMES)}"
     elif kind == "model_type":
         msg = "the JSON body must be an object"
     else:
-        msg = f"{loc}: {first.get('msg', 'invalid')}"
+        msg = f"{shorten(_location(loc)) or 'body'}: {first.get('msg', 'invalid')}"
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return msg
@@ -306,21 +362,38 @@ def parse_json_request(body: bytes | str) -> BaseModel:
 _SOURCES = tuple(s.name for s in schema.QUERY_FIELDS)
 
 
-def _from_model(req: BaseModel) -> ParsedRequest:
-    given = [n for n in _SOURCES if getattr(req, n) is not None]
+_ONE_OF = f"{', '.join(_SOURCES[:-1])} or {_SOURCES[-1]}"
+
+
+def _piece_fields(obj: BaseModel, what: str, label: str | None) -> dict[str, Any]:
+    """The one query field of a body (or of one piece): {source, its value}; base64 decoded."""
+    given = [n for n in _SOURCES if getattr(obj, n) is not None]
     if len(given) != 1:
-        raise InvalidInput(
-            f"a request needs exactly one of {', '.join(_SOURCES[:-1])} or {_SOURCES[-1]}"
-            + (f" (got {', '.join(given)})" if given else "")
-        )
-    options = {k: getattr(req, k) for k in schema.OPTION_NAMES if getattr(req, k) is not None}
+        raise InvalidInput(f"{what} needs exactly one of {_ONE_OF}" + (f" (got {', '.join(given)})" if given else ""))
     source = given[0]
-    kwargs: dict[str, Any] = {}
     if source == "image":
-        kwargs["image_bytes"] = decode_base64(req.image)  # type: ignore[arg-type]
-    else:
-        kwargs[source] = getattr(req, source)
-    return ParsedRequest(source=source, options=options, include_thumbnails=req.include_thumbnails, **kwargs)
+        image = f"{label}.image" if label else "image"
+        return {"source": source, "image_bytes": decode_base64(obj.image, what=image)}  # type: ignore[attr-defined]
+    return {"source": source, source: getattr(obj, source)}
+
+
+def _from_model(req: BaseModel) -> ParsedRequest:
+    options = {k: getattr(req, k) for k in schema.OPTION_NAMES if getattr(req, k) is not None}
+    items = getattr(req, schema.ITEMS.name)
+    if items is not None:
+        beside = [n for n in _SOURCES if getattr(req, n) is not None]
+        if beside:
+            raise InvalidInput(f"give the query as {schema.ITEMS.name} or as one top-level {_ONE_OF}, not both "
+                               f"(got {schema.ITEMS.name} and {', '.join(beside)})")
+        schema.check_piece_count(len(items))
+        pieces = tuple(
+            ParsedPiece(**_piece_fields(p, f"{schema.ITEMS.name}[{i}]: a piece", f"{schema.ITEMS.name}[{i}]"))
+            for i, p in enumerate(items)
+        )
+        return ParsedRequest(source=schema.ITEMS.name, options=options, include_thumbnails=req.include_thumbnails,
+                             pieces=pieces)
+    return ParsedRequest(options=options, include_thumbnails=req.include_thumbnails,
+                         **_piece_fields(req, "a request", None))
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -431,19 +504,32 @@ def split_lines(body: bytes | str) -> list[bytes]:
 S3Reader = Callable[[str], bytes]
 
 
-def to_query(parsed: ParsedRequest, recommender: "Recommender", *, s3_reader: S3Reader | None = None) -> tuple[Query, Options]:
-    """The engine's query and validated options for a parsed request."""
-    options = Options.from_dict(parsed.options, recommender.taxonomy)
-    if parsed.source == "image":
-        return Query(image=decode_image(parsed.image_bytes or b"")), options
-    if parsed.source == "image_s3_uri":
+def _to_piece(p: ParsedPiece, label: str | None, s3_reader: S3Reader | None) -> Piece:
+    if p.source == "item_id":
+        return Piece(item_id=p.item_id, label=label)
+    if p.source == "text":
+        return Piece(text=p.text, label=label)
+    with naming(label):
+        if p.source == "image":
+            return Piece(image=decode_image(p.image_bytes or b""), label=label)
         if s3_reader is None:
             raise InvalidInput("image_s3_uri is not accepted here", code="s3_bucket_not_allowed")
-        return Query(image=decode_image(s3_reader(parsed.image_s3_uri or ""))), options
-    if parsed.source == "item_id":
-        recommender.item(parsed.item_id or "")  # UnknownItem (422) before any work
-        return Query(item_id=parsed.item_id), options
-    return Query(text=parsed.text), options
+        return Piece(image=decode_image(s3_reader(p.image_s3_uri or "")), label=label)
+
+
+def to_query(parsed: ParsedRequest, recommender: "Recommender", *, s3_reader: S3Reader | None = None) -> tuple[Query, Options]:
+    """The engine's query and validated options for a parsed request: an unknown item id is
+    refused before any picture is decoded or fetched."""
+    options = Options.from_dict(parsed.options, recommender.taxonomy)
+    labelled = parsed.query_pieces()
+    for label, p in labelled:  # the cheap checks first
+        if p.source == "item_id" and recommender.items.row_of(p.item_id or "") is None:
+            raise unknown_item(Piece(item_id=p.item_id, label=label))
+    pieces = [_to_piece(p, label, s3_reader) for label, p in labelled]
+    if parsed.source == schema.ITEMS.name:
+        return Query(pieces=pieces), options
+    one = pieces[0]
+    return Query(image=one.image, text=one.text, item_id=one.item_id), options
 
 
 def s3_reader_for(allowed_buckets: frozenset[str] | set[str], max_bytes: int) -> S3Reader:
@@ -458,7 +544,7 @@ def s3_reader_for(allowed_buckets: frozenset[str] | set[str], max_bytes: int) ->
 
 
 def attach_thumbnails(result: dict[str, Any], recommender: "Recommender") -> dict[str, Any]:
-    """Add ``thumbnail_data`` (a data: URL) to each recommendation and to an item query."""
+    """Add ``thumbnail_data`` (a data: URL) to each recommendation and to each item query piece."""
     def data_url(item_id: str | None) -> str | None:
         if not item_id:
             return None
@@ -470,9 +556,9 @@ def attach_thumbnails(result: dict[str, Any], recommender: "Recommender") -> dic
 
     for rec in result.get("recommendations", []):
         rec["thumbnail_data"] = data_url(rec.get("item_id"))
-    q = result.get("query_item") or {}
-    if q.get("item_id"):
-        q["thumbnail_data"] = data_url(q["item_id"])
+    for q in [result.get("query_item") or {}, *(result.get("query_items") or [])]:
+        if q.get("item_id") and "thumbnail_data" not in q:
+            q["thumbnail_data"] = data_url(q["item_id"])
     return result
 
 
