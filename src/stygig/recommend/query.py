@@ -174,20 +174,19 @@ def unknown_item(piece: Piece) -> UnknownItem:
 
 
 def check_wearable(pieces: Sequence[Piece], categories: Sequence[str], taxonomy: Taxonomy) -> None:
-    """Refuse pieces that cannot be worn together (two bottoms; a dress and a skirt; the same
-    catalog item twice): :class:`~stygig.errors.IncompatiblePieces` naming the first such pair
-    by label. Two pieces clash when either one's group excludes the other's."""
+    """Refuse pieces that cannot be worn together — two in one slot (two bottoms), slots that
+    exclude each other (a dress and a skirt), as the taxonomy's outfit slots say; or the same
+    catalog item twice: :class:`~stygig.errors.IncompatiblePieces` naming the first such pair by
+    label."""
     for j in range(len(pieces)):
         for i in range(j):
             a, b = pieces[i], pieces[j]
             if a.item_id is not None and a.item_id == b.item_id:
                 raise IncompatiblePieces(f"{a.label} and {b.label} are the same item {str(a.item_id)[:100]!r}")
-            ga, gb = taxonomy.group_of(categories[i]), taxonomy.group_of(categories[j])
-            if gb in taxonomy.groups[ga].get("excludes", ()) or ga in taxonomy.groups[gb].get("excludes", ()):
-                da, db = taxonomy.categories[categories[i]].display, taxonomy.categories[categories[j]].display
-                why = (f"an outfit has one of {taxonomy.groups[ga].get('display', ga)}" if ga == gb
-                       else f"{taxonomy.groups[ga].get('display', ga)} and {taxonomy.groups[gb].get('display', gb)} exclude each other")
-                raise IncompatiblePieces(f"{a.label} ({da}) and {b.label} ({db}) cannot be worn together: {why}")
+    conflicts = taxonomy.outfit.plan(categories).conflicts
+    if conflicts:
+        c = conflicts[0]
+        raise IncompatiblePieces(c.worded(str(pieces[c.first].label), str(pieces[c.second].label)))
 
 
 def colour_rows(found: list[dict[str, Any]], k: int) -> np.ndarray:

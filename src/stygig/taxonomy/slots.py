@@ -76,8 +76,12 @@ class Conflict:
     @property
     def message(self) -> str:
         """``items[0] (skirt) and items[1] (trousers) both fill the bottom slot``."""
-        a = f"items[{self.first}] ({self.first_category})"
-        b = f"items[{self.second}] ({self.second_category})"
+        return self.worded(f"items[{self.first}]", f"items[{self.second}]")
+
+    def worded(self, first_label: str, second_label: str) -> str:
+        """:attr:`message` with the pieces named otherwise (the CLI's ``--item skirt-0002``)."""
+        a = f"{first_label} ({self.first_category})"
+        b = f"{second_label} ({self.second_category})"
         if self.kind == "same slot":
             return f"{a} and {b} both fill the {self.first_slot} slot; an outfit holds one"
         return f"{a} and {b} cannot be worn together (a {self.first_slot} is not worn with a {self.second_slot})"
