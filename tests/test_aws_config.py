@@ -171,6 +171,11 @@ BAD_FILES = [
     ("[endpoint]\ninstance_typ = \"ml.m5.large\"\n", "unknown key 'instance_typ' in [endpoint] (did you mean 'instance_type'?)"),
     ('[endpiont]\nimage = "dlc"\n', "unknown section [endpiont] (did you mean 'endpoint'?)"),
     ("[aws\nregion = 1\n", "not valid TOML"),
+    ('[aws]\nsubnets = ["subnet-0123abcd"]\n', "aws.subnets and aws.security_group_ids go together"),
+    ('[aws]\nsubnets = ["vpc-0123abcd"]\nsecurity_group_ids = ["sg-0123abcd"]\n', "'vpc-0123abcd' is not a subnet id"),
+    ('[aws]\nsubnets = ["subnet-0123abcd"]\nsecurity_group_ids = ["default"]\n', "'default' is not a security group id"),
+    ('[aws]\nsubnets = "subnet-0123abcd"\n', "aws.subnets must be a list of strings"),
+    ('[aws]\nkms_key_id = "my key"\n', "aws.kms_key_id 'my key' is not a KMS key id, key ARN or alias"),
 ]
 
 
@@ -224,11 +229,16 @@ def test_env_flag_parsing():
         parse_env_flags(["NOEQUALS"])
 
 
-def test_example_config_passes_doctor(capsys):
+def test_example_config_passes_doctor_but_its_placeholders_are_warned_about(capsys):
     rc = main(["aws", "doctor", "--config", str(REPO / "stygig.toml.example")])
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert "0 failed" in out
+    assert "0 failed, 2 warnings" in out
+    warned = [" ".join(l.split()) for l in out.splitlines() if " warn " in l]
+    assert warned == [
+        "aws.role_arn warn account 123456789012 is stygig.toml.example's placeholder: put your own execution role's ARN",
+        "aws.bucket warn my-stygig-models is stygig.toml.example's placeholder: put your own bucket",
+    ]
     assert "variant ContainerStartupHealthCheckTimeoutInSeconds" in out and "600 (minimum 600)" in out
     cfg = load_config(REPO / "stygig.toml.example", environ={})
     cfg.validate(need_role=True, need_bucket=True)
@@ -256,3 +266,57 @@ def test_doctor_without_name_or_config_is_a_one_line_error(capsys, monkeypatch, 
     rc = main(["aws", "doctor"])
     err = capsys.readouterr().err
     assert rc == 2 and err.strip().count("\n") == 0 and "give an endpoint NAME" in err
+
+
+def test_own_values_are_not_warned_about_and_vpc_and_kms_are_reported(tmp_path, capsys):
+    f = _write(tmp_path, '''
+[aws]
+region = "eu-west-1"
+role_arn = "arn:aws:iam::210987654321:role/Shop"
+bucket = "shop-models"
+subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9"]
+security_group_ids = ["sg-0123abcd"]
+kms_key_id = "alias/shop"
+''')
+    rc = main(["aws", "doctor", "--config", str(f)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "placeholder" not in out
+    rows = {" ".join(l.split()[:2]): " ".join(l.split()[2:]) for l in out.splitlines() if l.startswith(("network", "encryption"))}
+    assert rows["network ok"] == "VPC subnets subnet-0123456789abcdef0, subnet-0fedcba9; security groups sg-0123abcd"
+    assert rows["network warn"].startswith("the PyTorch DLC pip-installs code/requirements.txt at every start")
+    assert rows["encryption ok"] == "KMS key alias/shop"
+    # the StyGig image installs nothing: no NAT warning
+    rc = main(["aws", "doctor", "--config", str(f), "--image", "stygig"])
+    assert rc == 0 and "network warn" not in " ".join(capsys.readouterr().out.split())
+
+
+def test_vpc_and_kms_go_into_the_requests():
+    from stygig.aws.requests import endpoint_config_request, model_request, training_request
+
+    cfg = DeploymentConfig().with_values({
+        "aws.role_arn": ROLE, "aws.bucket": "shop-models", "aws.subnets": ["subnet-0123abcd"],
+        "aws.security_group_ids": ["sg-0123abcd", "sg-4567ef01"], "aws.kms_key_id": "alias/shop",
+    }).validate()
+    vpc = {"SecurityGroupIds": ["sg-0123abcd", "sg-4567ef01"], "Subnets": ["subnet-0123abcd"]}
+    assert model_request(cfg, "m", "s3://b/k.tar.gz", "shop")["VpcConfig"] == vpc
+    ec = endpoint_config_request(cfg, "c", "m", "shop", asynchronous=True)
+    assert ec["KmsKeyId"] == "alias/shop" and ec["AsyncInferenceConfig"]["OutputConfig"]["KmsKeyId"] == "alias/shop"
+    job = training_request(cfg, "j", "s3://b/manifest.jsonl", kind="manifest", instance_count=1)
+    assert job["VpcConfig"] == vpc
+    assert job["ResourceConfig"]["VolumeKmsKeyId"] == "alias/shop" and job["OutputDataConfig"]["KmsKeyId"] == "alias/shop"
+    # without them, no key appears at all (SageMaker's defaults)
+    plain = DeploymentConfig().with_values({"aws.role_arn": ROLE, "aws.bucket": "shop-models"})
+    assert "VpcConfig" not in model_request(plain, "m", "s3://b/k.tar.gz", "shop")
+    assert "KmsKeyId" not in endpoint_config_request(plain, "c", "m", "shop")
+    # the flags reach the same settings
+    cfg = load_config(None, flags={"aws.subnets": ["subnet-0123abcd"], "aws.kms_key_id": "alias/x"}, environ={},
+                      use_default_file=False)
+    assert cfg.aws.subnets == ("subnet-0123abcd",) and cfg.sources["aws.kms_key_id"] == "flag --kms-key"
+
+
+def test_example_placeholders_are_the_ones_doctor_knows():
+    from stygig.aws.config.schema import EXAMPLE_ACCOUNT, EXAMPLE_BUCKET
+
+    cfg = load_config(REPO / "stygig.toml.example", environ={})
+    assert cfg.account_id == EXAMPLE_ACCOUNT and cfg.aws.bucket == EXAMPLE_BUCKET

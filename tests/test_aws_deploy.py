@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import tarfile
 import threading
@@ -508,3 +509,42 @@ def test_push_image_prepares_ecr_and_needs_docker(aws, monkeypatch, capsys):
     # a second run finds the repository instead of creating it again
     assert main(["aws", "push-image", "--context", str(repo_root), *aws.base_args()]) == 2
     assert len(aws.client("ecr").describe_repositories()["repositories"]) == 1
+
+
+def test_vpc_and_kms_reach_the_model_and_endpoint_config(aws, capsys):
+    uri = _put_archive(aws)
+    vpc = ["--subnet", "subnet-0123456789abcdef0", "--subnet", "subnet-0fedcba9", "--security-group", "sg-0123abcd"]
+    rc = main(["aws", "deploy", "--model-uri", uri, "--endpoint-name", "shop", *aws.base_args(), *vpc,
+               "--kms-key", "alias/shop", "--image", "stygig"])
+    assert rc == 0, capsys.readouterr()
+    sm = aws.client("sagemaker")
+    ep = sm.describe_endpoint(EndpointName="shop")
+    ec = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
+    model = sm.describe_model(ModelName=ec["ProductionVariants"][0]["ModelName"])
+    assert model["VpcConfig"] == {"SecurityGroupIds": ["sg-0123abcd"], "Subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9"]}
+    assert ec["KmsKeyId"] == "alias/shop"
+    capsys.readouterr()
+    # doctor reads them back from the live endpoint
+    assert main(["aws", "doctor", "shop", "--region", "us-east-1"]) == 0
+    rows = [" ".join(l.split()) for l in capsys.readouterr().out.splitlines()]
+    assert "network ok VPC subnets subnet-0123456789abcdef0, subnet-0fedcba9; security groups sg-0123abcd" in rows
+    assert "encryption ok KMS key alias/shop" in rows
+    # a refused VPC setting: one line, nothing created
+    rc = main(["aws", "deploy", "--model-uri", uri, "--endpoint-name", "shop2", *aws.base_args(), "--subnet", "subnet-0123abcd"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "aws.subnets and aws.security_group_ids go together" in err and err.count("\n") == 1
+    assert [m["ModelName"] for m in sm.list_models()["Models"]] == [model["ModelName"]]
+
+
+def test_dry_run_says_would_and_train_names_its_image(aws, monkeypatch, capsys, lite_artifact):
+    rc = main(["aws", "deploy", str(lite_artifact), "--endpoint-name", "shop", *aws.base_args(), "--dry-run"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert re.search(r"^dry run: would upload \d+\.\d MB to s3://stygig-test/stygig/models/\w+/model\.tar\.gz$", err, re.M), err
+    assert "dry run: would wait up to 1800 s for endpoint shop to reach InService" in err
+    assert "uploading" not in err and "waiting for" not in err
+    rc = main(["aws", "train", "--catalog", f"s3://{BUCKET}/c/manifest.jsonl", *aws.base_args(), "--dry-run"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert ("training image 123456789012.dkr.ecr.us-east-1.amazonaws.com/stygig:" in err
+            and "it must be pushed first (`stygig aws push-image`, which needs docker)" in err), err

@@ -30,7 +30,7 @@ def upload_model(session: AwsSession, cfg: DeploymentConfig, artifact: str | Pat
         raise StygigError(f"artifact not found: {artifact}")
     with tempfile.TemporaryDirectory(prefix="stygig-package-") as tmp:
         if artifact.is_dir():
-            session.note(f"packaging {artifact} ...")
+            session.note(f"packaging {artifact} ...")  # done here, in a dry run too
             archive = package_artifact(artifact, Path(tmp) / "model.tar.gz")
         elif artifact.name.endswith(".tar.gz"):
             archive = artifact
@@ -42,7 +42,7 @@ def upload_model(session: AwsSession, cfg: DeploymentConfig, artifact: str | Pat
         if object_exists(session, bucket, key):
             session.note(f"model archive already uploaded: {uri}")
             return uri
-        session.note(f"uploading {archive.stat().st_size / 1e6:.1f} MB to {uri} ...")
+        session.doing("uploading", "would upload", f"{archive.stat().st_size / 1e6:.1f} MB to {uri}")
         return session.upload_file(archive, bucket, key)
 
 

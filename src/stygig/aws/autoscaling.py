@@ -20,9 +20,10 @@ def setup_autoscaling(session: AwsSession, cfg: DeploymentConfig, endpoint_name:
         out["zero_policy"] = arn
         session.client("cloudwatch").put_metric_alarm(**reqs["alarm"], AlarmActions=[arn])
         out["alarm"] = reqs["alarm"]["AlarmName"]
+    a = cfg.async_
     session.note(
-        f"autoscaling: {cfg.async_.min_capacity}..{cfg.async_.max_capacity} instances, "
-        f"target backlog {cfg.async_.target_backlog_per_instance:g} per instance"
+        ("dry run: would set " if session.dry_run else "")
+        + f"autoscaling: {a.min_capacity}..{a.max_capacity} instances, target backlog {a.target_backlog_per_instance:g} per instance"
     )
     return out
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from stygig.aws.autoscaling import scalable_target
 from stygig.aws.config import FAIL, OK, WARN, Check, DeploymentConfig, audit_settings
+from stygig.aws.config.schema import EXAMPLE_ACCOUNT, EXAMPLE_BUCKET
 from stygig.aws.session import AwsError, AwsSession, is_dry
 from stygig.wording import plural
 
@@ -59,6 +60,8 @@ def doctor_endpoint(session: AwsSession, endpoint_name: str) -> list[Check]:
         checks.append(Check(f"{where} image".strip(), OK, str(container.get("Image"))))
         checks += audit_settings(container.get("Environment", {}), variant, where=where)
         checks.append(_model_data_check(session, container, where))
+        checks += network_checks(model.get("VpcConfig"), _is_dlc_image(str(container.get("Image", ""))), where)
+    checks.append(encryption_check(config.get("KmsKeyId")))
     if "AsyncInferenceConfig" in config:
         out = config["AsyncInferenceConfig"].get("OutputConfig", {}).get("S3OutputPath")
         checks.append(Check("async output", OK if out else FAIL, out or "no S3OutputPath"))
@@ -99,6 +102,27 @@ def _model_data_check(session: AwsSession, container: dict[str, Any], where: str
     return Check(item, OK, f"{url} ({size / 1e6:.1f} MB)" if isinstance(size, int) else url)
 
 
+def _is_dlc_image(uri: str) -> bool:
+    return "/pytorch-inference:" in uri
+
+
+def network_checks(vpc: dict[str, Any] | None, dlc: bool, where: str = "") -> list[Check]:
+    """Where the containers run: in the account's VPC (subnets, security groups) or not."""
+    item = f"{where} network".strip()
+    if not vpc or not vpc.get("Subnets"):
+        return [Check(item, OK, "no VpcConfig: SageMaker's network, with internet access")]
+    checks = [Check(item, OK, f"VPC subnets {', '.join(vpc['Subnets'])}; security groups {', '.join(vpc.get('SecurityGroupIds', []))}")]
+    if dlc:
+        checks.append(Check(item, WARN, "the PyTorch DLC pip-installs code/requirements.txt at every start: these "
+                            "subnets need a route to PyPI (a NAT gateway), or use image = \"stygig\""))
+    return checks
+
+
+def encryption_check(kms_key_id: str | None) -> Check:
+    """The instances' storage volumes: a customer KMS key or SageMaker's AWS-managed one."""
+    return Check("encryption", OK, f"KMS key {kms_key_id}" if kms_key_id else "volumes with the AWS-managed key (no aws.kms_key_id)")
+
+
 def doctor_config(cfg: DeploymentConfig) -> list[Check]:
     """The audit of a configuration before it is deployed (``doctor --config FILE``)."""
     checks = audit_settings(cfg.container_environment(), cfg.variant_timeouts(), allow_short=cfg.endpoint.allow_short_timeouts)
@@ -114,6 +138,13 @@ def doctor_config(cfg: DeploymentConfig) -> list[Check]:
     for key, value in (("aws.role_arn", cfg.aws.role_arn), ("aws.bucket", cfg.aws.bucket)):
         if not value:
             checks.append(Check(key, WARN, "not set: needed to deploy"))
+    if cfg.account_id == EXAMPLE_ACCOUNT:
+        checks.append(Check("aws.role_arn", WARN, f"account {EXAMPLE_ACCOUNT} is stygig.toml.example's placeholder: "
+                            "put your own execution role's ARN"))
+    if cfg.aws.bucket == EXAMPLE_BUCKET:
+        checks.append(Check("aws.bucket", WARN, f"{EXAMPLE_BUCKET} is stygig.toml.example's placeholder: put your own bucket"))
+    checks += network_checks(cfg.vpc_config(), cfg.is_dlc)
+    checks.append(encryption_check(cfg.aws.kms_key_id))
     return checks
 
 

@@ -167,7 +167,8 @@ def deploy(
     ep = sm.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=tags(endpoint_name))
     status = "Creating"
     if wait:
-        session.note(f"waiting for endpoint {endpoint_name} (at most {cfg.endpoint.wait_timeout} s) ...")
+        if not session.dry_run:  # the dry run's wait says "would wait" itself
+            session.note(f"waiting for endpoint {endpoint_name} (at most {cfg.endpoint.wait_timeout} s) ...")
         status = wait_endpoint(session, cfg, endpoint_name).get("EndpointStatus", status)
         if asynchronous:
             setup_autoscaling(session, cfg, endpoint_name)

@@ -68,7 +68,8 @@ def redeploy(
     )
     status = "Updating"
     if wait:
-        session.note(f"waiting for endpoint {endpoint_name} to finish updating (at most {cfg.endpoint.wait_timeout} s) ...")
+        if not session.dry_run:  # the dry run's wait says "would wait" itself
+            session.note(f"waiting for endpoint {endpoint_name} to finish updating (at most {cfg.endpoint.wait_timeout} s) ...")
         status = wait_endpoint(session, cfg, endpoint_name, expect_config=config_name).get("EndpointStatus", status)
         if reregister and asynchronous:
             setup_autoscaling(session, cfg, endpoint_name, variant_name)

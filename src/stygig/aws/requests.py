@@ -15,7 +15,7 @@ TRAIN_ENTRYPOINT = ["python", "-m", "stygig.aws.train_entry"]
 
 
 def model_request(cfg: DeploymentConfig, model_name: str, model_uri: str, endpoint_name: str) -> dict[str, Any]:
-    return {
+    req: dict[str, Any] = {
         "ModelName": model_name,
         "ExecutionRoleArn": cfg.aws.role_arn,
         "PrimaryContainer": {
@@ -25,6 +25,9 @@ def model_request(cfg: DeploymentConfig, model_name: str, model_uri: str, endpoi
         },
         "Tags": tags(endpoint_name),
     }
+    if cfg.vpc_config():
+        req["VpcConfig"] = cfg.vpc_config()
+    return req
 
 
 def endpoint_config_request(
@@ -45,10 +48,15 @@ def endpoint_config_request(
         **cfg.variant_timeouts(),
     }
     req: dict[str, Any] = {"EndpointConfigName": config_name, "ProductionVariants": [variant], "Tags": tags(endpoint_name)}
+    kms = cfg.aws.kms_key_id
+    if kms:
+        req["KmsKeyId"] = kms  # the instances' storage volumes
     if asynchronous:
         output: dict[str, Any] = {"S3OutputPath": cfg.async_output_uri().rstrip("/")}
         failure = cfg.async_output_uri().rstrip("/") + "-failures"
         output["S3FailurePath"] = failure
+        if kms:
+            output["KmsKeyId"] = kms
         notify = {}
         if cfg.async_.sns_success:
             notify["SuccessTopic"] = cfg.async_.sns_success
@@ -216,4 +224,9 @@ def training_request(
     }
     if channels:
         req["InputDataConfig"] = channels
+    if cfg.vpc_config():
+        req["VpcConfig"] = cfg.vpc_config()
+    if cfg.aws.kms_key_id:
+        req["ResourceConfig"]["VolumeKmsKeyId"] = cfg.aws.kms_key_id
+        req["OutputDataConfig"]["KmsKeyId"] = cfg.aws.kms_key_id
     return req

@@ -180,6 +180,10 @@ class AwsSession:
         if self.progress is not None:
             print(message, file=self.progress, flush=True)
 
+    def doing(self, doing: str, would: str, rest: str) -> None:
+        """A progress line for a step: ``uploading X ...``, or in a dry run ``dry run: would upload X``."""
+        self.note(f"dry run: {would} {rest}" if self.dry_run else f"{doing} {rest} ...")
+
     # ---- the one place requests are sent ------------------------------------------------------
     def _call(self, service: str, client, method: str, operation: str, params: dict[str, Any]):
         from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError

@@ -51,6 +51,11 @@ def train(
     if not 1 <= n <= 100:
         raise ConfigError(f"--instance-count must be between 1 and 100, got {n}")
     job_name = check_resource_name(job_name or f"stygig-build-{stamp(session.now())}", "training job name")
+    if cfg.training.image == "stygig":
+        session.note(
+            f"training image {cfg.train_image_uri()}: the StyGig image in your ECR; it must be pushed first "
+            "(`stygig aws push-image`, which needs docker), or give --train-image URI"
+        )
     kind, uri = catalog_kind(session, catalog_uri)
     session.note(f"catalog {catalog_uri}: {kind}" + (f" ({uri})" if uri != catalog_uri else ""))
     sm = session.client("sagemaker")

@@ -156,7 +156,8 @@ def _config_flags(p: argparse.ArgumentParser, *, dry_run: bool = True, wait: boo
     """The config file and [aws] flags; ``wait``: the command waits for an endpoint (--wait-timeout)."""
     g = p.add_argument_group("configuration (override the config file)")
     g.add_argument("--config", default=None, metavar="FILE", help="TOML config file (default $STYGIG_CONFIG or ./stygig.toml)")
-    for key in ("aws.region", "aws.role_arn", "aws.bucket", "aws.prefix"):
+    for key in ("aws.region", "aws.role_arn", "aws.bucket", "aws.prefix", "aws.subnets", "aws.security_group_ids",
+                "aws.kms_key_id"):
         _setting_flag(g, key)
     if wait:
         _setting_flag(g, "endpoint.wait_timeout")

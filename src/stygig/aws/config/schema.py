@@ -93,6 +93,16 @@ _IMAGE_RE = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[\w.-]{1,128}|@sha25
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{0,200}$")
+_SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SECURITY_GROUP_RE = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+_KMS_RE = re.compile(
+    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[\w-]+|alias/[\w/-]+)|alias/[\w/-]+|(mrk-)?[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
+MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5  # SageMaker's VpcConfig limits
+
+#: the placeholders of stygig.toml.example, which doctor warns about (they deploy nowhere)
+EXAMPLE_ACCOUNT = "123456789012"
+EXAMPLE_BUCKET = "my-stygig-models"
 
 
 class ConfigError(StygigError):
@@ -131,6 +141,13 @@ class AwsSettings:
                                  help="S3 bucket for model archives and outputs", metavar="BUCKET")
     prefix: str = setting("stygig", flag="--prefix", help="S3 key prefix inside the bucket (default stygig)",
                           metavar="PREFIX")
+    subnets: tuple[str, ...] = setting((), flag="--subnet", metavar="SUBNET",
+                                       help="VPC subnet id for the model and training containers (repeatable; "
+                                       "with --security-group)")
+    security_group_ids: tuple[str, ...] = setting((), flag="--security-group", metavar="GROUP",
+                                                  help="VPC security group id (repeatable; with --subnet)")
+    kms_key_id: str | None = setting(None, flag="--kms-key", metavar="KEY",
+                                     help="KMS key (id, ARN or alias) for the instances' volumes and the S3 outputs")
 
 
 @dataclass(frozen=True)
@@ -269,6 +286,12 @@ class DeploymentConfig:
     def async_output_uri(self) -> str:
         return self.async_.output or self.s3_prefix_uri("async-output") + "/"
 
+    def vpc_config(self) -> dict[str, list[str]] | None:
+        """SageMaker's ``VpcConfig`` (CreateModel, CreateTrainingJob), or None without subnets."""
+        if not self.aws.subnets:
+            return None
+        return {"SecurityGroupIds": list(self.aws.security_group_ids), "Subnets": list(self.aws.subnets)}
+
     def variant_timeouts(self) -> dict[str, int]:
         return {
             "ContainerStartupHealthCheckTimeoutInSeconds": self.endpoint.startup_health_check_timeout,
@@ -297,6 +320,7 @@ class DeploymentConfig:
             out.append("aws.bucket is not set: StyGig needs a bucket for model archives (--bucket or STYGIG_S3_BUCKET)")
         if not _PREFIX_RE.match(a.prefix):
             out.append(f"aws.prefix {a.prefix!r} has characters unsafe in an S3 key")
+        out += _network_problems(a)
         out += _image_problems("endpoint.image", e.image, a.region)
         if e.image == "dlc" and e.framework_version not in DLC_PYTHON:
             out.append(
@@ -452,6 +476,25 @@ _PLACES: dict[str, tuple[str, str]] = {
 }
 #: TOML section name -> DeploymentConfig attribute
 SECTIONS: dict[str, str] = {f.metadata["section"]: f.name for f in dataclasses.fields(DeploymentConfig) if "section" in f.metadata}
+
+
+def _network_problems(a: AwsSettings) -> list[str]:
+    out = []
+    for name in a.subnets:
+        if not _SUBNET_RE.match(name):
+            out.append(f"aws.subnets: {name!r} is not a subnet id (subnet-0123abcd...)")
+    for name in a.security_group_ids:
+        if not _SECURITY_GROUP_RE.match(name):
+            out.append(f"aws.security_group_ids: {name!r} is not a security group id (sg-0123abcd...)")
+    if bool(a.subnets) != bool(a.security_group_ids):
+        out.append("aws.subnets and aws.security_group_ids go together: a VPC needs both (or neither)")
+    if len(a.subnets) > MAX_SUBNETS:
+        out.append(f"aws.subnets: at most {MAX_SUBNETS}, got {len(a.subnets)}")
+    if len(a.security_group_ids) > MAX_SECURITY_GROUPS:
+        out.append(f"aws.security_group_ids: at most {MAX_SECURITY_GROUPS}, got {len(a.security_group_ids)}")
+    if a.kms_key_id is not None and not _KMS_RE.match(a.kms_key_id):
+        out.append(f"aws.kms_key_id {a.kms_key_id!r} is not a KMS key id, key ARN or alias")
+    return out
 
 
 def _join_problems(problems: list[str]) -> str:
