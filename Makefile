@@ -21,10 +21,10 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml scripts/install-system-deps.sh | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml scripts/install-system-deps.sh tests/axe/package-lock.json | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[export,test]'
 	bash scripts/install-system-deps.sh
 	touch $@ $(VENV)/.installed-base
 
 clean:
-	rm -rf $(VENV) stygig-demo .pytest_cache
+	rm -rf $(VENV) stygig-demo .pytest_cache tests/axe/node_modules

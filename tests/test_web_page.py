@@ -2,7 +2,8 @@
 real `serve` processes on 127.0.0.1 — one over the shared lite artifact, one over a CLIP artifact
 built here from a tiny random-weights open_clip export (text queries need CLIP).
 
-Playwright never downloads a browser here: it launches /usr/bin/chromium (scripts/install-system-deps.sh).
+Playwright never downloads a browser here: it launches /usr/bin/chromium (scripts/install-system-deps.sh),
+into which the accessibility audit injects axe-core from tests/axe/ (npm ci, same script).
 Every test saves screenshots to pytest's tmp dir; with STYGIG_SCREENSHOT_DIR set they are also
 written there (that is how docs/screenshots/ is made:
 ``STYGIG_SCREENSHOT_DIR=docs/screenshots .venv/bin/pytest tests/test_web_page.py``).
@@ -57,6 +58,9 @@ PICTURES_LOADED = (
 )
 ERROR_SHOWN = "() => !document.getElementById('error').hidden"
 NO_HORIZONTAL_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
+#: axe-core from the npm registry (tests/axe/package-lock.json), installed by scripts/install-system-deps.sh
+AXE = Path(__file__).with_name("axe") / "node_modules" / "axe-core" / "axe.min.js"
+AXE_VERSION = json.loads((Path(__file__).with_name("axe") / "package.json").read_text())["dependencies"]["axe-core"]
 
 
 # ---- servers and browser ------------------------------------------------------------------------
@@ -174,6 +178,12 @@ def shirt_photo(lite_artifact) -> Path:
     return Path(next(it for it in rec.items if it["category"] == "shirt")["source"])
 
 
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    assert AXE.is_file(), f"{AXE} is missing: run scripts/install-system-deps.sh (npm ci in tests/axe)"
+    return AXE.read_text(encoding="utf-8")
+
+
 # ---- helpers ------------------------------------------------------------------------------------
 def cards(page) -> list[dict]:
     return page.evaluate(
@@ -199,6 +209,22 @@ def query_card(page) -> dict:
                      quote: (q.querySelector('.query-quote') || {}).textContent || null,
                      swatches: [...q.querySelectorAll('.swatch-dot')].map(d => d.style.backgroundColor) }; }"""
     )
+
+
+def audit(page, axe_source: str) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each (rule, impact, where, why).
+
+    axe is evaluated through the DevTools protocol, as the page's own Content-Security-Policy
+    (script-src 'self') would refuse it as a script element; the page itself is not changed."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    assert page.evaluate("() => window.axe.version") == AXE_VERSION
+    result = page.evaluate(
+        "() => window.axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v =>"
+        " ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => ({ target: n.target.join(' '),"
+        " why: n.failureSummary })) })))"
+    )
+    return [f"{v['id']} ({v['impact']}): {n['target']}: {n['why']}" for v in result for n in v["nodes"]]
 
 
 def wait_outfit(page) -> list[dict]:
@@ -526,3 +552,27 @@ def test_text_query_on_a_clip_artifact(clip_server, desktop):
     assert recs and all(r["picture"] > 0 for r in recs)
     assert len(desktop.invocations) == 1 and desktop.invocations[0].endswith("/invocations")  # JSON, no query string
     desktop.shot("desktop-text")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_axe_finds_no_violation(lite_server, browser, tmp_path, shirt_photo, axe_source, viewport):
+    # issue 18.13: axe-core found label-content-name-mismatch on the "Style this piece" buttons
+    p = Page(browser, viewport, tmp_path)
+    try:
+        page = p.open(lite_server)
+        found = {"landing": audit(page, axe_source)}
+        page.set_input_files("#photo-input", str(shirt_photo))
+        first = wait_outfit(page)[0]
+        found["outfit"] = audit(page, axe_source)
+        name = re.compile("^Style this piece, " + re.escape(first["name"]) + "$", re.IGNORECASE)
+        assert page.get_by_role("button", name=name).count() == 1  # the words shown, then the piece
+        catalog_after(page, lambda: page.click("#tab-catalog"))
+        found["catalog"] = audit(page, axe_source)
+        page.click("#tab-photo")
+        page.set_input_files("#photo-input", {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"my notes"})
+        page.wait_for_function(ERROR_SHOWN)
+        found["error"] = audit(page, axe_source)
+    finally:
+        p.context.close()
+    assert not p.problems, p.problems
+    assert found == {"landing": [], "outfit": [], "catalog": [], "error": []}, json.dumps(found, indent=1)

@@ -659,9 +659,11 @@
     details.appendChild(dl);
     body.appendChild(details);
 
+    /* the accessible name begins with the words on the button ("Style this piece, navy nylon
+       jacket"), so speech users can say what they see (WCAG 2.5.3) */
     var again = el("button", "button button-quiet card-action", "Style this piece");
     again.type = "button";
-    again.setAttribute("aria-label", "Style around " + name);
+    again.setAttribute("aria-label", "Style this piece, " + name);
     again.addEventListener("click", function () {
       ask({ kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url });
     });
