@@ -92,7 +92,7 @@ def artifact(work: Path, precision: str, catalog: Path | None = None) -> Path:
     export = clip_export(work)
     catalog = catalog or sample_catalog(work)
     log(f"building the {precision} artifact")
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     build_artifact(catalog, out, encoder=str(export), precision=precision)
     return out

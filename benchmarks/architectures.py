@@ -104,7 +104,7 @@ def main() -> int:
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
 
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.recommend.engine import Recommender
     from stygig.recommend.query import Query
     from stygig.images import decode_image

@@ -33,7 +33,7 @@ def main() -> int:
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
 
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.features.encoders.clip_onnx import ClipOnnxEncoder
     from stygig.images import decode_image
 

@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args()
 
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
     from stygig.images import decode_image
     from stygig.recommend.engine import Recommender

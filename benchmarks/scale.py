@@ -77,7 +77,7 @@ def generate(work: Path, n: int) -> Path:
 
 
 def child_build(src: Path, out: Path) -> None:
-    from stygig.artifact import write_artifact_from_arrays
+    from stygig.build import write_artifact_from_arrays
     from stygig.features.encoders.precomputed import PrecomputedEncoder
     from stygig.taxonomy import GENDERS, Taxonomy
 
@@ -160,7 +160,7 @@ def measure_starts(artifacts: dict[str, tuple[Path, str]], runs: int = 5) -> dic
 
 
 def measure_size(work: Path, n: int, n_queries: int, sample: dict) -> dict:
-    from stygig.index import Indexes
+    from stygig.artifact.index import Indexes
     from stygig.recommend.engine import Recommender
 
     src = generate(work, n)
@@ -233,7 +233,7 @@ def measure_size(work: Path, n: int, n_queries: int, sample: dict) -> dict:
 def load_sample(work: Path) -> dict:
     """The default sample catalog's artifact (lite encoder), loaded: the baseline every size is
     measured against, side by side."""
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
     from stygig.recommend.engine import Recommender
 

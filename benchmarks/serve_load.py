@@ -183,7 +183,7 @@ def client_main(port: int, concurrency: int, requests: int, photos_dir: Path, ma
 
 # ---- orchestration -----------------------------------------------------------------------------
 def build_lite_artifact(tmp: Path) -> Path:
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
 
     generate_sample_catalog(tmp / "catalog", seed=0)

@@ -157,7 +157,8 @@ def pct(xs: list[float], q: float) -> float:
 
 # ---- artifacts ----------------------------------------------------------------------------------
 def clip_int8_artifact(work: Path) -> Path:
-    from stygig.artifact import build_artifact, read_manifest
+    from stygig.artifact import read_manifest
+    from stygig.build import build_artifact
     from stygig.errors import ArtifactError
 
     art = C.artifact(work, "int8")
@@ -173,7 +174,7 @@ def clip_int8_artifact(work: Path) -> Path:
 
 
 def lite_artifact(work: Path) -> Path:
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     out = work / "artifact-lite-soak"
     if not (out / "manifest.json").is_file():

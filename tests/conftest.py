@@ -38,7 +38,7 @@ def sample_catalog(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def lite_artifact(sample_catalog, tmp_path_factory) -> Path:
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     out = tmp_path_factory.mktemp("artifacts") / "lite"
     build_artifact(sample_catalog, out, encoder="lite")
@@ -57,7 +57,7 @@ def full_catalog(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def full_artifact(full_catalog, tmp_path_factory) -> Path:
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     out = tmp_path_factory.mktemp("artifacts-full") / "lite"
     build_artifact(full_catalog, out, encoder="lite")

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stygig.artifact import FORMAT_VERSION, build_artifact, merge_artifacts, pack_artifact, verify_artifact
+from stygig.artifact import FORMAT_VERSION, pack_artifact, verify_artifact
+from stygig.build import build_artifact, merge_artifacts
 from stygig.errors import ArtifactError, StygigError
 from stygig.features.encoders.lite import LiteEncoder
 from stygig.recommend.engine import Recommender

@@ -40,7 +40,7 @@ def clip_export(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clip_artifact(clip_export, sample_catalog, tmp_path_factory):
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     out = tmp_path_factory.mktemp("clip-artifact") / "clip"
     summary = build_artifact(sample_catalog, out, encoder=str(clip_export))
@@ -141,7 +141,8 @@ def test_encoder_alone_is_torch_free(clip_export):
 
 
 def test_artifact_bakes_one_precision(clip_artifact, clip_export, sample_catalog, tmp_path):
-    from stygig.artifact import build_artifact, verify_artifact
+    from stygig.artifact import verify_artifact
+    from stygig.build import build_artifact
 
     manifest = verify_artifact(clip_artifact)
     assert manifest["encoder"]["kind"] == "clip-onnx" and manifest["encoder"]["precision"] == "int8"

@@ -229,7 +229,7 @@ def test_serve_refuses_a_broken_artifact_and_exits_non_zero(lite_artifact, tmp_p
 # ---- a catalog build killed mid-way -------------------------------------------------------------
 BUILD = """
 import json, sys
-from stygig.artifact import build_artifact
+from stygig.build import build_artifact
 s = build_artifact(sys.argv[1], sys.argv[2], encoder="lite", chunk_size=8, workers=1)
 print(json.dumps({"resumed_chunks": s.resumed_chunks}))
 """

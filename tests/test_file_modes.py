@@ -54,7 +54,8 @@ def test_cli_outputs_follow_umask_022(sample_catalog, tmp_path):
 
 
 def test_every_atomic_writer_follows_the_umask(umask, lite_artifact, sample_catalog, tmp_path):
-    from stygig.artifact import build_artifact, merge_artifacts, pack_artifact
+    from stygig.artifact import pack_artifact
+    from stygig.build import build_artifact, merge_artifacts
     from stygig.report import artifact_loader, save_visual
 
     umask(0o027)  # not the usual 022: the modes follow the mask, they are not fixed at 0644

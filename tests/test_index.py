@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from stygig.artifact import write_artifact_from_arrays
+from stygig.build import write_artifact_from_arrays
 from stygig.errors import UnsupportedQuery
 from stygig.features.encoders.precomputed import PrecomputedEncoder
-from stygig.index import Indexes, VectorFile
-from stygig.items import ItemStore
+from stygig.artifact.index import Indexes, VectorFile
+from stygig.artifact.items import ItemStore
 from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Query
 from stygig.schema import Options
@@ -100,7 +100,7 @@ def test_vector_file_streams_the_same_rows(tmp_path):
 
 
 def test_item_store_lookups(tmp_path):
-    from stygig.items import ItemWriter
+    from stygig.artifact.items import ItemWriter
 
     w = ItemWriter(tmp_path / "items", CATS)
     rows = [{"id": i, "category": "bag", "gender": "unisex", "name": i} for i in sorted(["a", "b/c", "é-ü", "zz"])]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from stygig.artifact import build_artifact
+from stygig.build import build_artifact
 from stygig.catalog.ingest import read_catalog
 from stygig.errors import CatalogError
 

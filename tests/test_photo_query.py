@@ -32,7 +32,7 @@ def _catalog_picture(catalog, category="shirt"):
 
 def test_query_photo_colours_are_the_catalog_colours(sample_catalog, tmp_path):
     """A large photo of a catalog item gets exactly the colours its catalog entry was built with."""
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     row, src = _catalog_picture(sample_catalog)
     with Image.open(src) as im:

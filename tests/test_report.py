@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stygig.artifact import BuildSummary
+from stygig.build import BuildSummary
 from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Query
 from stygig.report import CARD, PAD, colour_chips, format_outfit, render_outfit

@@ -87,7 +87,7 @@ def lite_server(lite_artifact, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clip_server(sample_catalog, tmp_path_factory):
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.cli import main
 
     d = tmp_path_factory.mktemp("web-clip")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -80,3 +81,29 @@ def current_umask() -> int:
     mask = os.umask(0o022)  # no /proc (not Linux, or Linux < 4.7): the classic read-and-restore
     os.umask(mask)
     return mask
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Move a finished directory into place; an existing one is swapped out, then removed."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
+
+
+@contextlib.contextmanager
+def staged_dir(target: str | Path, label: str) -> Iterator[Path]:
+    """A new folder beside ``target`` to fill; on a clean exit it replaces ``target`` (one
+    rename), on an exception it is removed and ``target`` is left as it was."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_dir(target.parent, f".{target.name}.{label}-")
+    try:
+        yield tmp
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

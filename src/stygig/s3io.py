@@ -22,9 +22,10 @@ import threading
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
+from stygig import settings
 from stygig.errors import InvalidInput, StygigError
 
-ALLOWED_BUCKETS_ENV = "STYGIG_ALLOWED_S3_BUCKETS"
+ALLOWED_BUCKETS_ENV = settings.ALLOWED_S3_BUCKETS.name
 
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose)
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -85,8 +86,7 @@ def allowed_buckets_from_env(environ: dict[str, str] | None = None) -> set[str]:
 
     Comma-separated bucket names; unset or empty means none (every S3 request is refused).
     """
-    raw = (environ if environ is not None else os.environ).get(ALLOWED_BUCKETS_ENV, "")
-    names = {part.strip() for part in raw.split(",") if part.strip()}
+    names = set(settings.ALLOWED_S3_BUCKETS.read(environ))
     bad = sorted(n for n in names if not is_valid_bucket_name(n))
     if bad:
         raise StygigError(f"{ALLOWED_BUCKETS_ENV} holds invalid bucket names: {', '.join(bad)}", status=500, code="config_error")

@@ -12,7 +12,7 @@ the files SageMaker writes under ``/opt/ml/input/config`` (``resourceconfig.json
   ``shard_of(id, N) == i`` (read from S3 directly), for a folder catalog the files SageMaker gave it
   (``ShardedByS3Key``) - and uploads it (one tar) under ``shard_exchange``, then a ``.done`` marker.
   The first host (sorted ``SM_HOSTS``) waits for every marker (bounded), downloads the shards and
-  merges them (:func:`stygig.artifact.merge_artifacts`) into the model directory. Only that host
+  merges them (:func:`stygig.build.merge_artifacts`) into the model directory. Only that host
   writes the model directory, which SageMaker archives as the job's ``model.tar.gz``.
 
 The model directory holds the artifact laid out as ``stygig package`` lays it out (the artifact and
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from stygig import settings
 from stygig.errors import StygigError
 
 log = logging.getLogger("stygig.train")
@@ -73,31 +74,31 @@ def _read_json(path: Path) -> Any:
 def job_env(environ: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR) -> JobEnv:
     e = os.environ if environ is None else environ
     resource = _read_json(config_dir / "resourceconfig.json") or {}
-    hosts_raw = e.get("SM_HOSTS")
+    hosts_raw = settings.SM_HOSTS.raw(e)
     hosts = json.loads(hosts_raw) if hosts_raw else resource.get("hosts") or ["algo-1"]
-    current = e.get("SM_CURRENT_HOST") or resource.get("current_host") or hosts[0]
+    current = settings.SM_CURRENT_HOST.raw(e) or resource.get("current_host") or hosts[0]
     hosts = sorted(hosts)
     if current not in hosts:
         raise StygigError(f"SM_CURRENT_HOST {current!r} is not in SM_HOSTS {hosts}")
-    if e.get("SM_HPS"):
-        hp = json.loads(e["SM_HPS"])
+    if settings.SM_HPS.is_set(e):
+        hp = json.loads(settings.SM_HPS.raw(e))
     else:
         hp = _read_json(config_dir / "hyperparameters.json") or {}
     hp = {str(k): str(v) for k, v in hp.items()}
     data = Path("/opt/ml/input/data")
 
     def channel(name: str) -> Path | None:
-        v = e.get(f"SM_CHANNEL_{name.upper()}")
-        if v:
-            return Path(v)
+        v = settings.sm_channel(name).read(e)
+        if v is not None:
+            return v
         p = data / name
         return p if p.is_dir() else None
 
     return JobEnv(
         current_host=current,
         hosts=hosts,
-        model_dir=Path(e.get("SM_MODEL_DIR", "/opt/ml/model")),
-        output_dir=Path(e.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")),
+        model_dir=settings.SM_MODEL_DIR.read(e),
+        output_dir=settings.SM_OUTPUT_DATA_DIR.read(e),
         catalog_channel=channel("catalog"),
         encoder_channel=channel("encoder"),
         hyperparameters=hp,
@@ -127,7 +128,7 @@ def _encoder(env: JobEnv) -> str:
 
 def build_shard(env: JobEnv, out: Path) -> int:
     """Build this host's part of the catalog into ``out``; returns its item count (0: empty shard)."""
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     catalog = _catalog(env)
     kind = env.hyperparameters.get("catalog_kind", "manifest" if "catalog" in env.hyperparameters else "folders")
@@ -259,7 +260,7 @@ def run(env: JobEnv, *, shard_timeout: float | None = None, sleep: Callable[[flo
         timeout = shard_timeout if shard_timeout is not None else float(env.hyperparameters.get("shard_wait_seconds", 7200))
         interval = float(env.hyperparameters.get("shard_poll_seconds", 10))
         dirs = collect_shards(env, work / "shards", timeout=timeout, interval=interval, sleep=sleep)
-        from stygig.artifact import merge_artifacts
+        from stygig.build import merge_artifacts
 
         merge_artifacts(dirs, work / "merged")
         install_model(work / "merged", env.model_dir)
@@ -290,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write_failure(message: str) -> None:
     try:
-        path = Path(os.environ.get("SM_OUTPUT_DIR", "/opt/ml/output")) / "failure"
+        path = settings.SM_OUTPUT_DIR.read() / "failure"
         if path.parent.is_dir():
             path.write_text(message[:1000] + "\n", encoding="utf-8")
     except OSError:

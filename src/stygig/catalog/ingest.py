@@ -11,7 +11,7 @@ Accepted sources:
 
 What is wrong with the *catalog* (duplicate ids, unknown categories, paths escaping the root,
 bad gender values) is an error naming the offenders. What is wrong with one *image* is found
-later, when it is decoded, and only skips that item (see :mod:`stygig.artifact`).
+later, when it is decoded, and only skips that item (see :mod:`stygig.build.featurize`).
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def cmd_sample_catalog(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
 
     summary = build_artifact(
         args.catalog, args.out, encoder=args.encoder, precision=args.precision, taxonomy=args.taxonomy,
@@ -101,7 +101,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_merge(args) -> int:
-    from stygig.artifact import merge_artifacts
+    from stygig.build import merge_artifacts
 
     summary = merge_artifacts(args.shards, args.out, tar=args.tar, force=args.force)
     print("\n".join(summary.lines()))

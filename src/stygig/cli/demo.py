@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args) -> int:
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.catalog.sample import generate_sample_catalog
     from stygig.images import decode_image
     from stygig.recommend.engine import Recommender

@@ -174,7 +174,7 @@ def _before_after(n_held: int, before: dict, after: dict) -> str:
 
 # ---- learn -------------------------------------------------------------------------------------
 def cmd_learn(args) -> int:
-    from stygig.artifact import _check_target, derive_artifact
+    from stygig.artifact import derive_artifact, check_target
     from stygig.errors import StygigError
     from stygig.evaluate import looks as L
     from stygig.evaluate import runner
@@ -184,7 +184,7 @@ def cmd_learn(args) -> int:
 
     share = _holdout(args.holdout)
     rec = Recommender.load(args.artifact)
-    _check_target(Path(args.out), args.force)  # before the work, not after it
+    check_target(Path(args.out), args.force)  # before the work, not after it
     raw = L.read_looks(args.looks)
     looks = runner.resolve_looks(L.Resolver(rec.items, args.artifact), args.looks, raw)
     fit, held = holdout_split(looks, share, args.seed)

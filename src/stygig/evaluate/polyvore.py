@@ -205,7 +205,7 @@ def import_polyvore(
             "items": len(kept), "looks": summary.looks, "fitb": summary.fitb, "compat": summary.compat,
             "skipped": skipped, "mapping": cat_map,
         }, indent=2), encoding="utf-8")
-        from stygig.artifact import replace_dir
+        from stygig.atomic import replace_dir
 
         replace_dir(tmp, out)
     except BaseException:

@@ -83,7 +83,7 @@ def write_report(directory: str | Path, result: dict[str, Any], table_text: str,
             "</html>\n",
         ]
         (tmp / "index.html").write_text("\n".join(body), encoding="utf-8")
-        from stygig.artifact import replace_dir
+        from stygig.atomic import replace_dir
 
         replace_dir(tmp, out)
     except BaseException:

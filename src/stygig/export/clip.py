@@ -639,7 +639,7 @@ def _one_line(e: BaseException) -> str:
 
 
 def _replace_dir(tmp: Path, out: Path, force: bool) -> None:
-    from stygig.artifact import replace_dir
+    from stygig.atomic import replace_dir
 
     if out.exists() and not force:
         raise ExportError(f"{out} appeared while exporting; not overwriting it")

@@ -30,8 +30,8 @@ from stygig.errors import ArtifactError, InvalidInput, UnknownItem
 from stygig.features.colour.harmony import RELATIONS
 from stygig.features.encoders.base import Encoder
 from stygig.features.encoders.registry import load_encoder
-from stygig.index import Indexes
-from stygig.items import ItemStore
+from stygig.artifact.index import Indexes
+from stygig.artifact.items import ItemStore
 from stygig.recommend import compose, explain, infer, retrieve
 from stygig.recommend.compat import Compatibility, Pieces, against_context, load_compatibility
 from stygig.recommend.compat.registry import MANIFEST_KEY

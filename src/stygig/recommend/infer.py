@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from stygig.index import Indexes
+from stygig.artifact.index import Indexes
 from stygig.recommend.retrieve import nearest, search_all
 from stygig.taxonomy import GENDERS
 

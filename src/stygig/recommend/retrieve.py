@@ -1,6 +1,6 @@
 """Candidates: each complementary category's nearest items, through that category's FAISS index.
 
-Retrieval is per category (one index each, see :mod:`stygig.index`), so a shirt's trousers are
+Retrieval is per category (one index each, see :mod:`stygig.artifact.index`), so a shirt's trousers are
 searched among trousers and shoes are never starved by look-alike tops. :class:`Filters` say what
 a candidate must pass. Today they are applied to each category's search results, with the search
 widened by the number of exclusions; :func:`search_category` is the one place a search runs, so
@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from stygig.index import Indexes
+from stygig.artifact.index import Indexes
 from stygig.taxonomy import GENDERS
 
 #: cosine at or above which a candidate is taken for the query itself (the same photo)

@@ -41,7 +41,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stygig import __version__, schema
+from stygig import __version__, schema, settings
 from stygig.errors import StygigError
 from stygig.serving import catalog, codec, logs
 from stygig.serving.config import ServingConfig
@@ -68,7 +68,7 @@ _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MAX_S3_IMAGE_BYTES = 20 * 1024 * 1024
 #: where a worker that cannot load the model writes why, for `serve` to print
-FAILURE_FILE_ENV = "STYGIG_FAILURE_FILE"
+FAILURE_FILE_ENV = settings.FAILURE_FILE.name
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": codec.ErrorResponse, "description": text}
@@ -613,7 +613,7 @@ def worker_app() -> FastAPI:
         # A worker that cannot load the model must not look healthy. Exit code 3 tells gunicorn's
         # arbiter the worker failed to boot, so the whole server stops with a non-zero status;
         # the reason goes where the arbiter's process prints it (STYGIG_FAILURE_FILE).
-        path = os.environ.get(FAILURE_FILE_ENV)
+        path = settings.FAILURE_FILE.raw()
         if path:
             try:
                 with open(path, "w", encoding="utf-8") as fh:
@@ -623,8 +623,6 @@ def worker_app() -> FastAPI:
         logging.shutdown()
         os._exit(3)
 
-    from stygig.serving.entrypoint import VERIFIED_ENV
-
-    verified = os.environ.get(VERIFIED_ENV) == "1"
+    verified = settings.ARTIFACT_VERIFIED.read()
     return create_app(config, state=ModelState(config.artifact_dir, on_failure=fatal, verify=not verified,
                                                 compatibility=config.compatibility))

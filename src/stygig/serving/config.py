@@ -12,18 +12,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from stygig import settings
 from stygig.errors import StygigError
 from stygig.recommend.compat.registry import CHOICE_ENV, KINDS
 
 #: where SageMaker unpacks model.tar.gz
-SAGEMAKER_MODEL_DIR = "/opt/ml/model"
+SAGEMAKER_MODEL_DIR = str(settings.ARTIFACT.default)
 #: SageMaker's real-time InvokeEndpoint payload limit (botocore: BodyBlob max 6291456)
-DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = settings.MAX_REQUEST_SIZE.default
 #: the inference toolkit's default; the deployment config raises it (the audit's minimum is 300)
-DEFAULT_TIMEOUT_S = 60.0
-DEFAULT_PORT = 8080
+DEFAULT_TIMEOUT_S = float(settings.TIMEOUT.default)
+DEFAULT_PORT = settings.PORT.default
 #: like TorchServe's job queue: a worker holding this many requests answers the next one 503
-DEFAULT_MAX_QUEUE = 32
+DEFAULT_MAX_QUEUE = settings.MAX_QUEUE.default
 #: SageMaker sends SIGKILL 30 s after SIGTERM; drain within this many seconds
 DEFAULT_GRACEFUL_TIMEOUT_S = 25.0
 
@@ -62,19 +63,17 @@ class ServingConfig:
         """Settings from the environment; keyword arguments that are not None win."""
         env = os.environ if environ is None else environ
         values = dict(
-            artifact_dir=Path(env.get("STYGIG_ARTIFACT") or SAGEMAKER_MODEL_DIR),
-            host=env.get("STYGIG_HOST") or "0.0.0.0",
-            port=_int(env, "SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT, 1, 65535),
-            workers=_workers(env),
-            timeout_s=float(_int(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", int(DEFAULT_TIMEOUT_S), 1, 3600)),
-            max_request_bytes=_int(env, "TS_MAX_REQUEST_SIZE", DEFAULT_MAX_REQUEST_BYTES, 1, 1 << 31),
-            allowed_s3_buckets=frozenset(
-                b.strip() for b in (env.get("STYGIG_ALLOWED_S3_BUCKETS") or "").split(",") if b.strip()
-            ),
-            concurrency=_int(env, "STYGIG_WORKER_CONCURRENCY", 1, 1, 64),
-            max_queue=_int(env, "STYGIG_MAX_QUEUE", DEFAULT_MAX_QUEUE, 1, 100_000),
-            log_level=(env.get("STYGIG_LOG_LEVEL") or "info").lower(),
-            compatibility=(env.get(CHOICE_ENV) or "").strip().lower() or None,
+            artifact_dir=settings.ARTIFACT.read(env),
+            host=settings.HOST.read(env),
+            port=settings.PORT.read(env),
+            workers=settings.server_workers(env) or cpu_count(),
+            timeout_s=float(settings.TIMEOUT.read(env)),
+            max_request_bytes=settings.MAX_REQUEST_SIZE.read(env),
+            allowed_s3_buckets=settings.ALLOWED_S3_BUCKETS.read(env),
+            concurrency=settings.WORKER_CONCURRENCY.read(env),
+            max_queue=settings.MAX_QUEUE.read(env),
+            log_level=settings.LOG_LEVEL.read(env),
+            compatibility=settings.COMPATIBILITY.read(env),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         config = cls(**values)
@@ -92,35 +91,15 @@ class ServingConfig:
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings (handed to worker processes)."""
         return {
-            "STYGIG_ARTIFACT": str(self.artifact_dir),
-            "STYGIG_HOST": self.host,
-            "SAGEMAKER_BIND_TO_PORT": str(self.port),
-            "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers),
-            "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(int(self.timeout_s)),
-            "TS_MAX_REQUEST_SIZE": str(self.max_request_bytes),
-            "STYGIG_ALLOWED_S3_BUCKETS": ",".join(sorted(self.allowed_s3_buckets)),
-            "STYGIG_WORKER_CONCURRENCY": str(self.concurrency),
-            "STYGIG_MAX_QUEUE": str(self.max_queue),
-            "STYGIG_LOG_LEVEL": self.log_level,
+            settings.ARTIFACT.name: str(self.artifact_dir),
+            settings.HOST.name: self.host,
+            settings.PORT.name: str(self.port),
+            settings.WORKERS.name: str(self.workers),
+            settings.TIMEOUT.name: str(int(self.timeout_s)),
+            settings.MAX_REQUEST_SIZE.name: str(self.max_request_bytes),
+            settings.ALLOWED_S3_BUCKETS.name: ",".join(sorted(self.allowed_s3_buckets)),
+            settings.WORKER_CONCURRENCY.name: str(self.concurrency),
+            settings.MAX_QUEUE.name: str(self.max_queue),
+            settings.LOG_LEVEL.name: self.log_level,
             CHOICE_ENV: self.compatibility or "",
         }
-
-
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise StygigError(f"{name} must be an integer, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise StygigError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def _workers(env: Mapping[str, str]) -> int:
-    for name in ("SAGEMAKER_MODEL_SERVER_WORKERS", "MODEL_SERVER_WORKERS"):
-        if (env.get(name) or "").strip():
-            return _int(env, name, 1, 1, 256)
-    return cpu_count()

@@ -26,11 +26,12 @@ import os
 import sys
 from pathlib import Path
 
+from stygig import settings
 from stygig.errors import StygigError
 from stygig.serving.config import ServingConfig, cpu_count
 
 #: set by `serve` once it has verified the artifact's checksums, for its workers
-VERIFIED_ENV = "STYGIG_ARTIFACT_VERIFIED"
+VERIFIED_ENV = settings.ARTIFACT_VERIFIED.name
 
 
 def gunicorn_options(config: ServingConfig) -> dict:
@@ -126,11 +127,10 @@ def run(config: ServingConfig) -> int:
     os.environ[VERIFIED_ENV] = "1"
     import tempfile
 
-    from stygig.serving.app import FAILURE_FILE_ENV
 
     with tempfile.TemporaryDirectory(prefix="stygig-serve-") as tmp:
         failure = Path(tmp) / "load-failure.txt"
-        os.environ[FAILURE_FILE_ENV] = str(failure)
+        os.environ[settings.FAILURE_FILE.name] = str(failure)
         app = _Gunicorn(config)
         from gunicorn.errors import HaltServer
 
@@ -180,7 +180,7 @@ def add_arguments(p: argparse.ArgumentParser, *, default_host: str) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> ServingConfig:
-    host = args.host or os.environ.get("STYGIG_HOST") or args.default_host
+    host = args.host or settings.HOST.raw() or args.default_host
     return ServingConfig.from_env(
         artifact_dir=Path(args.artifact) if args.artifact else None,
         host=host,

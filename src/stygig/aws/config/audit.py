@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from stygig import settings
+
 _ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
 
 
@@ -22,13 +24,13 @@ def show(value: Any) -> str:
 # ---- the audit's reference values ---------------------------------------------------------------
 #: the container environment every StyGig model gets (values are strings, as SageMaker requires)
 DEFAULT_ENVIRONMENT: dict[str, str] = {
-    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "300",
-    "MODEL_SERVER_TIMEOUT": "300",
-    "TS_DEFAULT_RESPONSE_TIMEOUT": "300",
-    "MODEL_SERVER_WORKERS": "1",
-    "TS_DEFAULT_WORKERS_PER_MODEL": "1",
-    "TS_MAX_REQUEST_SIZE": "100000000",
-    "TS_MAX_RESPONSE_SIZE": "100000000",
+    settings.TIMEOUT.name: "300",
+    settings.MODEL_SERVER_TIMEOUT: "300",
+    settings.TS_DEFAULT_RESPONSE_TIMEOUT: "300",
+    settings.WORKERS_DLC.name: "1",
+    settings.TS_DEFAULT_WORKERS_PER_MODEL: "1",
+    settings.MAX_REQUEST_SIZE.name: "100000000",
+    settings.TS_MAX_RESPONSE_SIZE: "100000000",
     "OMP_NUM_THREADS": "2",
     "MKL_NUM_THREADS": "2",
     "TOKENIZERS_PARALLELISM": "false",
@@ -36,9 +38,9 @@ DEFAULT_ENVIRONMENT: dict[str, str] = {
 
 #: environment timeouts (seconds) that must be present and at least this large
 ENV_MINIMUMS: dict[str, int] = {
-    "SAGEMAKER_MODEL_SERVER_TIMEOUT": 300,
-    "MODEL_SERVER_TIMEOUT": 300,
-    "TS_DEFAULT_RESPONSE_TIMEOUT": 300,
+    settings.TIMEOUT.name: 300,
+    settings.MODEL_SERVER_TIMEOUT: 300,
+    settings.TS_DEFAULT_RESPONSE_TIMEOUT: 300,
 }
 
 #: production-variant timeouts (seconds) that must be present and at least this large
@@ -52,11 +54,11 @@ VARIANT_MAXIMUM = 3600  # SageMaker's limit for both variant timeouts
 INTEGER_ENV_KEYS = frozenset(
     set(ENV_MINIMUMS)
     | {
-        "MODEL_SERVER_WORKERS",
-        "SAGEMAKER_MODEL_SERVER_WORKERS",
-        "TS_DEFAULT_WORKERS_PER_MODEL",
-        "TS_MAX_REQUEST_SIZE",
-        "TS_MAX_RESPONSE_SIZE",
+        settings.WORKERS_DLC.name,
+        settings.WORKERS.name,
+        settings.TS_DEFAULT_WORKERS_PER_MODEL,
+        settings.MAX_REQUEST_SIZE.name,
+        settings.TS_MAX_RESPONSE_SIZE,
         "OMP_NUM_THREADS",
         "MKL_NUM_THREADS",
     }

@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from stygig import settings
 from stygig.aws.config.schema import SECTIONS, SETTINGS, ConfigError, DeploymentConfig
 
 
@@ -21,8 +22,8 @@ def find_config_file(explicit: str | Path | None, environ: Mapping[str, str] | N
     environ = os.environ if environ is None else environ
     if explicit:
         return Path(explicit)
-    if environ.get("STYGIG_CONFIG"):
-        return Path(environ["STYGIG_CONFIG"])
+    if settings.CONFIG.is_set(environ):
+        return settings.CONFIG.read(environ)
     default = Path("stygig.toml")
     return default if default.is_file() else None
 

@@ -18,7 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from stygig import __version__
+from stygig import __version__, settings
 from stygig.aws.config.audit import DEFAULT_ENVIRONMENT, FAIL, audit_settings, show
 from stygig.errors import StygigError
 
@@ -79,9 +79,9 @@ DEFAULT_DLC_VERSION = "2.6.0"
 
 #: what the DLC's SageMaker toolkit needs to find StyGig's handler in the model archive
 DLC_ENVIRONMENT: dict[str, str] = {
-    "SAGEMAKER_PROGRAM": "inference.py",
-    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    settings.SAGEMAKER_PROGRAM: "inference.py",
+    settings.SAGEMAKER_SUBMIT_DIRECTORY: "/opt/ml/model/code",
+    settings.SAGEMAKER_CONTAINER_LOG_LEVEL: "20",
 }
 
 STYGIG_REPOSITORY = "stygig"  # ECR repository of the StyGig server image (see Dockerfile)
@@ -135,9 +135,9 @@ def setting(
 class AwsSettings:
     region: str = setting("us-east-1", flag="--region", env=("AWS_REGION", "AWS_DEFAULT_REGION"),
                           help="AWS region (e.g. eu-west-1)", metavar="REGION")
-    role_arn: str | None = setting(None, flag="--role-arn", env=("STYGIG_ROLE_ARN",),
+    role_arn: str | None = setting(None, flag="--role-arn", env=(settings.ROLE_ARN.name,),
                                    help="IAM role SageMaker runs as (arn:aws:iam::ACCOUNT:role/NAME)", metavar="ARN")
-    bucket: str | None = setting(None, flag="--bucket", env=("STYGIG_S3_BUCKET",),
+    bucket: str | None = setting(None, flag="--bucket", env=(settings.S3_BUCKET.name,),
                                  help="S3 bucket for model archives and outputs", metavar="BUCKET")
     prefix: str = setting("stygig", flag="--prefix", help="S3 key prefix inside the bucket (default stygig)",
                           metavar="PREFIX")
@@ -272,9 +272,9 @@ class DeploymentConfig:
         env = dict(self.endpoint.environment)
         if self.is_dlc:
             env.update(DLC_ENVIRONMENT)
-            env["SAGEMAKER_REGION"] = self.aws.region
+            env[settings.SAGEMAKER_REGION] = self.aws.region
         if self.endpoint.allowed_s3_buckets:
-            env["STYGIG_ALLOWED_S3_BUCKETS"] = ",".join(sorted(self.endpoint.allowed_s3_buckets))
+            env[settings.ALLOWED_S3_BUCKETS.name] = ",".join(sorted(self.endpoint.allowed_s3_buckets))
         return env
 
     def s3_prefix_uri(self, *parts: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from stygig import settings
 from stygig.catalog.sample.render import CATEGORIES, GENERATOR_VERSION, _jpeg_bytes, _taxonomy, render_item
 from stygig.errors import CatalogError, InvalidInput
 
@@ -66,9 +67,9 @@ def _is_previous_sample(out: Path) -> bool:
 
 
 def _workers(n: int) -> int:
-    env = os.environ.get("STYGIG_SAMPLE_WORKERS")
-    if env is not None and env.strip().isdigit():
-        return max(1, int(env))
+    env = settings.SAMPLE_WORKERS.read()
+    if env is not None:
+        return max(1, env)
     if n < 16:
         return 1
     return max(1, min(2, os.cpu_count() or 1))

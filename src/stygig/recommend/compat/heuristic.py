@@ -19,12 +19,12 @@ and ``STYGIG_WEIGHTS="similarity=…,color=…,category=…,gender=…"`` overri
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from stygig import settings
 from stygig.errors import ArtifactError
 from stygig.features.colour.harmony import harmony_batch
 from stygig.recommend.compat.base import PairScores, Pieces
@@ -32,7 +32,7 @@ from stygig.taxonomy import GENDERS, Taxonomy, gender_score
 
 #: default score weights; they sum to 1 so that ``score`` is in [0, 1]
 DEFAULT_WEIGHTS = {"similarity": 0.40, "color": 0.30, "category": 0.20, "gender": 0.10}
-WEIGHTS_ENV = "STYGIG_WEIGHTS"
+WEIGHTS_ENV = settings.WEIGHTS.name
 
 
 class HeuristicCompatibility:
@@ -112,7 +112,7 @@ def _manifest_weights(raw: Any) -> dict[str, float]:
 def weights_from_env(base: Mapping[str, float] | None = None) -> dict[str, float]:
     """``STYGIG_WEIGHTS="similarity=0.4,color=0.3,category=0.2,gender=0.1"`` over ``base`` (the
     defaults unless given), normalised to sum 1; ``base`` unchanged when the variable is unset."""
-    spec = os.environ.get(WEIGHTS_ENV)
+    spec = settings.WEIGHTS.read()
     w = dict(DEFAULT_WEIGHTS if base is None else base)
     if not spec:
         return w

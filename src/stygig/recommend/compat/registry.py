@@ -17,10 +17,10 @@ model shows its parts with; choosing ``learned`` on an artifact that carries non
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from stygig import settings
 from stygig.errors import ArtifactError, StygigError
 from stygig.recommend.compat.base import Compatibility
 from stygig.recommend.compat.heuristic import DEFAULT_WEIGHTS, HeuristicCompatibility
@@ -33,8 +33,8 @@ KINDS: dict[str, type] = {
 }
 #: the manifest key
 MANIFEST_KEY = "compatibility"
-#: the environment's choice of kind (declared here, the one place that reads it)
-CHOICE_ENV = "STYGIG_COMPATIBILITY"
+#: the environment's choice of kind (named in stygig.settings)
+CHOICE_ENV = settings.COMPATIBILITY.name
 
 
 def default_spec() -> dict[str, Any]:
@@ -45,7 +45,7 @@ def default_spec() -> dict[str, Any]:
 def chosen_kind(choice: str | None = None) -> str | None:
     """The kind asked for: ``choice`` (a CLI flag), else :data:`CHOICE_ENV`, else None (the manifest's)."""
     if choice is None:
-        choice = (os.environ.get(CHOICE_ENV) or "").strip().lower() or None
+        choice = settings.COMPATIBILITY.read()
         source = CHOICE_ENV
     else:
         source = "--compatibility"

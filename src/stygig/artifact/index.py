@@ -28,13 +28,14 @@ milliseconds. FAISS's serialisation is plain data (no code).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import faiss
 import numpy as np
+
+from stygig import settings
 
 EXACT_MAX = 2_500
 TARGET_RECALL = 0.97
@@ -195,9 +196,9 @@ class Indexes:
     def load(cls, index_dir: Path, info: dict) -> "Indexes":
         # One query at a time: OpenMP threads only add contention (measured 4x slower at 100 k
         # items on 2 busy cores). Concurrency comes from serving workers, not from one search.
-        faiss.omp_set_num_threads(int(os.environ.get("STYGIG_SEARCH_THREADS", "1")))
+        faiss.omp_set_num_threads(settings.SEARCH_THREADS.read())
         per, meta = {}, info.get("per_category", {})
-        override = os.environ.get("STYGIG_NPROBE")
+        override = settings.NPROBE.read()
         for cat, d in meta.items():
             index = faiss.read_index(str(index_dir / d["file"]), faiss.IO_FLAG_MMAP_IFC)
             if d.get("kind") == "ivf":

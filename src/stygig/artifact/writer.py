@@ -1,0 +1,174 @@
+"""The one writer of an artifact's rows: vectors, colours, items and category codes, then the
+indexes, taxonomy, report and manifest.
+
+A build (from pictures), an artifact from given vectors, a merge of shards — each hands rows, in
+id order, to one :class:`ArtifactWriter` and calls :meth:`~ArtifactWriter.finish`; deriving an
+artifact with another compatibility model reuses the manifest writer. Whatever writes, it writes
+into a folder beside the target that is renamed into place (:func:`stygig.atomic.staged_dir`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from stygig import __version__
+from stygig.artifact.index import build_indexes
+from stygig.artifact.items import ItemWriter
+from stygig.artifact.manifest import MANIFEST, describe, new_manifest
+from stygig.artifact.pack import check_archive_path, tar_path
+from stygig.errors import StygigError
+from stygig.taxonomy import Taxonomy
+
+#: dominant colours kept per item: ``colors.npy`` is float32 (n, N_COLOURS, 4) of (L, a, b, weight)
+N_COLOURS = 3
+
+
+def thumb_path(row: int) -> str:
+    """Where row ``row``'s thumbnail lives in the artifact."""
+    return f"thumbs/{row:06d}.jpg"
+
+
+def check_target(out: Path, force: bool = False, tar: bool | str | Path = False) -> None:
+    """Refuse, before any work, to write over what is there: anything but an artifact always,
+    an artifact (perhaps one a server is serving) or an archive unless ``force`` (``--force``)."""
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise StygigError(f"output {out}: {above} is a file, not a folder")
+    if out.exists():
+        if not out.is_dir():
+            raise StygigError(f"output {out} exists and is not a directory")
+        if (out / MANIFEST).exists():
+            if not force:
+                raise StygigError(f"{out} already holds an artifact{describe(out)}; "
+                                  "pass --force to replace it, or choose another -o")
+        elif any(out.iterdir()):
+            raise StygigError(f"output {out} is a non-empty directory that is not a StyGig artifact; refusing to overwrite")
+    archive = tar_path(out, tar)
+    if archive is not None:
+        check_archive_path(archive)
+        if archive.exists() and not force:
+            raise StygigError(f"{archive} already exists; pass --force to replace it, or choose another --tar PATH")
+
+
+class ArtifactWriter:
+    """Rows into ``art`` (a folder being filled), in increasing id order.
+
+    ``n`` rows of ``dim``-wide vectors are expected; each row's metadata is the item's JSON row
+    (``id``, ``category``, ``gender``, ``name``, ``thumbnail``, ``colors``, ``attributes``, …).
+    """
+
+    def __init__(self, art: Path, taxonomy: Taxonomy, n: int, dim: int,
+                 colour_shape: tuple[int, ...] = (N_COLOURS, 4)):
+        self.art = Path(art)
+        self.taxonomy = taxonomy
+        self.n = n
+        self._vec = _RowFile(self.art / "vectors.npy", n, (dim,))
+        self._col = _RowFile(self.art / "colors.npy", n, tuple(colour_shape))
+        self._items = ItemWriter(self.art / "items", list(taxonomy.categories))
+        self._cat_code = {c: i for i, c in enumerate(taxonomy.categories)}
+        self.codes = np.zeros(n, dtype=np.uint16)
+        self.per_category: dict[str, int] = {}
+        self.row = 0
+
+    def add(self, meta: dict[str, Any], vector: np.ndarray | None = None, colours: np.ndarray | None = None) -> int:
+        """One row; ``vector``/``colours`` None when :meth:`put_vectors`/:meth:`put_colours` give them."""
+        r = self.row
+        if r >= self.n:
+            raise ValueError(f"more than the {self.n} rows this writer was opened for")
+        self._items.add(meta)
+        if vector is not None:
+            self._vec.append(vector[None])
+        if colours is not None:
+            self._col.append(colours[None])
+        category = meta["category"]
+        self.codes[r] = self._cat_code[category]
+        self.per_category[category] = self.per_category.get(category, 0) + 1
+        self.row = r + 1
+        return r
+
+    def add_block(self, metas: Sequence[dict[str, Any]], vectors: np.ndarray, colours: np.ndarray) -> None:
+        """Consecutive rows at once (a build's chunk)."""
+        self.put_vectors(self.row, vectors)
+        self.put_colours(self.row, colours)
+        for m in metas:
+            self.add(m)
+
+    def put_vectors(self, start: int, block: np.ndarray) -> None:
+        """Vectors of rows ``start…`` (rows are written in order: ``start`` is the next one)."""
+        self._vec.append(block, start)
+
+    def put_colours(self, start: int, block: np.ndarray) -> None:
+        self._col.append(block, start)
+
+    def finish(
+        self,
+        *,
+        encoder_config: dict[str, Any],
+        encoder_description: dict[str, Any],
+        skipped: list[dict[str, str]],
+        category_text: np.ndarray | None = None,
+        shard: tuple[int, int] | None = None,
+        index_kind: str = "auto",
+        timings: dict[str, float] | None = None,
+    ) -> dict[str, Any]:
+        """Close the columns, then write indexes, taxonomy, report and manifest (the encoder's
+        files must be in ``art/encoder`` by now). Returns the manifest."""
+        import time
+
+        if self.row != self.n:
+            raise ValueError(f"{self.row} rows written of the {self.n} expected")
+        self._items.close()
+        self._vec.close()
+        self._col.close()
+        timings = timings if timings is not None else {}
+        tax, art = self.taxonomy, self.art
+        t = time.perf_counter()
+        index_info = build_indexes(art / "vectors.npy", self.codes, list(tax.categories), art / "index", kind=index_kind)
+        timings["index_s"] = round(time.perf_counter() - t, 3)
+        if category_text is not None:
+            np.save(art / "category_text.npy", category_text, allow_pickle=False)
+        (art / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
+        report = {
+            "items": self.n,
+            "skipped": skipped,
+            "per_category": self.per_category,
+            "encoder": encoder_description,
+            "shard": list(shard) if shard else None,
+            "seconds": None,
+            "timings": None,
+            "stygig_version": __version__,
+        }
+        (art / "build_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        return new_manifest(art, encoder=encoder_config, taxonomy_name=tax.name, categories=list(tax.categories),
+                            n_items=self.n, n_skipped=len(skipped), index=index_info,
+                            has_category_text=category_text is not None, shard=shard)
+
+
+class _RowFile:
+    """A float32 ``.npy`` of ``n`` rows written front to back with plain writes: unlike a
+    writable memory map, what is written does not stay in the process's resident set (a million
+    512-d vectors are 2 GB)."""
+
+    def __init__(self, path: Path, n: int, row_shape: tuple[int, ...]):
+        self.path, self.n, self.row_shape = path, n, row_shape
+        self.rows = 0
+        self._fh = open(path, "wb")
+        np.lib.format.write_array_header_1_0(self._fh, {"descr": "<f4", "fortran_order": False, "shape": (n,) + row_shape})
+
+    def append(self, block: np.ndarray, start: int | None = None) -> None:
+        if start is not None and start != self.rows:
+            raise ValueError(f"{self.path.name}: rows are written in order; row {self.rows} is next, not {start}")
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        if block.shape[1:] != self.row_shape or self.rows + len(block) > self.n:
+            raise ValueError(f"{self.path.name}: a block of shape {block.shape} does not fit")
+        self._fh.write(block.tobytes())
+        self.rows += len(block)
+
+    def close(self) -> None:
+        self._fh.close()
+        if self.rows != self.n:
+            raise ValueError(f"{self.path.name}: {self.rows} rows written of {self.n}")
