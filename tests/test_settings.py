@@ -20,8 +20,12 @@ def test_names_live_only_in_settings():
     for path in sorted(SRC.rglob("*.py")):
         if path == SRC / "settings.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and NAME.match(node.value):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        exported = {id(c) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+                    for c in ast.walk(node.value)}  # __all__ names Python constants, not variables
+        for node in ast.walk(tree):
+            if id(node) not in exported and isinstance(node, ast.Constant) and isinstance(node.value, str) and NAME.match(node.value):
                 spelled.append(f"{path.relative_to(SRC)}:{node.lineno} {node.value}")
     assert spelled == [], "environment names spelled outside stygig/settings.py:\n" + "\n".join(spelled)
 
