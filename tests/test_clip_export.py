@@ -187,6 +187,31 @@ def test_int8_close_to_fp32(tiny):
     assert size(int8, "text") * 3 < size(fp32, "text")
 
 
+def test_int8_weights_cannot_saturate_the_cpu_kernel(tiny):
+    """ONNX Runtime's uint8 x int8 kernel on AVX2 / AVX-512 without VNNI (VPMADDUBSW) adds two
+    products into a saturating int16; the int8 weights must be small enough that it never clips
+    (255 x |w| x 2 <= 32767), on whatever CPU the export or the server runs. Full-range int8
+    weights (127) clipped on an AVX2 machine: text tower cosine 0.983 to fp32."""
+    import onnx
+    from onnx import numpy_helper
+
+    spec = read_export(tiny.export)
+    assert spec["quantization"]["reduce_range"] is True
+    checked = 0
+    for tower in ("image", "text"):
+        graph = onnx.load(str(tiny.export / f"{tower}_int8.onnx")).graph
+        weights = {i.name: i for i in graph.initializer}
+        for node in graph.node:
+            if node.op_type not in ("MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"):
+                continue
+            w = weights.get(node.input[1])
+            assert w is not None and w.data_type == onnx.TensorProto.INT8, (tower, node.name)
+            w = numpy_helper.to_array(w, base_dir=str(tiny.export)).astype(np.int32)
+            assert 255 * np.abs(w).max() * 2 <= 32767, (tower, node.name, int(np.abs(w).max()))
+            checked += 1
+    assert checked >= 2 * 9  # every linear layer of both 2-layer towers, the projections too
+
+
 TOKENIZER_TEXTS = [
     "a red shirt",
     "Navy LINEN blazer!!",
