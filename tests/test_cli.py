@@ -26,6 +26,20 @@ def test_recommend_item_readable(lite_artifact):
     assert r.returncode == 0 and f"({item})" in r.stdout.splitlines()[0] and "score" in r.stdout
 
 
+def test_recommend_item_with_a_category_hint_says_it_overrides(lite_artifact):
+    # issue 18.1: --item X --category Y silently styled a pair of shorts as a jacket
+    rows = [json.loads(line) for line in (lite_artifact / "items" / "meta.jsonl").read_text().splitlines()]
+    shorts = next(it["id"] for it in rows if it["category"] == "shorts")
+    r = stygig("recommend", lite_artifact, "--item", shorts, "--category", "jacket", "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        f"note: --category jacket overrides item {shorts}'s own category (shorts); the outfit is composed for a jacket"
+    ]
+    assert json.loads(r.stdout)["query_item"]["category_source"] == "hint"
+    same = stygig("recommend", lite_artifact, "--item", shorts, "--category", "shorts")
+    assert same.returncode == 0 and same.stderr == ""
+
+
 def _one_line_error(r, text):
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()

@@ -126,11 +126,27 @@ def run_recommend(artifact: str, pieces: list[tuple[str, str, str]], opts: dict,
     return rec, built, response
 
 
+def hint_note(rec, pieces, category: str | None) -> str | None:
+    """One line when ``--category`` overrides a catalog item's own category (issue 18.1: a hint
+    silently turned a pair of shorts into a jacket), else None."""
+    if category is None or len(pieces) != 1 or pieces[0].item_id is None:
+        return None
+    own = rec.item(pieces[0].item_id)["category"]
+    if own == category:
+        return None
+    return (f"note: --category {category} overrides item {pieces[0].item_id}'s own category ({own}); "
+            f"the outfit is composed for a {category}")
+
+
 def cmd_recommend(args) -> int:
     from stygig.report import artifact_loader, format_outfit, save_visual
     from stygig.schema import cli_pieces
 
-    rec, built, response = run_recommend(args.artifact, cli_pieces(args), options_dict(args), args.compatibility)
+    opts = options_dict(args)
+    rec, built, response = run_recommend(args.artifact, cli_pieces(args), opts, args.compatibility)
+    note = hint_note(rec, built, opts.get("category"))
+    if note:
+        print(note, file=sys.stderr)
     if args.json:
         print(json.dumps(response, indent=2, ensure_ascii=False))
     else:
