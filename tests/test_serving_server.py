@@ -282,6 +282,59 @@ def test_413_from_content_length_and_from_a_stream(server):
     assert httpx.get(server.url + "/ping").status_code == 200
 
 
+@pytest.mark.parametrize("mb", [7, 12, 40])
+def test_clients_that_send_the_whole_body_first_read_the_413(server, runtime, mb):
+    """Issue 16.2: urllib (Connection: close) got ConnectionResetError instead of the 413: the
+    server answered before reading and closed with the body unread. The rest is drained (bounded)."""
+    import urllib.error
+    import urllib.request
+
+    import requests
+
+    body = b"\xff\xd8\xff" + bytes(mb * 2**20)
+    req = urllib.request.Request(server.url + "/invocations", data=body, headers={"Content-Type": "image/jpeg"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=30)
+    assert e.value.code == 413
+    assert json.loads(e.value.read())["error"]["code"] == "payload_too_large"
+    # refused before reading for another reason: the same
+    req = urllib.request.Request(server.url + "/invocations", data=body, headers={"Content-Type": "text/plain"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=30)
+    assert e.value.code == 415 and json.loads(e.value.read())["error"]["code"] == "unsupported_media_type"
+    for headers in ({}, {"Connection": "close"}):
+        r = requests.post(server.url + "/invocations", data=body, headers={"Content-Type": "image/jpeg", **headers}, timeout=30)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    with pytest.raises(runtime.exceptions.ModelError) as e:
+        runtime.invoke_endpoint(EndpointName="e1", Body=body, ContentType="image/jpeg")
+    assert e.value.response["OriginalStatusCode"] == 413
+    assert httpx.get(server.url + "/ping").status_code == 200
+
+
+def test_a_trickled_over_limit_body_is_answered_within_the_drain_bound(server):
+    """A client that declares 7 MB, sends 1 MB and stalls gets its 413 once the drain's time bound
+    passes (the connection is closed after it), and the worker serves /ping meanwhile."""
+    from stygig.serving.drain import DRAIN_MAX_SECONDS
+
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=DRAIN_MAX_SECONDS + 20) as s:
+        s.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (7 * 2**20))
+        s.sendall(bytes(2**20))
+        t0 = time.monotonic()
+        pings = [httpx.get(server.url + "/ping", timeout=5).status_code for _ in range(10)]
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        waited = time.monotonic() - t0
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.split()[1] == b"413", head
+    assert b"connection: close" in head.lower()
+    assert json.loads(rest)["error"]["code"] == "payload_too_large"
+    assert waited < DRAIN_MAX_SECONDS + 10, waited
+    assert pings == [200] * 10
+
+
 def test_a_body_at_the_limit_is_read(server):
     r = post(server, b"\0" * MAX_BODY, "image/jpeg")
     assert_error(r, 422, "invalid_image")  # read whole, then refused as an image, not as a size

@@ -45,6 +45,7 @@ from stygig import __version__, schema, settings
 from stygig.errors import StygigError
 from stygig.serving import catalog, codec, logs
 from stygig.serving.config import ServingConfig
+from stygig.serving.drain import DrainUnreadBody
 from stygig.serving.errors import (
     BadRequest,
     InferenceTimeout,
@@ -318,6 +319,8 @@ def create_app(
     )
     app.state.stygig = ctx
     app.add_middleware(RequestContext)
+    # outermost: whatever answers, a client still writing its body can read the answer
+    app.add_middleware(DrainUnreadBody)
 
     @app.exception_handler(StygigError)
     async def _stygig_error(request: Request, exc: StygigError):
