@@ -496,6 +496,7 @@ def test_openapi_document(server):
         assert path in doc["paths"], path
     inv = doc["paths"]["/invocations"]["post"]
     assert set(inv["requestBody"]["content"]) == {"application/json", "image/jpeg", "image/png", "image/webp", "application/x-image",
+                                                  "image/apng", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff", "image/avif",
                                                   "application/jsonlines", "application/jsonl", "application/x-jsonlines"}
     assert {"400", "413", "415", "422", "504"} <= set(inv["responses"])
     schemas = doc["components"]["schemas"]
