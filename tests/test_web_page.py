@@ -576,3 +576,56 @@ def test_axe_finds_no_violation(lite_server, browser, tmp_path, shirt_photo, axe
         p.context.close()
     assert not p.problems, p.problems
     assert found == {"landing": [], "outfit": [], "catalog": [], "error": []}, json.dumps(found, indent=1)
+
+
+def group_of(category: str) -> str:
+    return TAX.group_of(category)
+
+
+def test_add_pieces_one_by_one_lock_and_remove(lite_server, desktop, shirt_photo, axe_source):
+    # issue 12.2 (the web page: add pieces one by one) and 12.7 (lock a piece, add one's own)
+    import base64
+
+    page = desktop.open(lite_server)
+    page.set_input_files("#photo-input", str(shirt_photo))
+    wait_outfit(page)
+    assert not page.is_visible("#pieces-box")
+
+    page.click("#add-piece")
+    assert page.inner_text("#composer-title") == "Add a piece to the outfit" and page.is_visible("#cancel-add")
+    sneakers = catalog_after(page, lambda: (page.click("#tab-catalog"), page.select_option("#catalog-category", "sneakers")),
+                             asks="category=sneakers")[0]
+    with page.expect_request(lambda r: "/invocations" in r.url) as asked:
+        page.click(f".catalog-item[data-item-id='{sneakers['id']}']")
+    body = json.loads(asked.value.post_data)
+    assert [list(p) for p in body["items"]] == [["image"], ["item_id"]] and body["items"][1]["item_id"] == sneakers["id"]
+    assert base64.b64decode(body["items"][0]["image"]) == shirt_photo.read_bytes() and body["top_k"] == 6
+    recs = wait_outfit(page)
+    assert page.inner_text("#composer-title") == "Start from a piece"
+    assert page.locator("#pieces .piece").count() == 2 and not page.is_visible("#query-card")
+    assert page.inner_text("#pieces-title") == "Your pieces (2)"
+    assert all(r["category"] not in TOPS and group_of(r["category"]) != "footwear" for r in recs), recs  # slots filled
+
+    locked = recs[0]
+    with page.expect_request(lambda r: "/invocations" in r.url) as asked:
+        page.get_by_role("button", name=f"Lock, {locked['name']}", exact=False).first.click()
+    body = json.loads(asked.value.post_data)
+    assert body["items"][1:] == [{"item_id": sneakers["id"]}, {"item_id": locked["id"]}]
+    recs = wait_outfit(page)
+    shown = page.evaluate("() => [...document.querySelectorAll('#pieces .piece')].map(p => [p.dataset.itemId || p.dataset.kind, p.dataset.locked || ''])")
+    assert shown == [["image", ""], [sneakers["id"], ""], [locked["id"], "true"]]
+    assert locked["id"] not in {r["id"] for r in recs}
+    assert all(r["category"] != locked["category"] for r in recs), recs
+    assert audit(page, axe_source) == []
+    desktop.shot("pieces-locked", full_page=True)
+
+    with page.expect_request(lambda r: "/invocations" in r.url) as asked:
+        page.locator("#pieces .piece").first.locator(".piece-remove").click()
+    assert json.loads(asked.value.post_data)["items"] == [{"item_id": sneakers["id"]}, {"item_id": locked["id"]}]
+    wait_outfit(page)
+    with page.expect_request(lambda r: "/invocations" in r.url) as asked:
+        page.click(f"#pieces .piece[data-item-id='{locked['id']}'] .piece-remove")  # "Unlock"
+    assert json.loads(asked.value.post_data) == {"item_id": sneakers["id"], "top_k": 6}
+    wait_outfit(page)
+    assert page.is_visible("#query-card") and not page.is_visible("#pieces-box")
+    assert query_card(page)["category"] == "sneakers"

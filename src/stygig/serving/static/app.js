@@ -8,6 +8,7 @@
 
   var IMAGE_TYPES = ["image/jpeg", "image/png", "image/apng", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp", "image/tiff", "image/avif"];
   var CATALOG_PAGE = 24;
+  var MAX_PIECES = 8; // stygig.schema.MAX_PIECES: the pieces one query may hold
   var SEARCH_PAUSE_MS = 250; // the catalog searches once typing pauses this long
   var SOURCE_TEXT = {
     item: "A piece from the catalog",
@@ -25,8 +26,13 @@
 
   var state = {
     model: null,
-    query: null, // {kind: "image"|"text"|"item", file?, text?, itemId?, label?, thumb?, category? (the hint)}
+    // the query's pieces, worn together (1..MAX_PIECES): {kind: "image"|"text"|"item", file?, text?,
+    // itemId?, label, thumb?, category? (the hint, one piece only), locked? (kept from an outfit)}
+    pieces: [],
+    adding: false, // the next photo, description or catalog piece joins the pieces
+    altSeq: 0, // ids for the alternatives' titles
     hintPending: false, // "The piece is" chosen before the first piece: it applies to that piece
+    last: null, // the last answer shown, kept while a piece being added fails
     controller: null,
     seq: 0,
     previewUrl: null,
@@ -127,13 +133,14 @@
     return m;
   }
 
-  function showError(message) {
+  /* ``keepOutfit``: a piece being added failed; the outfit before it stays on show. */
+  function showError(message, keepOutfit) {
     var box = $("error");
     box.textContent = "";
-    box.appendChild(el("strong", "error-title", "Could not style that piece"));
+    box.appendChild(el("strong", "error-title", keepOutfit ? "Could not add that piece" : "Could not style that piece"));
     box.appendChild(el("span", "error-message", message));
     box.hidden = false;
-    $("result").hidden = true;
+    $("result").hidden = !keepOutfit;
     $("empty").hidden = true;
     reveal($("outfit"));
   }
@@ -238,7 +245,8 @@
       var size = formatBytes(file.size);
       showError(
         "“" + file.name + "” is " + (size === formatBytes(limit) ? "just over " + size : size) +
-        "; the server accepts pictures up to " + formatBytes(limit) + ". Please choose a smaller picture."
+        "; the server accepts pictures up to " + formatBytes(limit) + ". Please choose a smaller picture.",
+        !!(state.adding && state.last)
       );
       return;
     }
@@ -310,10 +318,10 @@
     return checked && checked.value ? checked.value : "";
   }
 
-  function options(query) {
+  function options(pieces) {
     var opts = { top_k: parseInt($("top-k").value, 10) || 6 };
     if (wearer()) opts.gender = wearer();
-    if (query.category) opts.category = query.category;
+    if (pieces.length === 1 && pieces[0].category) opts.category = pieces[0].category;
     return opts;
   }
 
@@ -323,24 +331,73 @@
      not applied to it. */
   function ask(query) {
     var hint = $("category-hint");
-    if (state.hintPending && hint.value && query.kind !== "item") query.category = hint.value;
+    var adding = state.adding && state.pieces.length > 0 && state.pieces.length < MAX_PIECES;
+    if (!adding && state.hintPending && hint.value && query.kind !== "item") query.category = hint.value;
     state.hintPending = false;
-    hint.value = query.category || "";
-    run(query);
+    setAdding(false);
+    if (adding) {
+      state.pieces = state.pieces.concat([query]);
+      run({ added: true });
+    } else {
+      state.pieces = [query];
+      run({});
+    }
+  }
+
+  /* Add the next piece to the outfit (true) or start over with it (false). */
+  function setAdding(on) {
+    state.adding = !!on;
+    $("composer-title").textContent = on ? "Add a piece to the outfit" : "Start from a piece";
+    $("cancel-add").hidden = !on;
+  }
+
+  /* A piece of the outfit kept as it is: it joins the query's pieces (by id), the rest is
+     composed again around it. */
+  function lock(rec, name) {
+    if (state.pieces.length >= MAX_PIECES) {
+      setStatus("An outfit holds up to " + MAX_PIECES + " pieces of your own; remove one first.");
+      return;
+    }
+    state.pieces = state.pieces.concat([{ kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url, locked: true }]);
+    run({});
+  }
+
+  function removePiece(i) {
+    state.pieces = state.pieces.filter(function (_, j) { return j !== i; });
+    if (state.pieces.length) {
+      run({});
+      return;
+    }
+    abortRun();
+    state.last = null;
+    $("result").hidden = true;
+    $("empty").hidden = false;
+    setStatus("Your pieces are cleared.");
+    markCatalogSelection();
+    syncHint();
+  }
+
+  /* "The piece is" names one piece's category; several pieces are each recognised on their own. */
+  function syncHint() {
+    var hint = $("category-hint");
+    var one = state.pieces.length <= 1;
+    hint.value = one && state.pieces[0] ? state.pieces[0].category || "" : "";
+    hint.disabled = !one;
+    $("hint-note").hidden = one;
   }
 
   function initOptions() {
     $("options").addEventListener("submit", function (e) { e.preventDefault(); });
     $("options").addEventListener("change", function (e) {
       if (e.target.id === "category-hint") {
-        if (!state.query) {
+        if (!state.pieces.length) {
           state.hintPending = !!e.target.value;
           return;
         }
-        state.query.category = e.target.value || undefined;
+        state.pieces[0].category = e.target.value || undefined;
       }
       if (e.target.name === "gender" && state.catalog.loaded) loadCatalog(0);
-      if (state.query) run(state.query);
+      if (state.pieces.length) run({});
     });
   }
 
@@ -417,9 +474,9 @@
   }
 
   function markCatalogSelection() {
-    var id = state.query && state.query.kind === "item" ? state.query.itemId : null;
+    var ids = state.pieces.map(function (q) { return q.kind === "item" ? q.itemId : null; });
     Array.prototype.forEach.call(document.querySelectorAll(".catalog-item"), function (b) {
-      b.setAttribute("aria-pressed", b.dataset.itemId === id ? "true" : "false");
+      b.setAttribute("aria-pressed", ids.indexOf(b.dataset.itemId) >= 0 ? "true" : "false");
     });
   }
 
@@ -453,50 +510,98 @@
     $("outfit").removeAttribute("aria-busy");
   }
 
-  function request(query, opts) {
-    if (query.kind === "image") {
-      var params = new URLSearchParams();
-      Object.keys(opts).forEach(function (k) { params.set(k, String(opts[k])); });
-      var type = IMAGE_TYPES.indexOf(query.file.type) >= 0 ? query.file.type : "application/x-image";
-      return { url: "/invocations?" + params.toString(), body: query.file, type: type };
+  /* The request for the pieces: one piece as before (a photo as the raw body, options in the query
+     string; a text or item as JSON), several as JSON "items" (photos in base64). */
+  function request(pieces, opts) {
+    if (pieces.length === 1) {
+      var query = pieces[0];
+      if (query.kind === "image") {
+        var params = new URLSearchParams();
+        Object.keys(opts).forEach(function (k) { params.set(k, String(opts[k])); });
+        var type = IMAGE_TYPES.indexOf(query.file.type) >= 0 ? query.file.type : "application/x-image";
+        return Promise.resolve({ url: "/invocations?" + params.toString(), body: query.file, type: type, size: query.file.size });
+      }
+      var single = query.kind === "text" ? { text: query.text } : { item_id: query.itemId };
+      Object.keys(opts).forEach(function (k) { single[k] = opts[k]; });
+      var one = JSON.stringify(single);
+      return Promise.resolve({ url: "/invocations", body: one, type: "application/json", size: one.length });
     }
-    var payload = query.kind === "text" ? { text: query.text } : { item_id: query.itemId };
-    Object.keys(opts).forEach(function (k) { payload[k] = opts[k]; });
-    return { url: "/invocations", body: JSON.stringify(payload), type: "application/json" };
+    return Promise.all(pieces.map(pieceJson)).then(function (items) {
+      var payload = { items: items };
+      Object.keys(opts).forEach(function (k) { payload[k] = opts[k]; });
+      var body = JSON.stringify(payload);
+      return { url: "/invocations", body: body, type: "application/json", size: body.length };
+    });
   }
 
-  function run(query) {
+  function pieceJson(query) {
+    if (query.kind === "text") return Promise.resolve({ text: query.text });
+    if (query.kind === "item") return Promise.resolve({ item_id: query.itemId });
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve({ image: String(reader.result).replace(/^data:[^,]*,/, "") }); };
+      reader.onerror = function () { reject(new ApiError(0, "unreadable", "“" + query.label + "” could not be read.")); };
+      reader.readAsDataURL(query.file);
+    });
+  }
+
+  function described(pieces) {
+    var last = pieces[pieces.length - 1];
+    var name = last.kind === "text" ? "“" + last.label + "”" : last.label;
+    return pieces.length === 1 ? name : name + " with " + plural(pieces.length - 1, "other piece");
+  }
+
+  /* Ask for an outfit around state.pieces. ``how.added``: the newest piece was just added, so a
+     failure takes it back out and keeps the outfit on show. */
+  function run(how) {
     abortRun();
-    state.query = query;
+    var pieces = state.pieces.slice();
     markCatalogSelection();
+    syncHint();
     var seq = ++state.seq;
     var controller = new AbortController();
     state.controller = controller;
-    var req = request(query, options(query));
     clearError();
     $("outfit").setAttribute("aria-busy", "true");
     $("result").classList.add("is-loading");
-    setStatus("Styling " + (query.kind === "text" ? "“" + query.label + "”" : query.label) + "…");
-    api(req.url, {
-      method: "POST",
-      headers: { "Content-Type": req.type, Accept: "application/json" },
-      body: req.body,
-      signal: controller.signal,
+    setStatus("Styling " + described(pieces) + "…");
+    function done() {
+      state.controller = null;
+      $("outfit").removeAttribute("aria-busy");
+      $("result").classList.remove("is-loading");
+    }
+    request(pieces, options(pieces)).then(function (req) {
+      if (seq !== state.seq) return null;
+      if (pieces.length > 1 && req.size > maxBytes()) {
+        throw new ApiError(413, "too_large", "the pieces come to " + formatBytes(req.size) + " together; the server accepts up to " +
+          formatBytes(maxBytes()) + ". Remove a photo or choose a smaller one.");
+      }
+      return api(req.url, {
+        method: "POST",
+        headers: { "Content-Type": req.type, Accept: "application/json" },
+        body: req.body,
+        signal: controller.signal,
+      });
     }).then(
       function (outfit) {
-        if (seq !== state.seq) return;
-        state.controller = null;
-        $("outfit").removeAttribute("aria-busy");
-        $("result").classList.remove("is-loading");
-        render(query, outfit);
+        if (seq !== state.seq || !outfit) return;
+        done();
+        state.last = outfit;
+        render(pieces, outfit);
       },
       function (err) {
         if (seq !== state.seq || (err && err.name === "AbortError")) return;
-        state.controller = null;
-        $("outfit").removeAttribute("aria-busy");
-        $("result").classList.remove("is-loading");
+        done();
         setStatus("");
-        showError(explain(err, query));
+        var culprit = pieces[pieces.length - 1];
+        if (how.added && state.last) {
+          state.pieces = pieces.slice(0, -1);
+          markCatalogSelection();
+          syncHint();
+          showError(explain(err, culprit), true);
+        } else {
+          showError(explain(err, culprit), false);
+        }
       }
     );
   }
@@ -612,9 +717,10 @@
     swatches($("query-colours"), item.colors, 5);
   }
 
-  function card(rec) {
+  function card(rec, slot) {
     var li = el("li", "card");
     li.dataset.itemId = rec.item_id;
+    if (slot) li.dataset.slot = slot;
     li.dataset.category = rec.category || "";
     li.dataset.gender = rec.gender || "";
     var fig = el("figure", "card-media");
@@ -626,7 +732,8 @@
     li.appendChild(fig);
 
     var body = el("div", "card-body");
-    body.appendChild(el("p", "card-category", capitalise(display(rec.category))));
+    var what = capitalise(display(rec.category));
+    body.appendChild(el("p", "card-category", slot ? capitalise(slotName(slot)) + " · " + what : what));
     body.appendChild(el("h4", "card-name", capitalise(name)));
 
     var score = el("div", "card-score");
@@ -667,35 +774,118 @@
     again.addEventListener("click", function () {
       ask({ kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url });
     });
-    body.appendChild(again);
+    var keep = el("button", "button button-quiet card-lock", "Lock");
+    keep.type = "button";
+    keep.setAttribute("aria-label", "Lock, " + name);
+    keep.addEventListener("click", function () { lock(rec, name); });
+    var actions = el("div", "card-actions");
+    actions.appendChild(keep);
+    actions.appendChild(again);
+    body.appendChild(actions);
+    var alts = rec.alternatives || [];
+    if (alts.length) body.appendChild(alternatives(alts, slot));
     li.appendChild(body);
     return li;
   }
 
-  function render(query, outfit) {
+  /* The other candidates for a slot: choosing one keeps it (locked) and composes the rest again. */
+  function alternatives(alts, slot) {
+    var box = el("div", "alternatives");
+    var title = el("p", "alternatives-title", "Or swap for");
+    title.id = "alts-" + (++state.altSeq);
+    box.appendChild(title);
+    var list = el("ul", "alternatives-list");
+    list.setAttribute("aria-labelledby", title.id);
+    alts.forEach(function (alt) {
+      var name = alt.name || display(alt.category);
+      var li = el("li");
+      var btn = el("button", "alternative");
+      btn.type = "button";
+      btn.dataset.itemId = alt.item_id;
+      var thumb = el("span", "alternative-thumb");
+      frame(thumb, alt.thumbnail_url || "/items/" + encodeURIComponent(alt.item_id) + "/thumbnail", "");
+      btn.appendChild(thumb);
+      btn.appendChild(el("span", "alternative-name", capitalise(name)));
+      btn.addEventListener("click", function () { lock(alt, name); });
+      li.appendChild(btn);
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    return box;
+  }
+
+  function slotName(slot) {
+    return String(slot || "").replace(/[_-]+/g, " ");
+  }
+
+  /* The query's pieces after the first: each with what it was recognised as, and a way out. */
+  function renderPieces(pieces, items) {
+    var list = $("pieces");
+    list.textContent = "";
+    pieces.forEach(function (q, i) {
+      var item = items[i] || {};
+      var li = el("li", "piece");
+      li.dataset.kind = q.kind;
+      li.dataset.category = item.category || "";
+      if (q.kind === "item") li.dataset.itemId = q.itemId;
+      if (q.locked) li.dataset.locked = "true";
+      var media = el("span", "piece-thumb");
+      if (q.kind === "image") frame(media, pieceUrl(q), "");
+      else if (q.kind === "item") frame(media, q.thumb || "/items/" + encodeURIComponent(q.itemId) + "/thumbnail", "");
+      else media.appendChild(el("span", "piece-quote", "“" + q.text + "”"));
+      media.setAttribute("aria-hidden", "true");
+      li.appendChild(media);
+      var text = el("span", "piece-text");
+      var label = q.kind === "text" ? "“" + q.text + "”" : q.kind === "image" ? "Your photo " + q.label : capitalise(q.label);
+      text.appendChild(el("span", "piece-name", label));
+      text.appendChild(el("span", "piece-how", (q.locked ? "Locked · " : "") + capitalise(display(item.category))));
+      li.appendChild(text);
+      var out = el("button", "button button-quiet piece-remove", q.locked ? "Unlock" : "Remove");
+      out.type = "button";
+      out.setAttribute("aria-label", (q.locked ? "Unlock, " : "Remove, ") + label);
+      out.addEventListener("click", function () { removePiece(i); });
+      li.appendChild(out);
+      list.appendChild(li);
+    });
+    $("pieces-title").textContent = "Your pieces (" + pieces.length + ")";
+    $("pieces-box").hidden = pieces.length < 2;
+  }
+
+  function pieceUrl(q) {
+    if (!q.url) q.url = URL.createObjectURL(q.file);
+    return q.url;
+  }
+
+  function render(pieces, outfit) {
     var outfitBox = $("outfit");
-    // a keyboard user who asked from inside the outfit ("Style this piece") keeps their place
+    // a keyboard user who asked from inside the outfit ("Style this piece", "Lock") keeps their place
     var focusWasInside = outfitBox.contains(document.activeElement) && document.activeElement !== outfitBox;
-    var item = outfit.query_item || {};
-    var recs = outfit.recommendations || [];
-    renderQuery(query, item);
+    var items = outfit.query_items || [outfit.query_item || {}];
+    var item = items[0] || {};
+    var composed = outfit.outfit && outfit.outfit.pieces;
+    var shown = composed ? composed : outfit.recommendations || [];
+    renderQuery(pieces[0], item);
+    renderPieces(pieces, items);
     var list = $("recs");
     list.textContent = "";
-    recs.forEach(function (rec) { list.appendChild(card(rec)); });
-    $("no-recs").hidden = recs.length > 0;
+    shown.forEach(function (rec) { list.appendChild(card(rec, composed ? rec.slot : null)); });
+    $("no-recs").hidden = shown.length > 0;
     var meta = outfit.metadata || {};
     $("result-meta").textContent =
-      plural(recs.length, "piece") +
+      plural(shown.length, "piece") +
+      (composed && outfit.outfit.coherence !== undefined ? " · " + percent(outfit.outfit.coherence) + "% coherent" : "") +
       (meta.processing_time_ms !== undefined ? " · " + Math.round(meta.processing_time_ms) + " ms" : "");
+    $("add-piece").hidden = pieces.length >= MAX_PIECES;
     $("empty").hidden = true;
     $("result").hidden = false;
-    var what = capitalise(display(item.category));
+    var yours = pieces.length === 1 ? "your " + display(item.category) : plural(pieces.length, "piece") + " of yours";
     setStatus(
-      recs.length
-        ? "Outfit ready: " + plural(recs.length, "piece") + " to go with your " + display(item.category) + "."
-        : "No pieces match these filters for your " + what + "."
+      shown.length
+        ? "Outfit ready: " + plural(shown.length, "piece") + " to go with " + yours + "."
+        : "No pieces match these filters for " + yours + "."
     );
-    if (focusWasInside) $("query-card").focus();
+    $("query-card").hidden = pieces.length > 1;
+    if (focusWasInside) $(pieces.length > 1 ? "pieces-box" : "query-card").focus();
     reveal(outfitBox);
   }
 
@@ -708,8 +898,24 @@
   }
 
   // ---- start -------------------------------------------------------------------------------
+  function initAdding() {
+    $("add-piece").addEventListener("click", function () {
+      setAdding(true);
+      setStatus("Add a photo, a description or a catalog piece to the outfit.");
+      var tab = document.querySelector('[role="tab"][aria-selected="true"]');
+      if (tab) tab.focus();
+      reveal($("composer-title"));
+    });
+    $("cancel-add").addEventListener("click", function () {
+      setAdding(false);
+      setStatus("");
+      $("add-piece").focus();
+    });
+  }
+
   function init() {
     initTabs();
+    initAdding();
     initPhoto();
     initText();
     initOptions();
