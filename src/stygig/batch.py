@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from stygig import __version__
 from stygig.atomic import open_atomic, write_bytes
@@ -96,7 +96,12 @@ class BatchSummary:
 def read_ids(path: str | Path, recommender: "Recommender") -> list[str]:
     """The ids of an ids file (one a line; blank lines skipped), each checked against the catalog."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
+    return parse_ids(path.read_text(encoding="utf-8-sig"), str(path), lambda i: recommender.items.row_of(i) is not None)
+
+
+def parse_ids(text: str, where: str, is_known: Callable[[str], bool] | None = None) -> list[str]:
+    """The ids of an ids file's text (one a line; blank lines skipped; a repeat refused naming both
+    lines; with ``is_known``, an id not in the catalog refused naming its line)."""
     ids: list[str] = []
     seen: dict[str, int] = {}
     for n, raw in enumerate(text.splitlines(), start=1):
@@ -104,13 +109,13 @@ def read_ids(path: str | Path, recommender: "Recommender") -> list[str]:
         if not item_id:
             continue
         if item_id in seen:
-            raise StygigError(f"{path} line {n}: {item_id[:100]!r} is listed twice (first on line {seen[item_id]})")
-        if recommender.items.row_of(item_id) is None:
-            raise StygigError(f"{path} line {n}: unknown item_id {item_id[:100]!r} (not in the artifact)")
+            raise StygigError(f"{where} line {n}: {item_id[:100]!r} is listed twice (first on line {seen[item_id]})")
+        if is_known is not None and not is_known(item_id):
+            raise StygigError(f"{where} line {n}: unknown item_id {item_id[:100]!r} (not in the artifact)")
         seen[item_id] = n
         ids.append(item_id)
     if not ids:
-        raise StygigError(f"{path} lists no item ids (one a line)")
+        raise StygigError(f"{where} lists no item ids (one a line)")
     return ids
 
 

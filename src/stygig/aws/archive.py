@@ -14,6 +14,9 @@ from stygig.aws.package import package_artifact
 from stygig.aws.session import AwsError, AwsSession, is_dry
 from stygig.errors import StygigError
 
+#: the item ids of an artifact (sorted, fixed-width UTF-8), relative to its root
+ITEM_IDS = "items/ids.npy"
+
 
 def sha256_of(path: Path) -> str:
     """sha256 of a file, streamed (hashlib.file_digest, Python 3.11+)."""
@@ -56,6 +59,22 @@ def object_exists(session: AwsSession, bucket: str, key: str) -> bool:
     return not is_dry(resp)
 
 
+def read_object(session: AwsSession, uri: str) -> bytes | None:
+    """An S3 object's bytes; None if it is not there (or in a dry run)."""
+    from stygig.s3io import parse_s3_uri
+
+    bucket, key = parse_s3_uri(uri)
+    try:
+        resp = session.client("s3").get_object(Bucket=bucket, Key=key)
+    except AwsError as e:
+        if e.http_status == 404 or e.aws_code in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    if is_dry(resp):
+        return None
+    return resp["Body"].read()
+
+
 def check_model_uri(session: AwsSession, model_uri: str) -> str:
     from stygig.s3io import parse_s3_uri
 
@@ -80,8 +99,9 @@ def resolve_model(session: AwsSession, cfg: DeploymentConfig, artifact: str | Pa
     return upload_model(session, cfg, artifact)
 
 
-def first_item_id(session: AwsSession, model_uri: str, *, max_members: int = 100_000) -> str | None:
-    """The first item id (ids are sorted) in a model archive, streamed: reads up to ``items/ids.npy``."""
+def item_ids(session: AwsSession, model_uri: str, *, max_members: int = 100_000) -> list[str] | None:
+    """Every item id (sorted) of a model archive on S3, streamed: reads up to :data:`ITEM_IDS`.
+    None in a dry run."""
     import numpy as np
 
     from stygig.s3io import parse_s3_uri
@@ -94,11 +114,18 @@ def first_item_id(session: AwsSession, model_uri: str, *, max_members: int = 100
         for n, member in enumerate(tf):
             if n >= max_members:
                 break
-            if member.name.removeprefix("./") == "items/ids.npy" and member.isfile() and member.size < (256 << 20):
+            if member.name.removeprefix("./") == ITEM_IDS and member.isfile() and member.size < (256 << 20):
                 fh = tf.extractfile(member)
                 ids = np.load(io.BytesIO(fh.read()), allow_pickle=False) if fh is not None else []
-                if len(ids):
-                    first = ids[0]
-                    return first.decode("utf-8") if isinstance(first, bytes) else str(first)
-                break
-    raise DeployError(f"{model_uri} has no items/ids.npy: is it a StyGig model archive?")
+                return [i.decode("utf-8") if isinstance(i, bytes) else str(i) for i in ids]
+    raise DeployError(f"{model_uri} has no {ITEM_IDS}: is it a StyGig model archive?")
+
+
+def first_item_id(session: AwsSession, model_uri: str) -> str | None:
+    """The first item id of a model archive (the pipeline's sample query)."""
+    ids = item_ids(session, model_uri)
+    if ids is None:
+        return None
+    if not ids:
+        raise DeployError(f"{model_uri} has no items")
+    return ids[0]

@@ -1,4 +1,4 @@
-"""``stygig aws doctor``: audit a live endpoint (or a configuration before it is deployed).
+"""``stygig aws doctor``: audit a live endpoint, a transform job, or a configuration before it is deployed.
 
 For a live endpoint it reads the endpoint, its endpoint config and every model behind it and
 checks each item of the audit with :func:`stygig.aws.config.audit_settings` - the same rules that
@@ -13,6 +13,7 @@ from typing import Any
 from stygig.aws.autoscaling import scalable_target
 from stygig.aws.config import FAIL, OK, WARN, Check, DeploymentConfig, audit_settings
 from stygig.aws.config.schema import EXAMPLE_ACCOUNT, EXAMPLE_BUCKET
+from stygig.aws.requests import JSONLINES
 from stygig.aws.session import AwsError, AwsSession, is_dry
 from stygig.wording import plural
 
@@ -49,18 +50,7 @@ def doctor_endpoint(session: AwsSession, endpoint_name: str) -> list[Check]:
     several = len(variants) > 1
     for variant in variants:
         where = f"[{variant.get('VariantName')}]" if several else ""
-        model_name = variant.get("ModelName")
-        try:
-            model = sm.describe_model(ModelName=model_name)
-        except AwsError as e:
-            checks.append(Check(f"{where} model".strip(), FAIL, f"{model_name}: {e.message}"))
-            checks += audit_settings(None, variant, where=where)
-            continue
-        container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-        checks.append(Check(f"{where} image".strip(), OK, str(container.get("Image"))))
-        checks += audit_settings(container.get("Environment", {}), variant, where=where)
-        checks.append(_model_data_check(session, container, where))
-        checks += network_checks(model.get("VpcConfig"), _is_dlc_image(str(container.get("Image", ""))), where)
+        checks += _model_checks(session, variant.get("ModelName"), variant, where)
     checks.append(encryption_check(config.get("KmsKeyId")))
     if "AsyncInferenceConfig" in config:
         out = config["AsyncInferenceConfig"].get("OutputConfig", {}).get("S3OutputPath")
@@ -75,6 +65,62 @@ def doctor_endpoint(session: AwsSession, endpoint_name: str) -> list[Check]:
             else:
                 checks.append(Check("autoscaling", OK, f"{target['MinCapacity']}..{target['MaxCapacity']} instances"))
     return checks
+
+
+def doctor_transform_job(session: AwsSession, job_name: str) -> list[Check]:
+    """A transform job (``stygig aws batch``): its status, how it splits and packs the lines, and
+    the audit of the model it runs (environment, archive)."""
+    sm = session.client("sagemaker")
+    try:
+        job = sm.describe_transform_job(TransformJobName=job_name)
+    except AwsError as e:
+        if e.not_found or e.aws_code == "ValidationException":
+            return [Check("transform job", FAIL, f"{job_name} not found in {session.region}")]
+        raise
+    if is_dry(job):
+        return []
+    status = job.get("TransformJobStatus")
+    if status == "Completed":
+        checks = [Check("transform job status", OK, "Completed")]
+    elif status in ("InProgress", "Stopping"):
+        checks = [Check("transform job status", WARN, f"{status} (not finished)")]
+    else:
+        reason = job.get("FailureReason")
+        checks = [Check("transform job status", FAIL, f"{status}" + (f": {reason}" if reason else ""))]
+    ti, to = job.get("TransformInput") or {}, job.get("TransformOutput") or {}
+    for item, value, want in (
+        ("transform SplitType", ti.get("SplitType"), "Line"),
+        ("transform BatchStrategy", job.get("BatchStrategy"), "MultiRecord"),
+        ("transform AssembleWith", to.get("AssembleWith"), "Line"),
+        ("transform ContentType", ti.get("ContentType"), JSONLINES),
+    ):
+        checks.append(Check(item, OK, str(value)) if value == want else
+                      Check(item, FAIL, f"{value} (StyGig's JSON Lines path needs {want})"))
+    payload, concurrent = job.get("MaxPayloadInMB") or 6, job.get("MaxConcurrentTransforms") or 1
+    product = f"{concurrent} x {payload} = {concurrent * payload}"
+    checks.append(Check("transform MaxConcurrentTransforms x MaxPayloadInMB", OK if concurrent * payload <= 100 else FAIL,
+                        f"{product} (at most 100)"))
+    timeout = (job.get("ModelClientConfig") or {}).get("InvocationsTimeoutInSeconds")
+    checks.append(Check("transform InvocationsTimeoutInSeconds", OK if timeout else WARN,
+                        str(timeout) if timeout else "not set (SageMaker's default 600)"))
+    return checks + _model_checks(session, job.get("ModelName"), None)
+
+
+def _model_checks(session: AwsSession, model_name: str | None, variant: dict[str, Any] | None, where: str = "") -> list[Check]:
+    """The audit of one model (its image, environment, archive, network) and of the production
+    variant that serves it (None for a transform job)."""
+    try:
+        model = session.client("sagemaker").describe_model(ModelName=model_name)
+    except AwsError as e:
+        return [Check(f"{where} model".strip(), FAIL, f"{model_name}: {e.message}"),
+                *audit_settings(None, variant, where=where)]
+    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    return [
+        Check(f"{where} image".strip(), OK, str(container.get("Image"))),
+        *audit_settings(container.get("Environment", {}), variant, where=where),
+        _model_data_check(session, container, where),
+        *network_checks(model.get("VpcConfig"), _is_dlc_image(str(container.get("Image", ""))), where),
+    ]
 
 
 def _model_data_check(session: AwsSession, container: dict[str, Any], where: str) -> Check:

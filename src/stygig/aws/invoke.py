@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from stygig.aws.archive import read_object
 from stygig.aws.config import DeploymentConfig
 from stygig.aws.errors import DeployError
 from stygig.aws.names import log_location
@@ -83,11 +84,11 @@ def invoke_async(
     session.note(f"inference {resp.get('InferenceId')}: waiting for {out_uri} (at most {int(timeout)} s)")
     start = session.clock()
     while True:
-        data = _get_if_exists(session, out_uri)
+        data = read_object(session, out_uri)
         if data is not None:
             return _parse_response(data, f"async endpoint {endpoint_name}")
         if fail_uri:
-            failure = _get_if_exists(session, fail_uri)
+            failure = read_object(session, fail_uri)
             if failure is not None:
                 text = " ".join(failure.decode("utf-8", "replace").split())[:500]
                 raise DeployError(f"async inference failed: {text}; logs: {log_location(cfg.aws.region, 'Endpoints', endpoint_name)}")
@@ -95,18 +96,3 @@ def invoke_async(
         if elapsed + interval > timeout:
             raise DeployError(f"no async result at {out_uri} after {int(elapsed)} s; it may still arrive there")
         session.sleep(interval)
-
-
-def _get_if_exists(session: AwsSession, uri: str) -> bytes | None:
-    from stygig.s3io import parse_s3_uri
-
-    bucket, key = parse_s3_uri(uri)
-    try:
-        resp = session.client("s3").get_object(Bucket=bucket, Key=key)
-    except AwsError as e:
-        if e.http_status == 404 or e.aws_code in ("NoSuchKey", "404", "NotFound"):
-            return None
-        raise
-    if is_dry(resp):
-        return None
-    return resp["Body"].read()

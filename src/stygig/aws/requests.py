@@ -14,12 +14,16 @@ from stygig.aws.names import SCALABLE_DIMENSION, alarm_name, resource_id, tags
 TRAIN_ENTRYPOINT = ["python", "-m", "stygig.aws.train_entry"]
 
 
-def model_request(cfg: DeploymentConfig, model_name: str, model_uri: str, endpoint_name: str) -> dict[str, Any]:
+def model_request(
+    cfg: DeploymentConfig, model_name: str, model_uri: str, endpoint_name: str, *, instance_type: str | None = None
+) -> dict[str, Any]:
+    """CreateModel: the image (for ``instance_type``, default the endpoint's), the archive, the
+    audited environment, the VPC. Endpoints and transform jobs get the same model."""
     req: dict[str, Any] = {
         "ModelName": model_name,
         "ExecutionRoleArn": cfg.aws.role_arn,
         "PrimaryContainer": {
-            "Image": cfg.image_uri(),
+            "Image": cfg.image_uri(instance_type),
             "ModelDataUrl": model_uri,
             "Environment": cfg.container_environment(),
         },
@@ -229,4 +233,36 @@ def training_request(
     if cfg.aws.kms_key_id:
         req["ResourceConfig"]["VolumeKmsKeyId"] = cfg.aws.kms_key_id
         req["OutputDataConfig"]["KmsKeyId"] = cfg.aws.kms_key_id
+    return req
+
+
+#: what a transform job sends the container and gets back: the server's JSON Lines path
+JSONLINES = "application/jsonlines"
+
+
+def transform_job_request(
+    cfg: DeploymentConfig, job_name: str, model_name: str, input_uri: str, output_uri: str, *, instance_count: int
+) -> dict[str, Any]:
+    """CreateTransformJob: every object under ``input_uri`` split by line, lines packed into requests
+    of at most MaxPayloadInMB (MultiRecord), the answers joined by line into ``<object>.out``."""
+    b = cfg.batch
+    req: dict[str, Any] = {
+        "TransformJobName": job_name,
+        "ModelName": model_name,
+        "MaxConcurrentTransforms": b.max_concurrent_transforms,
+        "MaxPayloadInMB": b.max_payload_mb,
+        "BatchStrategy": "MultiRecord",
+        "ModelClientConfig": {"InvocationsTimeoutInSeconds": b.invocations_timeout, "InvocationsMaxRetries": 0},
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": JSONLINES,
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath": output_uri, "Accept": JSONLINES, "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": b.instance_type, "InstanceCount": instance_count},
+        "Tags": [{"Key": "stygig:batch", "Value": job_name}, {"Key": "stygig:version", "Value": __version__}],
+    }
+    if cfg.aws.kms_key_id:
+        req["TransformOutput"]["KmsKeyId"] = cfg.aws.kms_key_id
+        req["TransformResources"]["VolumeKmsKeyId"] = cfg.aws.kms_key_id
     return req

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from stygig.aws.archive import object_exists
 from stygig.aws.config import ConfigError, DeploymentConfig, check_resource_name
-from stygig.aws.names import log_location, stamp
+from stygig.aws.names import stamp
 from stygig.aws.requests import training_request
 from stygig.aws.session import AwsSession, is_dry
+from stygig.aws.waiting import wait_job
 
 
 def catalog_kind(session: AwsSession, catalog_uri: str) -> tuple[str, str]:
@@ -63,23 +63,7 @@ def train(
     model_uri = f"{cfg.s3_prefix_uri('training')}/{job_name}/output/model.tar.gz"
     status = "InProgress"
     if wait:
-
-        def failed(d: dict[str, Any]) -> str:
-            return (
-                f"training job {job_name} {d.get('TrainingJobStatus')}: {d.get('FailureReason') or 'no FailureReason given'}; "
-                f"logs: {log_location(cfg.aws.region, 'TrainingJobs', job_name)}"
-            )
-
-        d = session.wait_for(
-            f"training job {job_name}",
-            lambda: sm.describe_training_job(TrainingJobName=job_name),
-            status_key="TrainingJobStatus",
-            done={"Completed"},
-            failed={"Failed", "Stopped"},
-            timeout=cfg.training.max_runtime + 900,
-            interval=30.0,
-            on_failed=failed,
-        )
+        d = wait_job(session, cfg, "training", job_name, timeout=cfg.training.max_runtime + 900)
         if not is_dry(d):
             status = d.get("TrainingJobStatus", status)
             model_uri = d.get("ModelArtifacts", {}).get("S3ModelArtifacts") or model_uri

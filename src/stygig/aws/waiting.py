@@ -1,4 +1,5 @@
-"""Bounded waits for what SageMaker creates, naming the failure and its log group."""
+"""Bounded waits for what SageMaker creates (endpoints, training and transform jobs), naming the
+failure and its log group."""
 
 from __future__ import annotations
 
@@ -37,3 +38,35 @@ def wait_endpoint(session: AwsSession, cfg: DeploymentConfig, endpoint_name: str
             f"logs: {log_location(cfg.aws.region, 'Endpoints', endpoint_name)}"
         )
     return resp
+
+
+#: kind -> (log group kind, describe method, name parameter, status key)
+_JOBS = {
+    "training": ("TrainingJobs", "describe_training_job", "TrainingJobName", "TrainingJobStatus"),
+    "transform": ("TransformJobs", "describe_transform_job", "TransformJobName", "TransformJobStatus"),
+}
+
+
+def wait_job(session: AwsSession, cfg: DeploymentConfig, kind: str, name: str, *, timeout: float,
+             interval: float = 30.0) -> dict[str, Any]:
+    """Until a training or transform job is Completed (at most ``timeout`` s); a Failed or Stopped
+    job raises with its FailureReason and log group."""
+    logs, method, name_key, status_key = _JOBS[kind]
+    sm = session.client("sagemaker")
+
+    def failed(d: dict[str, Any]) -> str:
+        return (
+            f"{kind} job {name} {d.get(status_key)}: {d.get('FailureReason') or 'no FailureReason given'}; "
+            f"logs: {log_location(cfg.aws.region, logs, name)}"
+        )
+
+    return session.wait_for(
+        f"{kind} job {name}",
+        lambda: getattr(sm, method)(**{name_key: name}),
+        status_key=status_key,
+        done={"Completed"},
+        failed={"Failed", "Stopped"},
+        timeout=timeout,
+        interval=interval,
+        on_failed=failed,
+    )

@@ -1,4 +1,4 @@
-"""``stygig aws ...``: config show, deploy, redeploy, train, pipeline, invoke, doctor, teardown, push-image.
+"""``stygig aws ...``: config show, deploy, redeploy, train, pipeline, batch, invoke, doctor, teardown, push-image.
 
 A light module: it builds the argument parsers and imports boto3 and the deploy functions only
 when a command runs. Every command loads one :class:`~stygig.aws.config.DeploymentConfig`
@@ -98,6 +98,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_pipeline)
 
     p = asub.add_parser(
+        "batch", help="an outfit for every item (or listed id) with SageMaker Batch Transform",
+        description="A transform job on the same model as deploy (created from ART with the deployment config, or "
+        "--model-name): the ids (every item, or --ids) as JSON Lines requests in at least --instance-count S3 "
+        "files, SplitType=Line, BatchStrategy=MultiRecord, AssembleWith=Line. Waits, then merges the answers into "
+        "OUTPUT/outfits.jsonl, one {\"item_id\", \"response\"} line per id (as `stygig batch` writes locally). "
+        "`stygig aws teardown JOB` removes the models and inputs it created.",
+    )
+    p.add_argument("artifact", nargs="?", metavar="ART", help="artifact directory or model.tar.gz (packaged and uploaded)")
+    p.add_argument("--model-name", metavar="NAME", help="an existing SageMaker model instead of ART")
+    p.add_argument("--ids", metavar="S3_URI", help="s3:// file of item ids, one a line (default: every item)")
+    p.add_argument("--output", required=True, metavar="S3_URI", help="s3:// prefix for the answers (OUTPUT/outfits.jsonl)")
+    p.add_argument("--job-name", default=None, metavar="NAME", help="transform job name; a timestamp is added (default stygig-batch)")
+    p.add_argument("--no-wait", action="store_true", help="return once the transform job has started (no merge)")
+    g = p.add_argument_group("batch")
+    for key in ("batch.instance_type", "batch.instance_count", "batch.max_payload_mb", "batch.max_concurrent_transforms",
+                "batch.invocations_timeout"):
+        _setting_flag(g, key)
+    g = p.add_argument_group("model")
+    _setting_flag(g, "endpoint.image")
+    _setting_flag(g, "endpoint.framework_version")
+    g.add_argument("--env", action="append", default=None, metavar="KEY=VALUE", help="container environment (repeatable)")
+    _config_flags(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = asub.add_parser(
         "invoke", help="ask a SageMaker endpoint (real-time or async) for an outfit",
         description="Ask a deployed endpoint for an outfit, with the region, bucket and credentials of the deployment "
         "config: real-time or --async (request and result through S3), a local file or an s3:// picture, --dry-run. "
@@ -119,6 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = asub.add_parser("doctor", help="audit a live endpoint (or a config file) against the deployment rules")
     p.add_argument("endpoint_name", nargs="?", metavar="NAME", help="a live endpoint to audit (or give --config FILE)")
+    p.add_argument("--transform-job", metavar="NAME", help="audit a transform job (`stygig aws batch`) instead")
     _config_flags(p)
     _endpoint_flags(p)
     p.set_defaults(func=cmd_doctor)
@@ -301,6 +327,20 @@ def _print_response(response: dict[str, Any], as_json: bool) -> None:
         print(format_outfit(response))
 
 
+def cmd_batch(args) -> int:
+    from stygig.aws.batch import batch_transform
+
+    cfg = load(args)
+    session = session_for(cfg, args)
+    res = batch_transform(
+        session, cfg, output=args.output, artifact=args.artifact, model_name=args.model_name, ids_uri=args.ids,
+        job_name=args.job_name, wait=not args.no_wait,
+    )
+    if not session.dry_run:
+        print("\n".join(res.lines()))
+    return 0
+
+
 def cmd_pipeline(args) -> int:
     from stygig.aws.archive import first_item_id
     from stygig.aws.endpoint import deploy
@@ -373,7 +413,13 @@ def cmd_doctor(args) -> int:
     from stygig.aws import doctor
 
     cfg = load(args)
-    if args.endpoint_name:
+    if args.transform_job:
+        session = session_for(cfg, args)
+        checks = doctor.doctor_transform_job(session, args.transform_job)
+        if session.dry_run:
+            return 0
+        title = f"doctor: transform job {args.transform_job} ({cfg.aws.region})"
+    elif args.endpoint_name:
         session = session_for(cfg, args)
         checks = doctor.doctor_endpoint(session, args.endpoint_name)
         if session.dry_run:
@@ -409,7 +455,7 @@ def cmd_teardown(args) -> int:
     cfg = load(args)
     session = session_for(cfg, args)
     confirm = None if (args.yes or session.dry_run) else _ask
-    plan = teardown(session, args.endpoint_name, confirm=confirm)
+    plan = teardown(session, args.endpoint_name, confirm=confirm, cfg=cfg)
     if plan is None:
         print("nothing deleted")
         return 1

@@ -27,6 +27,7 @@ from stygig.aws.config.schema import (
     VARIANT_NAME,
     AsyncSettings,
     AwsSettings,
+    BatchSettings,
     ConfigError,
     DeploymentConfig,
     EndpointSettings,
@@ -42,7 +43,7 @@ __all__ = [
     "BOOLEAN_ENV_KEYS", "DEFAULT_ENVIRONMENT", "ENV_MINIMUMS", "FAIL", "INTEGER_ENV_KEYS", "OK", "VARIANT_MAXIMUM",
     "VARIANT_MINIMUMS", "WARN", "Check", "audit_settings", "find_config_file", "load_config", "parse_env_flags",
     "read_config_file", "DEFAULT_DLC_VERSION", "DLC_ACCOUNTS", "DLC_ENVIRONMENT", "DLC_PYTHON", "SECTIONS", "SETTINGS",
-    "STYGIG_REPOSITORY", "VARIANT_NAME", "AsyncSettings", "AwsSettings", "ConfigError", "DeploymentConfig",
+    "STYGIG_REPOSITORY", "VARIANT_NAME", "AsyncSettings", "AwsSettings", "BatchSettings", "ConfigError", "DeploymentConfig",
     "EndpointSettings", "RedeploySettings", "Setting", "TrainingSettings", "base_name", "check_resource_name",
     "resolve_image",
 ]

@@ -213,6 +213,24 @@ class TrainingSettings:
     precision: str | None = setting(None, flag="--precision", metavar="PRECISION", help="CLIP precision: fp32 or int8")
 
 
+@dataclass(frozen=True)
+class BatchSettings:
+    """``stygig aws batch``: a Batch Transform job on the deployment's model (SplitType=Line, MultiRecord)."""
+
+    instance_type: str = setting("ml.m5.xlarge", flag="--instance-type", metavar="TYPE",
+                                 help="transform instance type (e.g. ml.m5.xlarge)")
+    instance_count: int = setting(1, flag="--instance-count", metavar="N", range=(1, 100),
+                                  help="transform instances; the ids are split into at least this many files")
+    max_payload_mb: int = setting(6, flag="--max-payload-mb", metavar="MB", range=(1, 100),
+                                  help="MaxPayloadInMB: the most lines sent in one request (default 6)")
+    max_concurrent_transforms: int = setting(1, flag="--max-concurrent-transforms", metavar="N", range=(1, 100),
+                                             help="MaxConcurrentTransforms: requests at once per instance (default 1; "
+                                             "times --max-payload-mb at most 100)")
+    invocations_timeout: int = setting(600, flag="--invocations-timeout", metavar="SECONDS", range=(1, 3600),
+                                       help="InvocationsTimeoutInSeconds: how long one request may take (default 600)")
+    wait_timeout: int = setting(6 * 3600, range=(60, 14 * 86400))
+
+
 # ---- the configuration --------------------------------------------------------------------------
 def section(name: str, cls: type) -> Any:
     return field(default_factory=cls, metadata={"section": name})
@@ -228,6 +246,7 @@ class DeploymentConfig:
     async_: AsyncSettings = section("async", AsyncSettings)
     redeploy: RedeploySettings = section("redeploy", RedeploySettings)
     training: TrainingSettings = section("training", TrainingSettings)
+    batch: BatchSettings = section("batch", BatchSettings)
     #: where each value came from: dotted key -> "default" | "file <path>" | "env <VAR>" | "flag <--x>"
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -257,9 +276,10 @@ class DeploymentConfig:
     def is_dlc(self) -> bool:
         return self.endpoint.image == "dlc"
 
-    def image_uri(self) -> str:
+    def image_uri(self, instance_type: str | None = None) -> str:
+        """The serving image for the endpoint's instance type (or ``instance_type``: CPU or GPU DLC)."""
         e = self.endpoint
-        return resolve_image(e.image, self.aws.region, e.framework_version, e.instance_type, self.account_id)
+        return resolve_image(e.image, self.aws.region, e.framework_version, instance_type or e.instance_type, self.account_id)
 
     def train_image_uri(self) -> str:
         t = self.training
@@ -327,7 +347,9 @@ class DeploymentConfig:
                 f"endpoint.framework_version {e.framework_version!r} is not a supported PyTorch DLC version"
                 f" (one of {', '.join(DLC_PYTHON)})"
             )
-        for key, value in (("endpoint.instance_type", e.instance_type), ("training.instance_type", t.instance_type)):
+        b = self.batch
+        for key, value in (("endpoint.instance_type", e.instance_type), ("training.instance_type", t.instance_type),
+                           ("batch.instance_type", b.instance_type)):
             if not _INSTANCE_RE.match(value):
                 out.append(f"{key} {value!r} is not a SageMaker instance type (e.g. ml.m5.xlarge)")
         if e.image == "dlc" and e.instance_type.split(".")[1].startswith(("inf", "trn")):
@@ -338,6 +360,11 @@ class DeploymentConfig:
                 value = self.get(s.key)
                 if not lo <= value <= hi:
                     out.append(f"{s.key} must be between {lo} and {hi}, got {value}")
+        if b.max_concurrent_transforms * b.max_payload_mb > 100:
+            out.append(
+                f"batch.max_concurrent_transforms x batch.max_payload_mb must be at most 100 (SageMaker's limit), got "
+                f"{b.max_concurrent_transforms} x {b.max_payload_mb} = {b.max_concurrent_transforms * b.max_payload_mb}"
+            )
         if asy.min_capacity > asy.max_capacity:
             out.append(f"async.min_capacity ({asy.min_capacity}) is above async.max_capacity ({asy.max_capacity})")
         if not asy.target_backlog_per_instance > 0:
