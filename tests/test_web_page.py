@@ -566,6 +566,10 @@ def test_axe_finds_no_violation(lite_server, browser, tmp_path, shirt_photo, axe
         found["outfit"] = audit(page, axe_source)
         name = re.compile("^Style this piece, " + re.escape(first["name"]) + "$", re.IGNORECASE)
         assert page.get_by_role("button", name=name).count() == 1  # the words shown, then the piece
+        page.locator("#recs .card").first.locator(".card-lock").click()  # your pieces, one locked
+        wait_outfit(page)
+        assert page.is_visible("#pieces-box") and page.evaluate(NO_HORIZONTAL_SCROLL)
+        found["pieces"] = audit(page, axe_source)
         catalog_after(page, lambda: page.click("#tab-catalog"))
         found["catalog"] = audit(page, axe_source)
         page.click("#tab-photo")
@@ -575,7 +579,7 @@ def test_axe_finds_no_violation(lite_server, browser, tmp_path, shirt_photo, axe
     finally:
         p.context.close()
     assert not p.problems, p.problems
-    assert found == {"landing": [], "outfit": [], "catalog": [], "error": []}, json.dumps(found, indent=1)
+    assert found == {"landing": [], "outfit": [], "pieces": [], "catalog": [], "error": []}, json.dumps(found, indent=1)
 
 
 def group_of(category: str) -> str:
