@@ -551,6 +551,14 @@ def test_text_query_on_a_clip_artifact(clip_server, desktop):
     assert q["quote"] == "“navy linen blazer”"
     assert recs and all(r["picture"] > 0 for r in recs)
     assert len(desktop.invocations) == 1 and desktop.invocations[0].endswith("/invocations")  # JSON, no query string
+
+    page.click("#add-piece")  # a second description joins the first
+    page.fill("#text-input", "white leather sneakers")
+    with page.expect_request(lambda r: "/invocations" in r.url) as asked:
+        page.press("#text-input", "Enter")
+    assert json.loads(asked.value.post_data)["items"] == [{"text": "navy linen blazer"}, {"text": "white leather sneakers"}]
+    wait_outfit(page)
+    assert page.locator("#pieces .piece[data-kind=text]").count() == 2
     desktop.shot("desktop-text")
 
 
@@ -622,6 +630,15 @@ def test_add_pieces_one_by_one_lock_and_remove(lite_server, desktop, shirt_photo
     assert all(r["category"] != locked["category"] for r in recs), recs
     assert audit(page, axe_source) == []
     desktop.shot("pieces-locked", full_page=True)
+
+    # a piece that cannot be added is taken back out; the outfit stays
+    page.click("#add-piece")
+    page.click("#tab-photo")
+    page.set_input_files("#photo-input", {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"my notes"})
+    page.wait_for_function(ERROR_SHOWN)
+    assert "Could not add that piece" in page.inner_text("#error") and "notes.txt" in page.inner_text("#error")
+    assert page.is_visible("#result") and page.locator("#pieces .piece").count() == 3
+    assert page.inner_text("#composer-title") == "Start from a piece"
 
     with page.expect_request(lambda r: "/invocations" in r.url) as asked:
         page.locator("#pieces .piece").first.locator(".piece-remove").click()
