@@ -576,7 +576,8 @@ def test_axe_finds_no_violation(lite_server, browser, tmp_path, shirt_photo, axe
         assert page.get_by_role("button", name=name).count() == 1  # the words shown, then the piece
         page.locator("#recs .card").first.locator(".card-lock").click()  # your pieces, one locked
         wait_outfit(page)
-        assert page.is_visible("#pieces-box") and page.evaluate(NO_HORIZONTAL_SCROLL)
+        assert page.is_visible("#recs .card[data-locked] .card-lock[aria-pressed=true]")
+        assert page.evaluate(NO_HORIZONTAL_SCROLL)
         found["pieces"] = audit(page, axe_source)
         catalog_after(page, lambda: page.click("#tab-catalog"))
         found["catalog"] = audit(page, axe_source)
@@ -624,10 +625,14 @@ def test_add_pieces_one_by_one_lock_and_remove(lite_server, desktop, shirt_photo
     body = json.loads(asked.value.post_data)
     assert body["items"][1:] == [{"item_id": sneakers["id"]}, {"item_id": locked["id"]}]
     recs = wait_outfit(page)
-    shown = page.evaluate("() => [...document.querySelectorAll('#pieces .piece')].map(p => [p.dataset.itemId || p.dataset.kind, p.dataset.locked || ''])")
-    assert shown == [["image", ""], [sneakers["id"], ""], [locked["id"], "true"]]
-    assert locked["id"] not in {r["id"] for r in recs}
-    assert all(r["category"] != locked["category"] for r in recs), recs
+    shown = page.evaluate("() => [...document.querySelectorAll('#pieces .piece')].map(p => p.dataset.itemId || p.dataset.kind)")
+    assert shown == ["image", sneakers["id"]]  # your own pieces; the locked one stays in the outfit
+    kept = page.evaluate("() => [...document.querySelectorAll('#recs .card[data-locked]')].map(c => c.dataset.itemId)")
+    assert kept == [recs[0]["id"]] == [locked["id"]]
+    assert page.get_attribute("#recs .card[data-locked] .card-lock", "aria-pressed") == "true"
+    composed = recs[1:]
+    assert locked["id"] not in {r["id"] for r in composed}
+    assert all(r["category"] != locked["category"] for r in composed), recs
     assert audit(page, axe_source) == []
     desktop.shot("pieces-locked", full_page=True)
 
@@ -637,7 +642,7 @@ def test_add_pieces_one_by_one_lock_and_remove(lite_server, desktop, shirt_photo
     page.set_input_files("#photo-input", {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"my notes"})
     page.wait_for_function(ERROR_SHOWN)
     assert "Could not add that piece" in page.inner_text("#error") and "notes.txt" in page.inner_text("#error")
-    assert page.is_visible("#result") and page.locator("#pieces .piece").count() == 3
+    assert page.is_visible("#result") and page.locator("#pieces .piece").count() == 2
     assert page.inner_text("#composer-title") == "Start from a piece"
 
     with page.expect_request(lambda r: "/invocations" in r.url) as asked:
@@ -645,7 +650,7 @@ def test_add_pieces_one_by_one_lock_and_remove(lite_server, desktop, shirt_photo
     assert json.loads(asked.value.post_data)["items"] == [{"item_id": sneakers["id"]}, {"item_id": locked["id"]}]
     wait_outfit(page)
     with page.expect_request(lambda r: "/invocations" in r.url) as asked:
-        page.click(f"#pieces .piece[data-item-id='{locked['id']}'] .piece-remove")  # "Unlock"
+        page.click("#recs .card[data-locked] .card-lock")  # pressed again: unlocked
     assert json.loads(asked.value.post_data) == {"item_id": sneakers["id"], "top_k": 6}
     wait_outfit(page)
     assert page.is_visible("#query-card") and not page.is_visible("#pieces-box")

@@ -353,17 +353,22 @@
 
   /* A piece of the outfit kept as it is: it joins the query's pieces (by id), the rest is
      composed again around it. */
-  function lock(rec, name) {
+  function lock(rec, name, slot) {
     if (state.pieces.length >= MAX_PIECES) {
       setStatus("An outfit holds up to " + MAX_PIECES + " pieces of your own; remove one first.");
       return;
     }
-    state.pieces = state.pieces.concat([{ kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url, locked: true }]);
+    var kept = { kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url, locked: true, rec: rec, slot: slot };
+    state.pieces = state.pieces.concat([kept]);
     run({});
   }
 
   function removePiece(i) {
     state.pieces = state.pieces.filter(function (_, j) { return j !== i; });
+    // with none of the user's own pieces left, the locked ones become theirs
+    if (!state.pieces.some(function (q) { return !q.locked; })) {
+      state.pieces.forEach(function (q) { q.locked = false; });
+    }
     if (state.pieces.length) {
       run({});
       return;
@@ -717,23 +722,26 @@
     swatches($("query-colours"), item.colors, 5);
   }
 
-  function card(rec, slot) {
+  /* A piece of the outfit. ``locked``: its place in state.pieces when the user keeps it. */
+  function card(rec, slot, rank, locked) {
     var li = el("li", "card");
     li.dataset.itemId = rec.item_id;
     if (slot) li.dataset.slot = slot;
+    if (locked !== undefined) li.dataset.locked = "true";
     li.dataset.category = rec.category || "";
     li.dataset.gender = rec.gender || "";
     var fig = el("figure", "card-media");
     var name = rec.name || display(rec.category);
     frame(fig, rec.thumbnail_url || "/items/" + encodeURIComponent(rec.item_id) + "/thumbnail", capitalise(name));
-    var rank = el("span", "card-rank", rec.rank);
-    rank.setAttribute("aria-hidden", "true");
-    fig.appendChild(rank);
+    var badge = el("span", "card-rank", rank);
+    badge.setAttribute("aria-hidden", "true");
+    fig.appendChild(badge);
     li.appendChild(fig);
 
     var body = el("div", "card-body");
     var what = capitalise(display(rec.category));
-    body.appendChild(el("p", "card-category", slot ? capitalise(slotName(slot)) + " · " + what : what));
+    var eyebrow = slot ? capitalise(slotName(slot)) + " · " + what : what;
+    body.appendChild(el("p", "card-category", locked !== undefined ? eyebrow + " · locked" : eyebrow));
     body.appendChild(el("h4", "card-name", capitalise(name)));
 
     var score = el("div", "card-score");
@@ -774,15 +782,20 @@
     again.addEventListener("click", function () {
       ask({ kind: "item", itemId: rec.item_id, label: name, thumb: rec.thumbnail_url });
     });
+    // a toggle: pressed while the piece is kept
     var keep = el("button", "button button-quiet card-lock", "Lock");
     keep.type = "button";
     keep.setAttribute("aria-label", "Lock, " + name);
-    keep.addEventListener("click", function () { lock(rec, name); });
+    keep.setAttribute("aria-pressed", locked !== undefined ? "true" : "false");
+    keep.addEventListener("click", function () {
+      if (locked !== undefined) removePiece(locked);
+      else lock(rec, name, slot);
+    });
     var actions = el("div", "card-actions");
     actions.appendChild(keep);
     actions.appendChild(again);
     body.appendChild(actions);
-    var alts = rec.alternatives || [];
+    var alts = locked !== undefined ? [] : rec.alternatives || [];
     if (alts.length) body.appendChild(alternatives(alts, slot));
     li.appendChild(body);
     return li;
@@ -805,8 +818,9 @@
       var thumb = el("span", "alternative-thumb");
       frame(thumb, alt.thumbnail_url || "/items/" + encodeURIComponent(alt.item_id) + "/thumbnail", "");
       btn.appendChild(thumb);
-      btn.appendChild(el("span", "alternative-name", capitalise(name)));
-      btn.addEventListener("click", function () { lock(alt, name); });
+      btn.appendChild(el("span", "alternative-name", "Swap for " + name));
+      btn.setAttribute("aria-label", "Swap for " + name);
+      btn.addEventListener("click", function () { lock(alt, name, slot); });
       li.appendChild(btn);
       list.appendChild(li);
     });
@@ -819,16 +833,19 @@
   }
 
   /* The query's pieces after the first: each with what it was recognised as, and a way out. */
+  /* The user's own pieces (not the locked ones, which stay in the outfit), when there are several. */
   function renderPieces(pieces, items) {
     var list = $("pieces");
     list.textContent = "";
+    var own = 0;
     pieces.forEach(function (q, i) {
+      if (q.locked) return;
+      own += 1;
       var item = items[i] || {};
       var li = el("li", "piece");
       li.dataset.kind = q.kind;
       li.dataset.category = item.category || "";
       if (q.kind === "item") li.dataset.itemId = q.itemId;
-      if (q.locked) li.dataset.locked = "true";
       var media = el("span", "piece-thumb");
       if (q.kind === "image") frame(media, pieceUrl(q), "");
       else if (q.kind === "item") frame(media, q.thumb || "/items/" + encodeURIComponent(q.itemId) + "/thumbnail", "");
@@ -838,17 +855,18 @@
       var text = el("span", "piece-text");
       var label = q.kind === "text" ? "“" + q.text + "”" : q.kind === "image" ? "Your photo " + q.label : capitalise(q.label);
       text.appendChild(el("span", "piece-name", label));
-      text.appendChild(el("span", "piece-how", (q.locked ? "Locked · " : "") + capitalise(display(item.category))));
+      text.appendChild(el("span", "piece-how", capitalise(display(item.category))));
       li.appendChild(text);
-      var out = el("button", "button button-quiet piece-remove", q.locked ? "Unlock" : "Remove");
+      var out = el("button", "button button-quiet piece-remove", "Remove");
       out.type = "button";
-      out.setAttribute("aria-label", (q.locked ? "Unlock, " : "Remove, ") + label);
+      out.setAttribute("aria-label", "Remove, " + label);
       out.addEventListener("click", function () { removePiece(i); });
       li.appendChild(out);
       list.appendChild(li);
     });
-    $("pieces-title").textContent = "Your pieces (" + pieces.length + ")";
-    $("pieces-box").hidden = pieces.length < 2;
+    $("pieces-title").textContent = "Your pieces (" + own + ")";
+    $("pieces-box").hidden = own < 2;
+    return own;
   }
 
   function pieceUrl(q) {
@@ -861,14 +879,22 @@
     // a keyboard user who asked from inside the outfit ("Style this piece", "Lock") keeps their place
     var focusWasInside = outfitBox.contains(document.activeElement) && document.activeElement !== outfitBox;
     var items = outfit.query_items || [outfit.query_item || {}];
-    var item = items[0] || {};
+    var lead = 0;
+    while (lead < pieces.length - 1 && pieces[lead].locked) lead += 1;
+    var item = items[lead] || {};
     var composed = outfit.outfit && outfit.outfit.pieces;
     var shown = composed ? composed : outfit.recommendations || [];
-    renderQuery(pieces[0], item);
-    renderPieces(pieces, items);
+    renderQuery(pieces[lead], item);
+    var own = renderPieces(pieces, items);
     var list = $("recs");
     list.textContent = "";
-    shown.forEach(function (rec) { list.appendChild(card(rec, composed ? rec.slot : null)); });
+    var rank = 0;
+    // the outfit: the pieces the user locked (where they were), then the ones composed around them
+    pieces.forEach(function (q, i) {
+      if (q.locked) list.appendChild(card(q.rec, q.slot, ++rank, i));
+    });
+    shown.forEach(function (rec) { list.appendChild(card(rec, composed ? rec.slot : null, ++rank)); });
+    var locked = rank - shown.length;
     $("no-recs").hidden = shown.length > 0;
     var meta = outfit.metadata || {};
     $("result-meta").textContent =
@@ -878,14 +904,15 @@
     $("add-piece").hidden = pieces.length >= MAX_PIECES;
     $("empty").hidden = true;
     $("result").hidden = false;
-    var yours = pieces.length === 1 ? "your " + display(item.category) : plural(pieces.length, "piece") + " of yours";
+    var yours = own === 1 ? "your " + display(item.category) : plural(own, "piece") + " of yours";
+    if (locked) yours += " and " + plural(locked, "locked piece");
     setStatus(
       shown.length
         ? "Outfit ready: " + plural(shown.length, "piece") + " to go with " + yours + "."
         : "No pieces match these filters for " + yours + "."
     );
-    $("query-card").hidden = pieces.length > 1;
-    if (focusWasInside) $(pieces.length > 1 ? "pieces-box" : "query-card").focus();
+    $("query-card").hidden = own > 1;
+    if (focusWasInside) $(own > 1 ? "pieces-box" : "query-card").focus();
     reveal(outfitBox);
   }
 
