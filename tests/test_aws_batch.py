@@ -6,6 +6,7 @@ real ``stygig serve`` answering the staged JSON Lines files on its /invocations.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -196,7 +197,7 @@ class FakeClock:
 def stubbed(aws):
     """A session whose SageMaker client is stubbed and whose S3 is moto's."""
     clock = FakeClock()
-    s = AwsSession("us-east-1", progress=None, sleep=clock.sleep, clock=clock, now=lambda: NOW)
+    s = AwsSession("us-east-1", progress=io.StringIO(), sleep=clock.sleep, clock=clock, now=lambda: NOW)
     stub = Stubber(s.raw_client("sagemaker"))
     stub.activate()
     s.stub, s.fake_clock = stub, clock
@@ -265,6 +266,9 @@ def test_waits_then_merges_one_line_per_id_keyed_by_id(stubbed, aws, lite_artifa
     aws.client("s3").put_object(Bucket=BUCKET, Key="ids.txt", Body=("\n".join(ids) + "\n\nnot-an-item\n").encode())
     res = batch_transform(stubbed, cfg, output=OUTPUT, model_name="shop-model", ids_uri=f"s3://{BUCKET}/ids.txt", job_name="looks")
     assert res.status == "Completed" and res.n_ids == 8 and res.n_files == 2 and res.n_errors == 1
+    # the wait showed its progress, by file
+    assert f"  transform job {JOB}: InProgress (0 s, 0 of 2 input files answered)" in stubbed.progress.getvalue()
+    assert f"  transform job {JOB}: Completed (30 s)" in stubbed.progress.getvalue()
     merged = _objects(aws, "looks/" + MERGED_NAME)["looks/" + MERGED_NAME].decode().splitlines()
     rows = [json.loads(l) for l in merged]
     assert [r["item_id"] for r in rows] == [*ids, "not-an-item"]

@@ -53,7 +53,7 @@ def object_exists(session: AwsSession, bucket: str, key: str) -> bool:
     try:
         resp = session.client("s3").head_object(Bucket=bucket, Key=key)
     except AwsError as e:
-        if e.http_status == 404 or e.aws_code in ("404", "NoSuchKey", "NotFound"):
+        if e.no_such_object:
             return False
         raise
     return not is_dry(resp)
@@ -67,7 +67,7 @@ def read_object(session: AwsSession, uri: str) -> bytes | None:
     try:
         resp = session.client("s3").get_object(Bucket=bucket, Key=key)
     except AwsError as e:
-        if e.http_status == 404 or e.aws_code in ("NoSuchKey", "404", "NotFound"):
+        if e.no_such_object:
             return None
         raise
     if is_dry(resp):
@@ -84,7 +84,7 @@ def check_model_uri(session: AwsSession, model_uri: str) -> str:
     try:
         resp = session.client("s3").head_object(Bucket=bucket, Key=key)
     except AwsError as e:
-        if e.http_status == 404 or e.aws_code in ("404", "NoSuchKey", "NotFound"):
+        if e.no_such_object:
             raise DeployError(f"model archive not found: {model_uri}") from None
         raise
     del resp

@@ -182,13 +182,23 @@ def batch_transform(
     merged = output.rstrip("/") + "/" + MERGED_NAME
     status, n_errors = "InProgress", 0
     if wait:
-        desc = wait_job(session, cfg, "transform", name, timeout=cfg.batch.wait_timeout)
+        desc = wait_job(session, cfg, "transform", name, timeout=cfg.batch.wait_timeout,
+                    detail=lambda: f"{answered(session, raw)} of {len(parts)} input files answered")
         if not is_dry(desc):
             status = str(desc.get("TransformJobStatus", status))
             n_errors = merge_outputs(session, parts, raw, merged)
         else:
             session.note(f"dry run: would merge {raw}part-*.jsonl.out into {merged}")
     return BatchResult(name, used_model, status, len(ids), len(parts), n_errors, merged, logs)
+
+
+def answered(session: AwsSession, raw: str) -> int:
+    """How many ``.out`` objects a job has written so far (its progress, by file)."""
+    from stygig.s3io import parse_s3_uri
+
+    bucket, prefix = parse_s3_uri(raw)
+    resp = session.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return sum(1 for o in resp.get("Contents", []) if o["Key"].endswith(".out"))
 
 
 def merge_outputs(session: AwsSession, parts: Sequence[Sequence[str]], raw: str, merged: str) -> int:

@@ -139,7 +139,7 @@ def _model_data_check(session: AwsSession, container: dict[str, Any], where: str
     try:
         head = session.client("s3").head_object(Bucket=bucket, Key=key)
     except AwsError as e:
-        if e.http_status == 404 or e.aws_code in ("404", "NoSuchKey", "NotFound"):
+        if e.no_such_object:
             return Check(item, FAIL, f"{url}: not found")
         if e.http_status == 403 or e.aws_code in ("403", "AccessDenied", "Forbidden"):
             return Check(item, FAIL, f"{url}: access denied to these credentials")

@@ -44,6 +44,11 @@ class AwsError(StygigError):
         self.response = response  # botocore's parsed error response, when there is one
 
     @property
+    def no_such_object(self) -> bool:
+        """An S3 object that is not there (HeadObject answers a bare 404; GetObject NoSuchKey)."""
+        return self.http_status == 404 or self.aws_code in ("404", "NoSuchKey", "NotFound")
+
+    @property
     def not_found(self) -> bool:
         text = self.message.lower()
         return (
@@ -255,10 +260,12 @@ class AwsSession:
         timeout: float,
         interval: float = 15.0,
         on_failed: Callable[[dict[str, Any]], str] | None = None,
+        detail: Callable[[], str] | None = None,
     ) -> dict[str, Any]:
         """Poll ``describe()`` until ``status_key`` is in ``done``; at most ``timeout`` seconds.
 
-        Prints one progress line per status change (and one a minute while it stays the same).
+        Prints one progress line per status change (and one a minute while it stays the same),
+        ending with ``detail()`` when given (e.g. how much of a job's output exists).
         A status in ``failed`` raises :class:`AwsError` with ``on_failed(response)`` as message;
         running out of time raises one naming the last status. In a dry run: one describe, no wait.
         """
@@ -272,7 +279,8 @@ class AwsSession:
             status = resp.get(status_key)
             elapsed = self.clock() - start
             if status != last_status or elapsed - last_print >= 60:
-                self.note(f"  {what}: {status} ({int(elapsed)} s)")
+                more = f", {detail()}" if detail is not None and status not in done else ""
+                self.note(f"  {what}: {status} ({int(elapsed)} s{more})")
                 last_status, last_print = status, elapsed
             if status in done:
                 return resp

@@ -3,7 +3,7 @@ failure and its log group."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from stygig.aws.config import DeploymentConfig
 from stygig.aws.errors import DeployError
@@ -48,9 +48,9 @@ _JOBS = {
 
 
 def wait_job(session: AwsSession, cfg: DeploymentConfig, kind: str, name: str, *, timeout: float,
-             interval: float = 30.0) -> dict[str, Any]:
+             interval: float = 30.0, detail: Callable[[], str] | None = None) -> dict[str, Any]:
     """Until a training or transform job is Completed (at most ``timeout`` s); a Failed or Stopped
-    job raises with its FailureReason and log group."""
+    job raises with its FailureReason and log group. ``detail()`` adds to each progress line."""
     logs, method, name_key, status_key = _JOBS[kind]
     sm = session.client("sagemaker")
 
@@ -69,4 +69,5 @@ def wait_job(session: AwsSession, cfg: DeploymentConfig, kind: str, name: str, *
         timeout=timeout,
         interval=interval,
         on_failed=failed,
+        detail=detail,
     )
