@@ -15,7 +15,7 @@ import numpy as np
 from stygig.features.colour.dominant import DominantColour
 from stygig.features.colour.space import lab_to_lch, srgb_to_lab
 
-__all__ = ["NO_COLOUR_SCORE", "RELATIONS", "harmony", "harmony_batch", "pair_harmony", "wheel_hue"]
+__all__ = ["NO_COLOUR_SCORE", "RELATIONS", "harmony", "harmony_batch", "harmony_matrix", "harmony_pairs", "pair_harmony", "wheel_hue"]
 
 #: relation codes returned by :func:`harmony_batch`; ``"none"`` means no colours to compare.
 RELATIONS: tuple[str, ...] = (
@@ -133,37 +133,76 @@ def harmony_batch(
     """
     q_lab = np.asarray(q_lab, dtype=np.float64).reshape(-1, 3)
     q_w = np.asarray(q_w, dtype=np.float64).reshape(-1)
+    if q_w.shape[0] != q_lab.shape[0]:
+        raise ValueError(f"q_lab has {q_lab.shape[0]} colours but q_w has {q_w.shape[0]} weights")
+    scores, codes = harmony_matrix(q_lab[None], q_w[None], c_lab, c_w)
+    return scores[0], codes[0]
+
+
+def harmony_matrix(
+    a_lab: Any, a_w: Any, b_lab: Any, b_w: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Harmony of each of ``m`` colour sets against each of ``n``: :func:`harmony_batch` for
+    every row at once. ``a_lab (m, k, 3)``, ``a_w (m, k)``, ``b_lab (n, K, 3)``, ``b_w (n, K)``;
+    returns ``scores (m, n)`` and ``codes (m, n)`` (row ``i`` is exactly ``harmony_batch(a_lab[i],
+    a_w[i], b_lab, b_w)``)."""
+    a_lab, a_w, b_lab, b_w = _checked(a_lab, a_w, b_lab, b_w)
+    return _set_harmony(a_lab[:, None], a_w[:, None], b_lab[None], b_w[None])
+
+
+def harmony_pairs(
+    a_lab: Any, a_w: Any, b_lab: Any, b_w: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Harmony of ``n`` aligned pairs of colour sets (``a[i]`` with ``b[i]``): ``a_lab (n, k, 3)``,
+    ``a_w (n, k)``, ``b_lab (n, K, 3)``, ``b_w (n, K)`` -> ``scores (n,)``, ``codes (n,)``; entry
+    ``i`` is :func:`harmony_batch` of ``a[i]`` against ``b[i]``. For scoring only the pairs one
+    needs, where :func:`harmony_matrix` would score all ``n * n``."""
+    a_lab, a_w, b_lab, b_w = _checked(a_lab, a_w, b_lab, b_w)
+    if a_lab.shape[0] != b_lab.shape[0]:
+        raise ValueError(f"harmony_pairs needs as many sets on each side, got {a_lab.shape[0]} and {b_lab.shape[0]}")
+    return _set_harmony(a_lab, a_w, b_lab, b_w)
+
+
+def _checked(a_lab: Any, a_w: Any, c_lab: Any, c_w: Any) -> tuple[np.ndarray, ...]:
+    a_lab = np.asarray(a_lab, dtype=np.float64)
+    a_w = np.asarray(a_w, dtype=np.float64)
     c_lab = np.asarray(c_lab, dtype=np.float64)
     c_w = np.asarray(c_w, dtype=np.float64)
     if c_lab.ndim != 3 or c_lab.shape[2] != 3 or c_w.shape != c_lab.shape[:2]:
         raise ValueError(f"expected c_lab (n, K, 3) and c_w (n, K), got {c_lab.shape} and {c_w.shape}")
-    if q_w.shape[0] != q_lab.shape[0]:
-        raise ValueError(f"q_lab has {q_lab.shape[0]} colours but q_w has {q_w.shape[0]} weights")
-    if (q_w < 0).any() or (c_w < 0).any() or not (np.isfinite(q_w).all() and np.isfinite(c_w).all()):
+    if a_lab.ndim != 3 or a_lab.shape[2] != 3 or a_w.shape != a_lab.shape[:2]:
+        raise ValueError(f"expected a_lab (m, k, 3) and a_w (m, k), got {a_lab.shape} and {a_w.shape}")
+    if (a_w < 0).any() or (c_w < 0).any() or not (np.isfinite(a_w).all() and np.isfinite(c_w).all()):
         raise ValueError("colour weights must be finite and non-negative")
-    n = c_lab.shape[0]
-    if n == 0:
-        return np.zeros(0), np.zeros(0, dtype=np.int64)
     # padding may hold anything (even NaN); give it a harmless colour
-    q_lab = np.where((q_w > 0)[:, None], q_lab, 0.0)
+    a_lab = np.where((a_w > 0)[..., None], a_lab, 0.0)
     c_lab = np.where((c_w > 0)[..., None], c_lab, 0.0)
-    if not (np.isfinite(q_lab).all() and np.isfinite(c_lab).all()):
+    if not (np.isfinite(a_lab).all() and np.isfinite(c_lab).all()):
         raise ValueError("colours with a weight must have finite Lab values")
+    return a_lab, a_w, c_lab, c_w
 
-    score, code = _pair_scores(lab_to_lch(q_lab)[None, :, None, :], lab_to_lch(c_lab)[:, None, :, :])
-    wp = q_w[None, :, None] * c_w[:, None, :]  # (n, k, K)
-    total = wp.sum(axis=(1, 2))
+
+def _set_harmony(a_lab: np.ndarray, a_w: np.ndarray, c_lab: np.ndarray, c_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The one implementation: colour sets ``a (..., k, 3)`` against ``c (..., K, 3)`` (leading
+    dimensions broadcast) -> scores and codes of shape ``(...)``."""
+    lead = np.broadcast_shapes(a_lab.shape[:-2], c_lab.shape[:-2])
+    if 0 in lead:
+        return np.zeros(lead), np.zeros(lead, dtype=np.int64)
+    # (..., k, K)
+    score, code = _pair_scores(lab_to_lch(a_lab)[..., :, None, :], lab_to_lch(c_lab)[..., None, :, :])
+    wp = a_w[..., :, None] * c_w[..., None, :]
+    total = wp.sum(axis=(-2, -1))
     has = total > 0
-    scores = np.where(has, (wp * score).sum(axis=(1, 2)) / np.where(has, total, 1.0), NO_COLOUR_SCORE)
+    scores = np.where(has, (wp * score).sum(axis=(-2, -1)) / np.where(has, total, 1.0), NO_COLOUR_SCORE)
     scores = np.clip(scores, 0.0, 1.0)
 
-    wp_f = wp.reshape(n, -1)
-    s_f = score.reshape(n, -1)
-    c_f = code.reshape(n, -1)
-    top = wp_f == wp_f.max(axis=1, keepdims=True)
+    wp_f = wp.reshape(*lead, -1)
+    s_f = np.broadcast_to(score, wp.shape).reshape(*lead, -1)
+    c_f = np.broadcast_to(code, wp.shape).reshape(*lead, -1)
+    top = wp_f == wp_f.max(axis=-1, keepdims=True)
     s_m = np.where(top, s_f, np.inf)
-    top &= s_m == s_m.min(axis=1, keepdims=True)
-    codes = np.where(top, c_f, len(RELATIONS)).min(axis=1)
+    top &= s_m == s_m.min(axis=-1, keepdims=True)
+    codes = np.where(top, c_f, len(RELATIONS)).min(axis=-1)
     codes = np.where(has, codes, _NONE).astype(np.int64)
     return scores, codes
 
