@@ -7,7 +7,8 @@ blank, compatibility AUC) and a learned model at serve time — meets here:
   catalog rows); query pieces from outside the catalog have row -1;
 * :class:`Compatibility`: ``pairwise(a, b)`` scores every piece of ``b`` against every piece of
   ``a`` (``a`` is the context, ``b`` the candidates: scores may be directional), as a total in
-  [0, 1] and its named parts;
+  [0, 1] and its named parts; ``within(p, need)`` the totals of the pieces of one set against
+  each other, only where asked (what the outfit composer needs of its short list);
 * :func:`against_context` (a candidate's score with a whole context: the mean over its pieces) and
   :func:`coherence` (an outfit's mean pairwise score) are derived from ``pairwise`` alone, so they
   are the same for every implementation.
@@ -142,6 +143,14 @@ class Compatibility(Protocol):
         when given, is the cosine of the pieces' vectors as the index computed it."""
         ...
 
+    def within(self, p: Pieces, need: np.ndarray) -> np.ndarray:
+        """(n, n) totals of every piece of ``p`` against every other, as :meth:`pairwise` (p, p)
+        gives them, where ``need[i, j]`` (bool, (n, n)) asks for it; other entries may be
+        anything (0 for the built-in kinds). ``p`` carries vectors. The composer scores its
+        short list with this: an implementation may skip what is not asked for (the heuristic
+        scores each unordered pair's colours once)."""
+        ...
+
     def describe(self) -> dict[str, Any]:
         """The manifest entry: ``{"kind": ..., ...}`` (what :meth:`from_spec` reads back)."""
         ...
@@ -168,6 +177,13 @@ def coherence(model: Compatibility, outfit: Pieces) -> float:
         raise ValueError("coherence needs at least two pieces")
     if outfit.vectors is None:
         raise ValueError("coherence needs the pieces' vectors")
-    total = model.pairwise(outfit, outfit).total
-    off = ~np.eye(n, dtype=bool)
-    return float(total[off].mean())
+    return mean_off_diagonal(model.pairwise(outfit, outfit).total)
+
+
+def mean_off_diagonal(total: np.ndarray) -> float:
+    """The mean of a square pairwise matrix over its ordered pairs of distinct pieces: the
+    coherence of the pieces it scores (:func:`coherence`), from a matrix already computed."""
+    n = total.shape[0]
+    if n < 2 or total.shape != (n, n):
+        raise ValueError("coherence needs a square matrix of at least two pieces")
+    return float(total[~np.eye(n, dtype=bool)].mean())

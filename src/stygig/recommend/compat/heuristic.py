@@ -26,7 +26,7 @@ import numpy as np
 
 from stygig import settings
 from stygig.errors import ArtifactError
-from stygig.features.colour.harmony import harmony_batch
+from stygig.features.colour.harmony import harmony_matrix, harmony_pairs
 from stygig.recommend.compat.base import PairScores, Pieces
 from stygig.taxonomy import GENDERS, Taxonomy, gender_score
 
@@ -53,6 +53,11 @@ class HeuristicCompatibility:
         genders = [*GENDERS, None]
         self._gender = np.array([[gender_score(r, g) for g in genders] for r in genders], dtype=np.float64)
 
+    @property
+    def category_table(self) -> np.ndarray:
+        """(C, C): the taxonomy's compatibility of the column's category with the row's."""
+        return self._category
+
     @classmethod
     def from_spec(
         cls, spec: Mapping[str, Any], *, taxonomy: Taxonomy, directory: Path | None = None
@@ -74,22 +79,35 @@ class HeuristicCompatibility:
             raise ValueError(f"similarity must be ({na}, {nb}), got {similarity.shape}")
         ws, wc, wk, wg = self._w
         sim01 = np.clip(similarity, 0.0, 1.0)
-        b_lab, b_w = b.colours[:, :, :3], b.colours[:, :, 3]
-        rows = []
-        # one context piece at a time: 1-D gathers, and for one piece no copy at all
-        for i in range(na):
-            colour, relation = harmony_batch(a.colours[i, :, :3], a.colours[i, :, 3], b_lab, b_w)
-            category = self._category[a.categories[i]][b.categories]
-            gender = self._gender[a.genders[i]][b.genders]
-            # this order of operations is the ranked list's since the first release: same scores
-            total = ws * sim01[i] + wc * colour + wk * category + wg * gender
-            rows.append((total, colour, category, gender, relation))
-        if na == 1:
-            total, colour, category, gender, relation = (x[None] for x in rows[0])
-        else:
-            total, colour, category, gender, relation = (np.stack(x) for x in zip(*rows))
+        # every pair at once; each row is what the ranked list has computed since the first release
+        colour, relation = harmony_matrix(a.colours[:, :, :3], a.colours[:, :, 3], b.colours[:, :, :3], b.colours[:, :, 3])
+        category = self._category[np.asarray(a.categories)][:, np.asarray(b.categories)]
+        gender = self._gender[np.asarray(a.genders)][:, np.asarray(b.genders)]
+        total = ws * sim01 + wc * colour + wk * category + wg * gender
         parts = {"similarity": sim01, "color": colour, "category": category, "gender": gender}
         return PairScores(total, parts, relation)
+
+    def within(self, p: Pieces, need: np.ndarray) -> np.ndarray:
+        """:meth:`pairwise` (p, p)'s totals where ``need``; colour harmony is symmetric, so each
+        unordered pair's colours are scored once (0 where not needed)."""
+        n = len(p)
+        if p.vectors is None:
+            raise ValueError("within needs the pieces' vectors")
+        need = np.asarray(need, dtype=bool)
+        if need.shape != (n, n):
+            raise ValueError(f"need must be ({n}, {n}), got {need.shape}")
+        ws, wc, wk, wg = self._w
+        i, j = np.nonzero(np.triu(need | need.T, 1))
+        colour = np.zeros((n, n))
+        if len(i):
+            c = p.colours
+            h, _ = harmony_pairs(c[i, :, :3], c[i, :, 3], c[j, :, :3], c[j, :, 3])
+            colour[i, j] = h
+            colour[j, i] = h
+        sim01 = np.clip(p.vectors @ p.vectors.T, 0.0, 1.0)
+        cats, gens = np.asarray(p.categories), np.asarray(p.genders)
+        total = ws * sim01 + wc * colour + wk * self._category[cats][:, cats] + wg * self._gender[gens][:, gens]
+        return np.where(need, total, 0.0)
 
 
 def _manifest_weights(raw: Any) -> dict[str, float]:

@@ -152,6 +152,14 @@ class LearnedCompatibility:
             out[i] = np.einsum("jk,jk->j", masks[ga[i]][gb] * ea[i], eb)
         return out
 
+    def within(self, p: Pieces, need: np.ndarray) -> np.ndarray:
+        """:meth:`pairwise` (p, p)'s totals where ``need`` (0 elsewhere): the learned score, 0
+        where the taxonomy never puts the two together; no heuristic parts are needed."""
+        need = np.asarray(need, dtype=bool)
+        learned = 1.0 / (1.0 + np.exp(-(self.scale * self.raw(p, p) + self.bias)))
+        cats = np.asarray(p.categories)
+        return np.where(need & (self.heuristic.category_table[cats][:, cats] > 0), learned, 0.0)
+
     def pairwise(self, a: Pieces, b: Pieces, *, similarity: np.ndarray | None = None) -> PairScores:
         h = self.heuristic.pairwise(a, b, similarity=similarity)
         learned = 1.0 / (1.0 + np.exp(-(self.scale * self.raw(a, b) + self.bias)))
