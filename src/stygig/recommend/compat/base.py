@@ -7,8 +7,9 @@ blank, compatibility AUC) and a learned model at serve time — meets here:
   catalog rows); query pieces from outside the catalog have row -1;
 * :class:`Compatibility`: ``pairwise(a, b)`` scores every piece of ``b`` against every piece of
   ``a`` (``a`` is the context, ``b`` the candidates: scores may be directional), as a total in
-  [0, 1] and its named parts; ``within(p, need)`` the totals of the pieces of one set against
-  each other, only where asked (what the outfit composer needs of its short list);
+  [0, 1] and its named parts;
+* :func:`pairs_within`: the pieces of one set against each other, only where asked (what the
+  outfit composer needs of its short list; a model may have a faster ``within`` for it);
 * :func:`against_context` (a candidate's score with a whole context: the mean over its pieces) and
   :func:`coherence` (an outfit's mean pairwise score) are derived from ``pairwise`` alone, so they
   are the same for every implementation.
@@ -133,6 +134,8 @@ class Compatibility(Protocol):
     #: the engine does not gather candidate vectors from the memory-mapped matrix)
     needs_vectors: bool
 
+    # optional: ``within(p, need) -> (n, n)`` — a faster :func:`pairs_within` for the model
+
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], *, taxonomy: Taxonomy, directory: Path) -> "Compatibility":
         """Rebuild from the manifest entry and the artifact's files under ``directory``."""
@@ -141,14 +144,6 @@ class Compatibility(Protocol):
     def pairwise(self, a: Pieces, b: Pieces, *, similarity: np.ndarray | None = None) -> PairScores:
         """Score each piece of ``b`` against each piece of ``a``. ``similarity`` (na, nb) float32,
         when given, is the cosine of the pieces' vectors as the index computed it."""
-        ...
-
-    def within(self, p: Pieces, need: np.ndarray) -> np.ndarray:
-        """(n, n) totals of every piece of ``p`` against every other, as :meth:`pairwise` (p, p)
-        gives them, where ``need[i, j]`` (bool, (n, n)) asks for it; other entries may be
-        anything (0 for the built-in kinds). ``p`` carries vectors. The composer scores its
-        short list with this: an implementation may skip what is not asked for (the heuristic
-        scores each unordered pair's colours once)."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -167,6 +162,19 @@ def against_context(
     if len(context) == 1:
         return ContextScores(pairs.total[0], {k: v[0] for k, v in pairs.parts.items()}, pairs)
     return ContextScores(pairs.total.mean(axis=0), {k: v.mean(axis=0) for k, v in pairs.parts.items()}, pairs)
+
+
+def pairs_within(model: Compatibility, p: Pieces, need: np.ndarray) -> np.ndarray:
+    """(n, n) totals of every piece of ``p`` against every other, as ``model.pairwise(p, p)``
+    gives them, where ``need[i, j]`` (bool, (n, n)) asks for it (the diagonal never: a piece is
+    not scored against itself; entries not asked for are 0). ``p`` carries vectors. The
+    composer scores its short list with this. A model may offer a faster path as a method
+    ``within(p, need)`` (the heuristic scores each unordered pair's colours once, the learned
+    kind skips the heuristic's parts); else it is ``pairwise(p, p)``, masked."""
+    need = np.asarray(need, dtype=bool) & ~np.eye(len(p), dtype=bool)
+    own = getattr(model, "within", None)
+    total = own(p, need) if own is not None else model.pairwise(p, p).total
+    return np.where(need, total, 0.0)
 
 
 def coherence(model: Compatibility, outfit: Pieces) -> float:

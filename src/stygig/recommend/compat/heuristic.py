@@ -96,6 +96,7 @@ class HeuristicCompatibility:
         need = np.asarray(need, dtype=bool)
         if need.shape != (n, n):
             raise ValueError(f"need must be ({n}, {n}), got {need.shape}")
+        need = need & ~np.eye(n, dtype=bool)
         ws, wc, wk, wg = self._w
         i, j = np.nonzero(np.triu(need | need.T, 1))
         colour = np.zeros((n, n))

@@ -155,7 +155,7 @@ class LearnedCompatibility:
     def within(self, p: Pieces, need: np.ndarray) -> np.ndarray:
         """:meth:`pairwise` (p, p)'s totals where ``need`` (0 elsewhere): the learned score, 0
         where the taxonomy never puts the two together; no heuristic parts are needed."""
-        need = np.asarray(need, dtype=bool)
+        need = np.asarray(need, dtype=bool) & ~np.eye(len(p), dtype=bool)
         learned = 1.0 / (1.0 + np.exp(-(self.scale * self.raw(p, p) + self.bias)))
         cats = np.asarray(p.categories)
         return np.where(need & (self.heuristic.category_table[cats][:, cats] > 0), learned, 0.0)
