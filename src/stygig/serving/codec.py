@@ -47,6 +47,8 @@ from stygig.errors import InvalidInput, StygigError
 from stygig.images import MEDIA_TYPES, decode_image
 from stygig.recommend.query import Piece, Query, naming, unknown_item
 from stygig.schema import Options
+# the response contract lives beside the request's, in stygig.schema; the app documents it from here
+from stygig.schema import Colour, Metadata, Outfit, OutfitPiece, QueryItem, Recommendation, RecommendResponse  # noqa: F401
 from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,61 +192,6 @@ RecommendRequest = create_model(
     "``text``, or ``items`` (1..8 pieces each with one of them), plus options. Unknown fields are refused.",
     **{spec.name: _request_field(spec) for spec in schema.REQUEST_FIELDS},  # type: ignore[call-overload]
 )
-
-
-class Colour(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    hex: str
-    rgb: list[int]
-    lab: list[float] | None = None
-    weight: float | None = None
-    name: str | None = None
-
-
-class Recommendation(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    rank: int
-    item_id: str
-    name: str | None = None
-    category: str
-    group: str | None = None
-    gender: str
-    score: float
-    similarity_score: float
-    color_score: float
-    category_score: float
-    gender_score: float
-    colors: list[Colour]
-    thumbnail: str | None = Field(None, description="The item's picture: GET /items/{item_id}/thumbnail.")
-    reason: str | None = None
-
-
-class QueryItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    item_id: str | None = None
-    name: str | None = Field(None, description="The catalog item's name, for an item_id query.")
-    category: str
-    category_source: str
-    category_confidence: float | None = None
-    gender: str | None = None
-    colors: list[Colour]
-
-
-class Metadata(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    processing_time_ms: float
-    total_items: int
-    model_version: str
-    request_id: str | None = None
-
-
-class RecommendResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    query_item: QueryItem | None = Field(None, description="The query piece, when the query has one.")
-    query_items: list[QueryItem] | None = Field(
-        None, description="Each piece of an ``items`` query, in its order, as ``query_item`` describes one.")
-    recommendations: list[Recommendation]
-    metadata: Metadata
 
 
 class ErrorDetail(BaseModel):
@@ -544,7 +491,8 @@ def s3_reader_for(allowed_buckets: frozenset[str] | set[str], max_bytes: int) ->
 
 
 def attach_thumbnails(result: dict[str, Any], recommender: "Recommender") -> dict[str, Any]:
-    """Add ``thumbnail_data`` (a data: URL) to each recommendation and to each item query piece."""
+    """Add ``thumbnail_data`` (a data: URL) to each item shown (recommendations, outfit pieces and
+    their alternatives) and to each item query piece."""
     def data_url(item_id: str | None) -> str | None:
         if not item_id:
             return None
@@ -554,7 +502,7 @@ def attach_thumbnails(result: dict[str, Any], recommender: "Recommender") -> dic
         mt = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
         return f"data:{mt};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
-    for rec in result.get("recommendations", []):
+    for rec in schema.answer_items(result):
         rec["thumbnail_data"] = data_url(rec.get("item_id"))
     for q in [result.get("query_item") or {}, *(result.get("query_items") or [])]:
         if q.get("item_id") and "thumbnail_data" not in q:
