@@ -7,6 +7,7 @@ import json
 import sys
 
 from stygig.cli.core import add_query_options, options_dict
+from stygig.schema import answer_items
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -99,7 +100,7 @@ def cmd_invoke(args) -> int:
 def _without_thumbnail_data(response: dict) -> dict:
     """The response as written to outfit.json / printed: without the embedded pictures."""
     out = json.loads(json.dumps(response))
-    for rec in out.get("recommendations", []):
+    for rec in answer_items(out):
         rec.pop("thumbnail_data", None)
     (out.get("query_item") or {}).pop("thumbnail_data", None)
     return out

@@ -1,16 +1,17 @@
 """The Recommender: loads an artifact and runs the stages for a query.
 
-Pipeline for one query::
+Pipeline for a query of 1..8 pieces::
 
-    query (image | text | item id)                         query.resolve
+    query pieces (image | text | item id)                  query.resolve
       -> embedding (the artifact's encoder; an item's stored vector) and dominant colours
-      -> query category and gender                          infer
-      -> complementary categories (taxonomy rules)
+      -> each piece's category and gender                   infer
+      -> the outfit's open slots and their categories       taxonomy (slots)
       -> per category: nearest candidates within that category's index, filtered
-         (gender, exclude_ids, the query item and near-duplicates of it)      retrieve
-      -> compatibility of each candidate with the query     compat (the artifact's kind)
-      -> best ``items_per_category`` per category, ``min_score``, group-first order, ``top_k``
-                                                            compose
+         (gender, exclude_ids, the query items and near-duplicates of them)     retrieve
+      -> compatibility of each candidate with the query pieces    compat (the artifact's kind)
+      -> the ranked list: best ``items_per_category`` per category, ``min_score``, group-first
+      -> the outfit: each open slot's short list scored against each other too, composed
+         jointly; the outfit's pieces lead the ranked list, cut to ``top_k``      compose
       -> each piece with its scores and reason              explain
 
 The engine knows nothing of HTTP or AWS. Same input, same output: every sort breaks ties by row.
@@ -33,11 +34,11 @@ from stygig.features.encoders.registry import load_encoder
 from stygig.artifact.index import Indexes
 from stygig.artifact.items import ItemStore
 from stygig.recommend import compose, explain, infer, retrieve
-from stygig.recommend.compat import Compatibility, Pieces, against_context, load_compatibility
+from stygig.recommend.compat import Compatibility, Pieces, against_context, load_compatibility, mean_off_diagonal, pairs_within
 from stygig.recommend.compat.registry import MANIFEST_KEY
 from stygig.recommend.query import Piece, Query, ResolvedPiece, check_wearable, resolve
 from stygig.schema import Options
-from stygig.taxonomy import GENDERS, Taxonomy
+from stygig.taxonomy import GENDERS, SlotPlan, Taxonomy
 
 #: candidates asked of each category's index: at least this many, or 12 per item shown
 MIN_POOL = 48
@@ -74,7 +75,9 @@ class Recommender:
         self._cat_code = {c: i for i, c in enumerate(self._cat_names)}
         # CLIP's own temperature (recorded at export); 100 is the value CLIP learns
         self._logit_scale = float((manifest.get("encoder", {}).get("export") or {}).get("logit_scale", 100.0))
-        self._comp_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray, list[str]]] = {}
+        self._comp_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray, list[str], np.ndarray, SlotPlan]] = {}
+        self._together_cache: dict[tuple[str, ...], np.ndarray] = {}
+        self._sizes_cache: dict[tuple[str, ...], list[int]] = {}
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -171,7 +174,11 @@ class Recommender:
         return infer.leave_one_out_accuracy(self.vectors, self.items, self.indexes, self._cat_names)
 
     # ---- recommend -------------------------------------------------------------------------
-    def recommend(self, query: Query, options: Options | None = None) -> dict[str, Any]:
+    def recommend(self, query: Query, options: Options | None = None, *, outfit: bool = True) -> dict[str, Any]:
+        """The answer to ``query``: its pieces as ``query_item`` (one piece) and/or
+        ``query_items`` (a list), the composed ``outfit`` and the ranked ``recommendations``
+        (the outfit's pieces first). ``outfit=False`` skips composing (the ranked list alone, in
+        its own order, and ``"outfit": None``): what benchmarks compare with."""
         t0 = time.perf_counter()
         opts = options or Options()
         if opts.category is not None and opts.category not in self.taxonomy.categories:
@@ -181,7 +188,7 @@ class Recommender:
                                "recognised on its own")
         pieces = [self._describe_piece(p, opts) for p in query.pieces]
         check_wearable(query.pieces, [d["category"] for _, d in pieces], self.taxonomy)
-        recs = self._complete(pieces, opts)
+        recs, composed = self._complete(pieces, opts, compose_outfit=outfit)
         elapsed = (time.perf_counter() - t0) * 1000
         described = [d for _, d in pieces]
         head: dict[str, Any] = {"query_item": described[0]} if len(described) == 1 else {}
@@ -190,6 +197,7 @@ class Recommender:
         return {
             **head,
             "recommendations": recs,
+            "outfit": composed,
             "metadata": {
                 "processing_time_ms": round(elapsed, 2),
                 "total_items": self.n_items,
@@ -223,10 +231,12 @@ class Recommender:
             "colors": piece.colours,
         }
 
-    def _complementary(self, categories: tuple[str, ...]) -> tuple[list[str], np.ndarray, list[str]]:
+    def _complementary(self, categories: tuple[str, ...]) -> tuple[list[str], np.ndarray, list[str], np.ndarray, SlotPlan]:
         """The categories to search for query pieces of ``categories`` (those with an index):
-        complementary to every piece, so that a slot a piece fills is not filled again; best mean
-        category compatibility first, ties in taxonomy order. Also their taxonomy codes and groups."""
+        complementary to every piece and in a slot the pieces leave open, so that a slot a piece
+        fills is not filled again; best mean category compatibility first, ties in taxonomy
+        order. Also their taxonomy codes, their groups, the index of each one's slot among the
+        open slots, and the pieces' slot plan."""
         hit = self._comp_cache.get(categories)
         if hit is None:
             if len(categories) == 1:
@@ -235,21 +245,28 @@ class Recommender:
                 score = {c: [self.taxonomy.compatibility(q, c) for q in categories] for c in self._cat_names}
                 ranked = sorted((c for c in self._cat_names if min(score[c]) > 0),
                                 key=lambda c: (-sum(score[c]) / len(categories), self._cat_code[c]))
-            cats = [c for c in ranked if c in self.indexes.per_category]
-            hit = (cats, np.array([self._cat_code[c] for c in cats], dtype=np.int64), [self.taxonomy.group_of(c) for c in cats])
+            plan = self.taxonomy.outfit.plan(categories)
+            slot_of = self.taxonomy.outfit.slot_of
+            cats = [c for c in ranked if c in self.indexes.per_category and slot_of[c] in plan.open]
+            hit = (cats, np.array([self._cat_code[c] for c in cats], dtype=np.int64),
+                   [self.taxonomy.group_of(c) for c in cats],
+                   np.array([plan.open.index(slot_of[c]) for c in cats], dtype=np.int64), plan)
             self._comp_cache[categories] = hit
         return hit
 
-    def _complete(self, described: list[tuple[ResolvedPiece, dict[str, Any]]], opts: Options):
+    def _complete(self, described: list[tuple[ResolvedPiece, dict[str, Any]]], opts: Options, *,
+                  compose_outfit: bool = True):
+        """The ranked list and the composed outfit (None when not composed)."""
         pieces = [p for p, _ in described]
         categories = tuple(d["category"] for _, d in described)
-        cats, cat_codes, groups = self._complementary(categories)
+        cats, cat_codes, groups, cat_slot, plan = self._complementary(categories)
         query_rows = tuple(p.row for p in pieces if p.row is not None)
         filters = retrieve.Filters(gender=opts.gender, exclude_ids=opts.exclude_ids, exclude_rows=query_rows)
         pool = max(MIN_POOL, POOL_PER_ITEM * opts.items_per_category)
         cand = retrieve.candidates_for_all(self.indexes, self.items, self.vectors, [p.vector for p in pieces], cats, pool, filters)
+        empty = {"pieces": [], "score": None, "coherence": None} if compose_outfit else None
         if not len(cand):
-            return []
+            return [], empty
         # the user's gender, when given, is the reference the gender score compares with; else each piece's own
         genders = [opts.gender if opts.gender not in (None, "unisex") else d["gender"] for _, d in described]
         context = Pieces(
@@ -267,40 +284,139 @@ class Recommender:
             vectors=np.asarray(self.vectors[cand.rows], dtype=np.float32) if self.compatibility.needs_vectors else None,
         )
         scores = against_context(self.compatibility, context, candidates, similarity=cand.sims)
-        chosen = compose.group_first(
+        ranked = compose.group_first(
             scores.total, cand.rows, cand.slot, groups,
             items_per_category=opts.items_per_category, min_score=opts.min_score, top_k=opts.top_k,
         )
-        # each pick is explained against the query piece it goes with best
-        best_piece = np.argmax(scores.pairs.total, axis=0)
-        relation = scores.pairs.relation
-        part_keys = [(f"{name}_score", values) for name, values in scores.parts.items()]
-        sim, cat = scores.pairs.parts.get("similarity"), scores.pairs.parts.get("category")
-        outfit = []
-        for rank, i in enumerate(chosen, start=1):
-            it = self.items[int(cand.rows[i])]
-            q = int(best_piece[i])
-            rel = None if relation is None else int(relation[q, i])
-            rec = {
-                "rank": rank,
-                "item_id": it["id"],
-                "name": it["name"],
-                "category": it["category"],
-                "group": it["group"],
-                "gender": it["gender"],
-                "score": round(float(scores.total[i]), 4),
-            }
-            for key, values in part_keys:
-                rec[key] = round(float(values[i]), 4)
-            rec["colors"] = it["colors"]
-            rec["path"] = it.get("path", "")
-            rec["thumbnail"] = it["thumbnail"]
-            rec["reason"] = explain.reason(
-                self.taxonomy, it,
-                relation=RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None,
-                similarity=0.0 if sim is None else float(sim[q, i]),
-                category_score=0.0 if cat is None else float(cat[q, i]),
-                query_category=categories[q], query_colours=pieces[q].colours,
-            )
-            outfit.append(rec)
-        return outfit
+        ctx = _Context(self, cand, scores, categories, pieces)
+        if not compose_outfit:
+            return [ctx.piece(i, rank) for rank, i in enumerate(ranked, start=1)], None
+        composition, short, full = self._compose(plan, context, candidates, cat_slot[cand.slot], scores, opts)
+        chosen = [int(short[i]) for i in composition.chosen]
+        order = compose.outfit_first(chosen, ranked, cand.slot, items_per_category=opts.items_per_category,
+                                     top_k=opts.top_k)
+        # the outfit's pieces lead the ranked list: a piece's rank is its place in the outfit, and
+        # its reason speaks of the outfit, in both places
+        in_outfit = {i: ctx.outfit_piece(i, pos + 1, composition.slots[pos], chosen, composition.slots, plan)
+                     for pos, i in enumerate(chosen)}
+        recs = [in_outfit[i] if i in in_outfit else ctx.piece(i, rank) for rank, i in enumerate(order, start=1)]
+        out_pieces = []
+        for pos, j in enumerate(composition.chosen):
+            one = {"slot": composition.slots[pos], **in_outfit[chosen[pos]], "fit_score": round(composition.fits[pos], 4)}
+            one["alternatives"] = [
+                {**ctx.piece(int(short[k]), n), "fit_score": round(fit, 4), "outfit_score": round(total, 4)}
+                for n, (k, fit, total) in enumerate(composition.alternatives[pos], start=1)
+            ]
+            out_pieces.append(one)
+        # the whole outfit, query pieces first, read from the matrix the composer scored
+        whole = [*range(len(context)), *(len(context) + j for j in composition.chosen)]
+        outfit = {
+            "pieces": out_pieces,
+            "score": round(composition.score, 4) if out_pieces else None,
+            "coherence": round(mean_off_diagonal(full[np.ix_(whole, whole)]), 4) if len(whole) >= 2 else None,
+        }
+        return recs, outfit
+
+    def _gathered(self, p: Pieces) -> Pieces:
+        """``p`` with its vectors (read from the artifact when the search left them out)."""
+        if p.vectors is not None:
+            return p
+        return Pieces(p.colours, p.categories, p.genders, p.rows, np.asarray(self.vectors[p.rows], dtype=np.float32))
+
+    def _compose(self, plan: SlotPlan, context: Pieces, candidates: Pieces, cand_slot: np.ndarray, scores, opts: Options):
+        """The joint outfit over each open slot's short list (:mod:`stygig.recommend.compose`),
+        the short list (candidate indexes) its indexes point into, and the pairwise totals of
+        the query pieces and the short list, query pieces first (one call scores them all)."""
+        short = compose.shortlist(scores.total, candidates.rows, cand_slot, opts.min_score,
+                                  self._shortlist_sizes(plan.open))
+        sub = self._gathered(candidates.take(short))
+        every = Pieces.concat([context, sub])
+        q = len(context)
+        # what the composer reads: short-listed pieces of slots that can be worn together, and
+        # every pair with a query piece
+        need = np.ones((len(every), len(every)), dtype=bool)
+        ss = cand_slot[short]
+        need[q:, q:] = self._together(plan.open)[ss][:, ss] if len(plan.open) else False
+        np.fill_diagonal(need, False)
+        full = pairs_within(self.compatibility, every, need)
+        problem = compose.Problem(
+            rules=self.taxonomy.outfit, slots=plan.open, cand_slot=ss,
+            context=full[:q, q:], pair=full[q:, q:],
+            genders=np.asarray(sub.genders), context_genders=np.asarray(context.genders),
+            held=frozenset(plan.filled), rows=np.asarray(sub.rows),
+        )
+        return compose.search(problem), short, full
+
+    def _shortlist_sizes(self, slots: tuple[str, ...]) -> list[int]:
+        hit = self._sizes_cache.get(slots)
+        if hit is None:
+            hit = self._sizes_cache[slots] = compose.shortlist_sizes(self.taxonomy.outfit, slots)
+        return hit
+
+    def _together(self, slots: tuple[str, ...]) -> np.ndarray:
+        """(s, s) bool: whether two of these slots can be in one outfit (cached per slot list)."""
+        hit = self._together_cache.get(slots)
+        if hit is None:
+            rules = self.taxonomy.outfit
+            hit = np.array([[not rules.conflicts(a, b) for b in slots] for a in slots], dtype=bool).reshape(len(slots), len(slots))
+            self._together_cache[slots] = hit
+        return hit
+
+
+class _Context:
+    """How one request's candidates read in a response (a ranked item, an outfit piece): each
+    with its scores against the query pieces, explained against the piece it goes with best."""
+
+    def __init__(self, rec: Recommender, cand, scores, categories: tuple[str, ...], pieces: list[ResolvedPiece]):
+        self.rec, self.cand, self.scores, self.categories, self.pieces = rec, cand, scores, categories, pieces
+        self.best_piece = np.argmax(scores.pairs.total, axis=0)
+        self.relation = scores.pairs.relation
+        self.part_keys = [(f"{name}_score", values) for name, values in scores.parts.items()]
+        self.sim, self.cat = scores.pairs.parts.get("similarity"), scores.pairs.parts.get("category")
+
+    def outfit_piece(self, i: int, rank: int, slot: str, chosen: list[int], slots: tuple[str, ...], plan: SlotPlan) -> dict[str, Any]:
+        """:meth:`piece`, its reason told by the outfit (the query's pieces and the other chosen ones)."""
+        out = self.piece(i, rank)
+        items = self.rec.items
+        others = [{"category": c, "colors": p.colours, "slot": s, "query": True}
+                  for c, p, s in zip(self.categories, self.pieces, plan.piece_slots)]
+        others += [{"category": (it := items[int(self.cand.rows[j])])["category"], "colors": it["colors"], "slot": s,
+                    "query": False} for j, s in zip(chosen, slots) if j != i]
+        q = int(self.best_piece[i])
+        rel = None if self.relation is None else int(self.relation[q, i])
+        out["reason"] = explain.outfit_reason(
+            self.rec.taxonomy, items[int(self.cand.rows[i])], slot=slot, others=others,
+            relation=RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None,
+            similarity=0.0 if self.sim is None else float(self.sim[q, i]),
+            category_score=0.0 if self.cat is None else float(self.cat[q, i]),
+            query_category=self.categories[q], query_colours=self.pieces[q].colours, query_categories=self.categories,
+        )
+        return out
+
+    def piece(self, i: int, rank: int) -> dict[str, Any]:
+        rec, scores = self.rec, self.scores
+        it = rec.items[int(self.cand.rows[i])]
+        q = int(self.best_piece[i])
+        rel = None if self.relation is None else int(self.relation[q, i])
+        out = {
+            "rank": rank,
+            "item_id": it["id"],
+            "name": it["name"],
+            "category": it["category"],
+            "group": it["group"],
+            "gender": it["gender"],
+            "score": round(float(scores.total[i]), 4),
+        }
+        for key, values in self.part_keys:
+            out[key] = round(float(values[i]), 4)
+        out["colors"] = it["colors"]
+        out["path"] = it.get("path", "")
+        out["thumbnail"] = it["thumbnail"]
+        out["reason"] = explain.reason(
+            rec.taxonomy, it,
+            relation=RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None,
+            similarity=0.0 if self.sim is None else float(self.sim[q, i]),
+            category_score=0.0 if self.cat is None else float(self.cat[q, i]),
+            query_category=self.categories[q], query_colours=self.pieces[q].colours,
+        )
+        return out

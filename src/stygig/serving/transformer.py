@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from urllib.parse import quote
 
 from stygig.errors import StygigError
+from stygig.schema import answer_items
 from stygig.serving import logs
 from stygig.serving.codec import (
     ParsedRequest,
@@ -44,12 +45,12 @@ def predict(
 ) -> dict[str, Any]:
     """The engine's answer to a parsed request, with the server's additions.
 
-    Additions (never changes): ``recommendations[*].thumbnail_url``, ``metadata.request_id`` and,
+    Additions (never changes): ``thumbnail_url`` on every item shown (:func:`~stygig.schema.answer_items`), ``metadata.request_id`` and,
     when asked, ``thumbnail_data``.
     """
     query, options = to_query(parsed, recommender, s3_reader=s3_reader)
     result = recommender.recommend(query, options)
-    for rec in result.get("recommendations", []):
+    for rec in answer_items(result):
         if rec.get("item_id"):
             rec["thumbnail_url"] = thumbnail_url(rec["item_id"])
     if request_id:
