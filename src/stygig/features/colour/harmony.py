@@ -15,7 +15,7 @@ import numpy as np
 from stygig.features.colour.dominant import DominantColour
 from stygig.features.colour.space import lab_to_lch, srgb_to_lab
 
-__all__ = ["NO_COLOUR_SCORE", "RELATIONS", "harmony", "harmony_batch", "harmony_matrix", "harmony_pairs", "pair_harmony", "wheel_hue"]
+__all__ = ["NO_COLOUR_SCORE", "RELATIONS", "harmony", "harmony_batch", "harmony_matrix", "harmony_pairs", "neutrality", "pair_harmony", "wheel_hue"]
 
 #: relation codes returned by :func:`harmony_batch`; ``"none"`` means no colours to compare.
 RELATIONS: tuple[str, ...] = (
@@ -81,6 +81,12 @@ def _neutrality(lch: np.ndarray) -> np.ndarray:
     c_lo = _C_LO + _DARK_C_LO * dark
     c_hi = _C_HI + _DARK_C_HI * dark
     return np.clip((c_hi - lch[..., 1]) / (c_hi - c_lo), 0.0, 1.0)
+
+
+def neutrality(lab: Any) -> np.ndarray:
+    """How neutral colours are (CIELAB ``(..., 3)`` -> ``(...)`` in [0, 1]; 1 = fully neutral,
+    as harmony judges them: low chroma, dark colours at a higher chroma)."""
+    return _neutrality(lab_to_lch(np.asarray(lab, dtype=np.float64)))
 
 
 def _pair_scores(lch1: np.ndarray, lch2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
