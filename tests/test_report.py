@@ -45,9 +45,18 @@ def test_terminal_outfit_names_items_with_their_ids(rec):
     assert head.endswith(f"— item {item['name']} ({item['id']})"), head
     unique = list(dict.fromkeys(_names(item["colors"])))
     assert head.split(" · ")[1].split(" — ")[0] == ", ".join(unique[:3])
+    # the outfit slot by slot, then the ranked list's other picks by rank
+    outfit = response["outfit"]["pieces"]
+    assert rest[0].startswith(f"Outfit: {len(outfit)} pieces · score ")
+    width = max(len(p["slot"]) for p in outfit)
+    for p in outfit:
+        assert any(line.startswith(f"  {p['slot']:<{width}}  {p['name']} ({p['item_id']}) — score {p['score']:.3f}")
+                   for line in rest), p["slot"]
+    in_outfit = {p["item_id"] for p in outfit}
     for r in response["recommendations"]:
-        assert f"  {r['rank']}. {r['name']} ({r['item_id']}) — score {r['score']:.3f}" in rest
-        detail = next(line for line in rest if line.startswith(f"     {r['category']} · "))
+        if r["item_id"] not in in_outfit:
+            assert f"  {r['rank']}. {r['name']} ({r['item_id']}) — score {r['score']:.3f}" in rest
+        detail = next(line for line in rest if line.strip().startswith(f"{r['category']} · "))
         shown = detail.split(" · ")[1].split(", ")
         assert len(shown) == len(set(shown))
 
@@ -87,9 +96,11 @@ def test_cli_recommend_prints_names(lite_artifact, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     by_id = {m["id"]: m["name"] for m in meta}
-    ranked = [line.strip() for line in r.stdout.splitlines() if line.strip()[:2] in ("1.", "2.", "3.")]
-    assert len(ranked) == 3
-    for line in ranked:
-        name, rest = line[3:].split(" (", 1)
-        item_id = rest.split(")")[0]
-        assert by_id[item_id] == name, line
+    import re
+
+    # every item line, an outfit slot's ("  footwear   white mesh sneakers (sneakers-0001) — score") or a rank's
+    shown = [re.match(r"\s+(?:\d+\.|[a-z-]+)\s+(.+) \(([^()]+)\) — score", line)
+             for line in r.stdout.splitlines() if " — score " in line]
+    assert len(shown) >= 3 and all(shown), r.stdout
+    for m in shown:
+        assert by_id[m.group(2)] == m.group(1), m.group(0)

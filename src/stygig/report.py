@@ -174,7 +174,8 @@ def _chip_names(colours: list[dict[str, Any]]) -> str:
 
 
 def format_outfit(response: dict[str, Any]) -> str:
-    """A short readable outfit for a terminal: a line per query piece, then the picks."""
+    """A short readable outfit for a terminal: a line per query piece, the composed outfit slot
+    by slot (each piece's scores, reason and alternatives), then the ranked list's other picks."""
     pieces = response.get("query_items") or [response.get("query_item", {})]
     lines = []
     for n, q in enumerate(pieces, start=1):
@@ -184,17 +185,44 @@ def format_outfit(response: dict[str, Any]) -> str:
             head += f" — item {_named(q['item_id'], q.get('name'))}"
         lines.append(head)
     recs = response.get("recommendations", [])
-    if not recs:
+    outfit = response.get("outfit") or {}
+    chosen = outfit.get("pieces") or []
+    if not recs and not chosen:
         lines.append("  no complementary items matched the filters")
-    for r in recs:
+    if chosen:
+        lines.append(f"Outfit: {plural(len(chosen), 'piece')} · score {_num(outfit.get('score'))}"
+                     f" · coherence {_num(outfit.get('coherence'))}")
+        width = max(len(p.get("slot", "")) for p in chosen)
+        for p in chosen:
+            pad = " " * (width + 4)
+            lines.append(f"  {p.get('slot', '?'):<{width}}  {_named(p.get('item_id'), p.get('name'))}"
+                         f" — score {float(p.get('score', 0)):.3f}, fits the outfit {float(p.get('fit_score', 0)):.3f}")
+            lines.append(f"{pad}{_scores_line(p)}")
+            if p.get("reason"):
+                lines.append(f"{pad}{p['reason']}")
+            alts = p.get("alternatives") or []
+            if alts:
+                lines.append(f"{pad}or: " + "; ".join(
+                    f"{_named(a.get('item_id'), a.get('name'))} (outfit {float(a.get('outfit_score', 0)):.3f})" for a in alts))
+    in_outfit = {p.get("item_id") for p in chosen}
+    others = [r for r in recs if r.get("item_id") not in in_outfit]
+    if others:
+        lines.append("Also ranked:" if chosen else "Ranked:")
+    for r in others:
         lines.append(f"  {r.get('rank')}. {_named(r.get('item_id'), r.get('name'))} — score {float(r.get('score', 0)):.3f}")
-        lines.append(
-            f"     {r.get('category', '?')} · {_chip_names(r.get('colors', []))}"
-            f" · visual {float(r.get('similarity_score', 0)):.2f}, colour {float(r.get('color_score', 0)):.2f},"
-            f" category {float(r.get('category_score', 0)):.2f}, gender {float(r.get('gender_score', 0)):.2f}"
-        )
+        lines.append(f"     {_scores_line(r)}")
         if r.get("reason"):
             lines.append(f"     {r['reason']}")
     meta = response.get("metadata", {})
     lines.append(f"  ({meta.get('processing_time_ms', '?')} ms over {_count(meta.get('total_items'), 'item')}, model {meta.get('model_version', '?')})")
     return "\n".join(lines)
+
+
+def _scores_line(r: dict[str, Any]) -> str:
+    return (f"{r.get('category', '?')} · {_chip_names(r.get('colors', []))}"
+            f" · visual {float(r.get('similarity_score', 0)):.2f}, colour {float(r.get('color_score', 0)):.2f},"
+            f" category {float(r.get('category_score', 0)):.2f}, gender {float(r.get('gender_score', 0)):.2f}")
+
+
+def _num(v: Any) -> str:
+    return "—" if v is None else f"{float(v):.3f}"
