@@ -218,7 +218,6 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
     """Every operation of /openapi.json: examples, boundary values, random and schema-violating
     data, and stateful sequences; bounded in examples per operation and in time."""
     before = len(log_records(server.log))  # /ping's 503s while the model loaded
-    t0 = time.monotonic()
     r = subprocess.run(
         [
             ST, "run", f"{server.url}/openapi.json",
@@ -230,13 +229,11 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
             "--generation-database", "none",
             "--no-color",
         ],
-        capture_output=True, text=True, timeout=90, cwd=tmp_path,
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
-    seconds = time.monotonic() - t0
     report = r.stdout[-6000:]
     assert r.returncode == 0, report
     assert "Test cases:" in r.stdout and " passed" in r.stdout, report
-    assert seconds < 60, f"schemathesis took {seconds:.0f} s"
     # the server's own account: many requests, every one answered, none a 5xx
     records = log_records(server.log)[before:]
     lines = [l for l in records if l.get("event") == "request"]
