@@ -77,6 +77,50 @@ def test_what_the_client_sends_is_what_the_engine_gets(source, opts, thumbs, sty
     assert parsed.include_thumbnails is thumbs
 
 
+@settings(max_examples=300, **SETTINGS)
+@given(pieces=st.lists(st.tuples(sources, st.integers(0, 3)), min_size=1, max_size=8), opts=options)
+def test_every_piece_of_items_reaches_the_engine_as_sent(pieces, opts):
+    payload = {"items": [{kind: b64_variant(value, style) if kind == "image" else value}
+                         for (kind, value), style in pieces], **opts}
+    parsed = codec.parse_request(json.dumps(payload).encode(), "application/json")
+    assert parsed.source == "items" and parsed.options == opts
+    assert [(p.source, p.image_bytes if p.source == "image" else getattr(p, p.source)) for p in parsed.pieces] == \
+        [kind_value for kind_value, _ in pieces]
+    assert [label for label, _ in parsed.query_pieces()] == [f"items[{i}]" for i in range(len(pieces))]
+
+
+bad_pieces = st.one_of(
+    st.just({}),
+    st.fixed_dictionaries({"item_id": st.text(max_size=20), "text": st.text(max_size=20)}),
+    st.fixed_dictionaries({"image": st.just("@@@")}),
+    st.dictionaries(st.text(min_size=1, max_size=40).filter(lambda k: k not in ("image", "image_s3_uri", "item_id", "text")),
+                    st.integers(), min_size=1, max_size=2),
+    st.integers() | st.text(max_size=10) | st.lists(st.integers(), max_size=2) | st.none(),
+)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(good=st.lists(st.builds(lambda t: {"item_id": t}, st.text(max_size=20)), max_size=7), bad=bad_pieces,
+       at=st.integers(0, 7))
+def test_a_bad_piece_is_named_by_its_index(good, bad, at):
+    at = min(at, len(good))
+    items = [*good[:at], bad, *good[at:]]
+    with pytest.raises(StygigError) as e:
+        codec.parse_request(json.dumps({"items": items}).encode(), "application/json")
+    assert e.value.status in (400, 422)
+    assert e.value.message.startswith(f"items[{at}]"), e.value.message
+    assert "\n" not in e.value.message and len(e.value.message) <= 400
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(n=st.integers(9, 300) | st.just(0))
+def test_too_many_or_no_pieces_say_the_limit(n):
+    with pytest.raises(StygigError) as e:
+        codec.parse_request(json.dumps({"items": [{"item_id": "a"}] * n}).encode(), "application/json")
+    assert e.value.status == 422
+    assert (f"items has {n} pieces; the limit is 8" if n else "items is empty") in e.value.message
+
+
 query_safe = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=","), min_size=1, max_size=20)
 
 
