@@ -8,6 +8,7 @@ import base64
 import io
 import json
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,7 +20,8 @@ from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Piece, Query
 from stygig.schema import MAX_PIECES, Options
 from test_cli import _one_line_error, stygig
-from test_serving_server import assert_error, assert_outfit, post, start_server, wait_for, wait_workers_ready
+from test_serving_server import assert_error, assert_outfit, post
+from test_serving_server import server  # noqa: F401 (the fixture: a real `serve` with two workers)
 
 
 @pytest.fixture(scope="module")
@@ -143,17 +145,6 @@ def test_query_errors_name_the_piece(rec):
 
 
 # ---- a real server with workers -----------------------------------------------------------------
-@pytest.fixture(scope="module")
-def server(lite_artifact, tmp_path_factory):
-    from stygig.serving.child import stop
-
-    srv = start_server(lite_artifact, tmp_path_factory.mktemp("srv-multi"), workers=2)
-    wait_for(srv)
-    wait_workers_ready(srv, 2)
-    yield srv
-    assert stop(srv.proc) == 0
-
-
 def test_server_answers_a_mixed_query(server, rec):
     shirt, sneakers = first(rec, "shirt"), first(rec, "sneakers")
     out = assert_outfit(post(server, {"items": [{"item_id": shirt}, {"image": jpeg_b64(rec, sneakers)}],
@@ -207,18 +198,10 @@ def test_server_bad_items_name_the_piece(server, rec):
     for name, body, status, code, message in _bad_cases(rec):
         err = assert_error(post(server, body), status, code)
         assert err["message"].startswith(message), (name, err["message"])
-    assert httpx_ping(server) == 200
-
-
-def httpx_ping(server) -> int:
-    import httpx
-
-    return httpx.get(server.url + "/ping").status_code
+    assert httpx.get(server.url + "/ping").status_code == 200
 
 
 def test_openapi_documents_items(server):
-    import httpx
-
     doc = httpx.get(server.url + "/openapi.json").json()
     schemas = doc["components"]["schemas"]
     items = schemas["RecommendRequest"]["properties"]["items"]
