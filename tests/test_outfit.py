@@ -296,3 +296,49 @@ def test_outfit_reasons_speak_of_the_outfit(rec):
             total += 1
             shared += " picks up the " in p["reason"] or "tonal" in p["reason"]
     assert shared / total >= 0.5, (shared, total)
+
+
+# ---- outfit.png -----------------------------------------------------------------------------------
+def test_outfit_png_shows_the_set_with_the_query_marked_and_alternatives_written_atomically(lite_artifact, tmp_path):
+    import json
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from stygig.report import ACCENT, ALT, CARD, PAD
+
+    small = Recommender.load(lite_artifact)
+    shirt = next(it["id"] for it in small.items if it["category"] == "shirt")
+    pants = next(it["id"] for it in small.items if it["category"] == "pants")
+    out = tmp_path / "vis"
+    r = subprocess.run([sys.executable, "-m", "stygig.cli", "recommend", lite_artifact, "--item", shirt, "--item", pants,
+                        "--save-visual", out], capture_output=True, text=True, timeout=300,
+                       preexec_fn=lambda: os.umask(0o027))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["outfit.json", "outfit.png"], "no temporary file left behind"
+    for p in out.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640, p
+    response = json.loads((out / "outfit.json").read_text())
+    pieces = response["outfit"]["pieces"]
+    cells = 2 + len(pieces)
+    with Image.open(out / "outfit.png") as im:
+        im = im.convert("RGB")
+        cols = min(5, cells)
+        assert im.width == PAD + cols * (CARD + PAD)
+        # both query pieces are on a card outlined in the accent colour, with their pictures
+        for n in range(2):
+            x = PAD + n * (CARD + PAD)
+            assert im.getpixel((x - 6, 96 + CARD // 2)) == ACCENT
+            assert len(set(im.crop((x, 96, x + CARD, 96 + CARD)).getdata())) > 50, "the piece's picture, not a blank"
+        # each slot's alternatives are drawn under it
+        for k, p in enumerate(pieces):
+            n = 2 + k
+            if n >= cols or not p["alternatives"]:
+                continue
+            x = PAD + n * (CARD + PAD)
+            y = 96 + CARD + 150 + 4 + 16
+            tile = im.crop((x, y, x + ALT, y + ALT))
+            assert len(set(tile.getdata())) > 20, p["slot"]

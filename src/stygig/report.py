@@ -1,4 +1,5 @@
-"""Visual report: ``outfit.png`` (the query beside its recommended items) and ``outfit.json``.
+"""Visual report: ``outfit.png`` (the composed outfit as a set, the query's pieces marked, each slot's
+alternatives under it) and ``outfit.json``.
 
 The picture is meant to be shown to a customer: a white card, the query on the left, the outfit
 as a grid of item pictures, each captioned with its category, score and colour swatches, and a
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -71,7 +72,86 @@ def _swatches(draw: ImageDraw.ImageDraw, x: int, y: int, colours: list[dict[str,
         draw.rounded_rectangle([x0, y, x0 + size, y + size], radius=4, fill=rgb, outline=(180, 180, 180))
 
 
-def render_outfit(response: dict[str, Any], query_image: Image.Image | None, load_item: ImageLoader) -> Image.Image:
+ALT = 72  # an alternative's picture, under its slot
+OUTFIT_CAPTION = 150
+QUERY_FILL = (236, 242, 250)
+
+
+def render_outfit(response: dict[str, Any], query_image: "Image.Image | None | Sequence[Image.Image | None]",
+                  load_item: ImageLoader) -> Image.Image:
+    """The answer as a picture: the composed outfit as a set (when the response has one), else
+    the ranked list. ``query_image``: the query's picture, or one per query piece."""
+    if (response.get("outfit") or {}).get("pieces"):
+        return render_composed(response, query_image, load_item)
+    lead = query_image[0] if isinstance(query_image, (list, tuple)) else query_image
+    return render_ranked(response, lead, load_item)
+
+
+def render_composed(response: dict[str, Any], query_image: "Image.Image | None | Sequence[Image.Image | None]",
+                    load_item: ImageLoader) -> Image.Image:
+    """The outfit as a set: the query's pieces first, marked "your piece" on a blue card, then one
+    column per slot — the chosen piece (slot, score, colours, reason) and, under it, the slot's
+    alternatives, smaller, with their outfit scores. ``query_image``: the first piece's picture,
+    or one per query piece."""
+    outfit = response["outfit"]
+    pieces = outfit["pieces"]
+    queries = response.get("query_items") or [response.get("query_item") or {}]
+    cells: list[tuple[str, dict[str, Any]]] = [("query", q) for q in queries] + [("piece", p) for p in pieces]
+    cols = min(5, len(cells))
+    rows = (len(cells) + cols - 1) // cols
+    col_h = CARD + OUTFIT_CAPTION + ALT + 40
+    width = PAD + cols * (CARD + PAD)
+    height = 96 + rows * (col_h + PAD)
+    img = Image.new("RGB", (width, height), BG)
+    d = ImageDraw.Draw(img)
+    d.text((PAD, 22), "Your outfit, completed", fill=INK, font=_font(28, bold=True))
+    meta = response.get("metadata", {})
+    score = outfit.get("score")
+    d.text((PAD, 60), f"{plural(len(queries), 'piece')} of yours + {plural(len(pieces), 'piece')} chosen together"
+                      f" · outfit score {score:.2f}" if score is not None else "", fill=MUTED, font=_font(14))
+    d.text((width - PAD, 60), f"from {_count(meta.get('total_items'), 'catalog item')} · model {meta.get('model_version', '?')}",
+           fill=MUTED, font=_font(14), anchor="ra")
+    for n, (kind, it) in enumerate(cells):
+        r, c = divmod(n, cols)
+        x, y = PAD + c * (CARD + PAD), 96 + r * (col_h + PAD)
+        if kind == "query":
+            d.rounded_rectangle([x - 6, y - 6, x + CARD + 6, y + CARD + OUTFIT_CAPTION], radius=12, fill=QUERY_FILL,
+                                outline=ACCENT, width=2)
+            given = query_image[n] if isinstance(query_image, (list, tuple)) else query_image if n == 0 else None
+            picture = given if given is not None else load_item(it)
+            img.paste(_fit(picture, CARD), (x, y))
+            d.text((x + 8, y + CARD + 8), "YOUR PIECE", fill=ACCENT, font=_font(14, bold=True))
+            d.text((x + 8, y + CARD + 30), f"{it.get('category', '?')} ({it.get('category_source', '?')})", fill=INK,
+                   font=_font(14))
+            _swatches(d, x + 8, y + CARD + 54, it.get("colors", []))
+            if it.get("name"):
+                d.text((x + 8, y + CARD + 80), str(it["name"])[:32], fill=MUTED, font=_font(12))
+            continue
+        d.rounded_rectangle([x - 1, y - 1, x + CARD + 1, y + CARD + OUTFIT_CAPTION - 4], radius=10, fill=(255, 255, 255),
+                            outline=(225, 225, 225))
+        img.paste(_fit(load_item(it), CARD - 2), (x, y))
+        d.text((x + 10, y + CARD + 6), it.get("slot", "?").upper(), fill=MUTED, font=_font(12, bold=True))
+        d.text((x + CARD - 10, y + CARD + 6), f"{float(it.get('score', 0)):.2f}", fill=ACCENT, font=_font(15, bold=True),
+               anchor="ra")
+        d.text((x + 10, y + CARD + 24), str(it.get("name") or it.get("category", "?"))[:30], fill=INK, font=_font(14, bold=True))
+        _swatches(d, x + 10, y + CARD + 46, it.get("colors", []))
+        for k, line in enumerate(textwrap.wrap(it.get("reason", ""), 36)[:5]):
+            d.text((x + 10, y + CARD + 68 + k * 15), line, fill=MUTED, font=_font(11))
+        alts = it.get("alternatives") or []
+        ay = y + CARD + OUTFIT_CAPTION + 4
+        if alts:
+            d.text((x, ay), "or swap for", fill=MUTED, font=_font(11))
+        for k, a in enumerate(alts[:3]):
+            ax = x + k * (ALT + 12)
+            img.paste(_fit(load_item(a), ALT), (ax, ay + 16))
+            d.rectangle([ax, ay + 16, ax + ALT - 1, ay + 16 + ALT - 1], outline=(225, 225, 225))
+            d.text((ax + ALT // 2, ay + 20 + ALT), f"{float(a.get('outfit_score', 0)):.2f}", fill=MUTED, font=_font(11),
+                   anchor="ma")
+    return img
+
+
+def render_ranked(response: dict[str, Any], query_image: Image.Image | None, load_item: ImageLoader) -> Image.Image:
+    """The ranked list (an answer without a composed outfit): the query beside its items."""
     recs = response.get("recommendations", [])
     q = response.get("query_item") or (response.get("query_items") or [{}])[0]
     cols = max(1, min(4, len(recs)))
@@ -123,9 +203,10 @@ def save_visual(
     response: dict[str, Any],
     out_dir: str | Path,
     load_item: ImageLoader,
-    query_image: Image.Image | None = None,
+    query_image: "Image.Image | None | Sequence[Image.Image | None]" = None,
 ) -> tuple[Path, Path]:
-    """Write ``outfit.png`` and ``outfit.json`` into ``out_dir``; return their paths."""
+    """Write ``outfit.png`` and ``outfit.json`` into ``out_dir`` (each atomically, with the
+    umask's modes); return their paths. ``query_image``: the query's picture, or one per piece."""
     import io
 
     out = Path(out_dir)

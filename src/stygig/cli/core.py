@@ -152,10 +152,10 @@ def cmd_recommend(args) -> int:
     else:
         print(format_outfit(response))
     if args.save_visual:
-        lead = built[0]
-        q_img = lead.image
-        if q_img is None and lead.item_id is not None:
-            q_img = artifact_loader(rec.artifact_dir)(rec.item(lead.item_id))
-        png, js = save_visual(response, args.save_visual, artifact_loader(rec.artifact_dir), q_img)
+        load = artifact_loader(rec.artifact_dir)
+        # each query piece's picture: the photo given, or the catalog item's
+        q_imgs = [p.image if p.image is not None else load(rec.item(p.item_id)) if p.item_id is not None else None
+                  for p in built]
+        png, js = save_visual(response, args.save_visual, load, q_imgs)
         print(f"wrote {png} and {js}", file=sys.stderr if args.json else sys.stdout)
     return 0
