@@ -93,6 +93,12 @@ ALLOWED_S3_BUCKETS = Setting("STYGIG_ALLOWED_S3_BUCKETS", "buckets an image_s3_u
                              frozenset(), _names)
 WORKER_CONCURRENCY = Setting("STYGIG_WORKER_CONCURRENCY", "engine calls running at once in one worker", 1, integer(1, 64))
 MAX_QUEUE = Setting("STYGIG_MAX_QUEUE", "requests one worker holds before answering 503", 32, integer(1, 100_000))
+WARMUP_ROUNDS = Setting(
+    "STYGIG_WARMUP_ROUNDS",
+    "warm-up passes over the request paths (picture, item, text) each worker runs before /ping says ready",
+    1,
+    integer(1, 1000),
+)
 LOG_LEVEL = Setting("STYGIG_LOG_LEVEL", "server log level", "info", _lower)
 ARTIFACT_VERIFIED = Setting("STYGIG_ARTIFACT_VERIFIED", "set to 1 by the arbiter once it checked the artifact", False, _flag)
 FAILURE_FILE = Setting("STYGIG_FAILURE_FILE", "where a worker that cannot load writes why", None, _path)

@@ -3,12 +3,13 @@
 Routes:
 
 * ``GET /ping`` — 200 once the model is loaded and warmed up; 503 while loading or after a fatal
-  load error. Never waits on the model or on a busy recommendation.
+  load error. Never waits on the model or on a busy recommendation. Every other route, reaching
+  a worker that is still loading, waits for its model (within the timeout) instead of refusing.
 * ``POST /invocations`` — the container contract (what SageMaker forwards InvokeEndpoint to).
 * ``POST /endpoints/{name}/invocations`` — InvokeEndpoint's own wire format, so boto3's
   ``sagemaker-runtime`` client (and the SageMaker SDK) work against a local server unchanged.
   Errors come back as SageMaker's do: ``ModelError`` (424) with ``OriginalStatusCode`` and
-  ``OriginalMessage`` (our JSON error), or ``ServiceUnavailable`` (503) while the model loads.
+  ``OriginalMessage`` (our JSON error), or ``ServiceUnavailable`` (503) after a failed load or when overloaded.
 * ``GET /items``, ``GET /items/{item_id}/thumbnail`` (read-only, never outside the artifact),
   ``GET /model`` — for clients that draw the outfit and for the web page.
 * ``GET /openapi.json`` — generated from the schema types in :mod:`stygig.serving.codec`.
@@ -57,7 +58,7 @@ from stygig.serving.errors import (
     error_body,
     internal_error_message,
 )
-from stygig.serving.state import ModelState
+from stygig.serving.state import FAILED, ModelState
 from stygig.serving.transformer import handle, thumbnail_url
 from stygig.taxonomy import GENDERS
 
@@ -82,8 +83,8 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Not a usable image, option out of range, unknown item, S3 bucket not allowed"),
         (500, "A fault of ours (logged with the request id)"),
         (502, "S3 could not be reached"),
-        (503, "The model is loading or failed to load, or the worker holds STYGIG_MAX_QUEUE requests"),
-        (504, "Past SAGEMAKER_MODEL_SERVER_TIMEOUT"),
+        (503, "The model failed to load, or the worker holds STYGIG_MAX_QUEUE requests"),
+        (504, "Past SAGEMAKER_MODEL_SERVER_TIMEOUT (also while waiting for a loading worker's model)"),
     )
 }
 
@@ -205,7 +206,7 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
     try:
         await asyncio.wait_for(consume(), timeout=max(deadline - time.monotonic(), 0.001))
     except asyncio.TimeoutError:
-        raise RequestTimeout("the request body was not received in time") from None
+        raise RequestTimeout("the request body was not received within SAGEMAKER_MODEL_SERVER_TIMEOUT") from None
     return b"".join(chunks)
 
 
@@ -350,7 +351,8 @@ def create_app(
     # ---- contract ----------------------------------------------------------------------------
     @app.get("/ping", response_model=PingResponse, responses={503: {"model": PingResponse}}, tags=["contract"])
     async def ping() -> JSONResponse:
-        """200 once the model is loaded and warmed up; 503 while loading or after a failed load."""
+        """200 once this worker's model is loaded and warmed up; 503 while loading or after a failed
+        load. (A request reaching a worker that is loading waits for its model.)"""
         if model.ready:
             return JSONResponse({"status": "ready", "model_version": model.recommender.model_version})
         body: dict[str, Any] = {"status": model.status}
@@ -424,7 +426,7 @@ def create_app(
     @app.get("/model", tags=["catalog"], responses={503: {"model": codec.ErrorResponse}})
     async def model_info() -> dict[str, Any]:
         """What the loaded artifact holds: version, encoder (text queries need supports_text), categories."""
-        recommender = model.require()
+        recommender = await model.wait_ready(time.monotonic() + config.timeout_s, config.timeout_s)
         info = recommender.describe()
         info["stygig_version"] = __version__
         return info
@@ -440,7 +442,7 @@ def create_app(
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         """The catalog's items, in artifact order: of one category, for one wearer, matching a search."""
-        recommender = model.require()
+        recommender = await model.wait_ready(time.monotonic() + config.timeout_s, config.timeout_s)
         if category is not None and category not in recommender.taxonomy.categories:
             raise codec.InvalidInput(f"category must be one of {', '.join(recommender.taxonomy.categories)}")
         if q is not None and not q.strip():
@@ -458,7 +460,7 @@ def create_app(
     )
     async def thumbnail(item_id: str = Path(max_length=codec.MAX_ID_CHARS)) -> FileResponse:
         """An item's picture from the artifact (read-only; never a file outside the artifact)."""
-        recommender = model.require()
+        recommender = await model.wait_ready(time.monotonic() + config.timeout_s, config.timeout_s)
         path = codec.safe_thumbnail_path(recommender, item_id)
         if path is None:
             raise NotFound(f"no thumbnail for item {item_id[:100]!r}")
@@ -573,8 +575,11 @@ async def _invoke_held(request: Request, ctx: ServerContext, *, sagemaker_api: b
         content_type = request.headers.get("content-type")
         kind = codec.request_kind(content_type)  # 415 before reading anything
         codec.negotiate_accept(accept, lines=kind == "jsonlines")  # 406 before reading anything
-        recommender = ctx.model.require()  # 503 before reading anything
+        if ctx.model.status == FAILED:
+            ctx.model.require()  # 503 before reading anything
         body = await read_body(request, config.max_request_bytes, deadline)
+        # while this worker still loads (another may have answered /ping already), wait for it
+        recommender = await ctx.model.wait_ready(deadline, config.timeout_s)
         pairs = list(request.query_params.multi_items())
         pairs += codec.custom_attribute_pairs(request.headers.get(CUSTOM_ATTRIBUTES))
         work = functools.partial(

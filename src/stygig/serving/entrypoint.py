@@ -8,7 +8,8 @@ Process model: gunicorn's arbiter supervising uvicorn workers (``uvicorn_worker.
   in a side thread, so it cannot see a stuck event loop.)
 * SIGTERM: the arbiter stops accepting, each worker finishes its in-flight requests and exits;
   anything still running after ``graceful_timeout`` (25 s, under SageMaker's 30 s) is killed.
-* Each worker loads the model in a background thread at start (``/ping`` answers 503 meanwhile);
+* Each worker loads the model in a background thread at start (its ``/ping`` answers 503
+  meanwhile; a request reaching it waits for the model instead of being refused);
   a worker whose load fails exits with status 3, which makes the arbiter stop the server with a
   non-zero status — a broken artifact never looks healthy.
 * The artifact's checksums are verified once, in the arbiter, while it imports; a corrupted

@@ -1,20 +1,26 @@
 """The model's life in one worker: load in the background at start, warm up, then serve.
 
 ``/ping`` reads :attr:`ModelState.status` and never waits: ``loading`` and ``failed`` are 503,
-``ready`` (loaded *and* one warm-up recommendation done) is 200. Requests never load the model.
+``ready`` (loaded *and* warmed up) is 200. Requests never load the model, and are never refused
+because it is loading: :meth:`ModelState.wait_ready` holds one until it is ready (within its
+timeout). Each worker loads its own model, so once one worker's ``/ping`` has said 200, a request
+can still reach another that is loading -- at start, or the replacement of a killed worker; it is
+answered a moment later instead of refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from stygig import settings
 from stygig.errors import StygigError
 from stygig.serving import logs
-from stygig.serving.errors import ModelNotReady
+from stygig.serving.errors import InferenceTimeout, ModelNotReady
 
 if TYPE_CHECKING:  # pragma: no cover
     from stygig.recommend.engine import Recommender
@@ -22,8 +28,13 @@ if TYPE_CHECKING:  # pragma: no cover
 LOADING, READY, FAILED = "loading", "ready", "failed"
 
 
-def warm_up(recommender: "Recommender") -> None:
-    """Run the paths a request runs once (encoder, colour extraction, index search, scoring)."""
+#: how often a held request looks whether the model has become ready
+_READY_POLL_S = 0.01
+
+
+def warm_up(recommender: "Recommender", rounds: int = 1) -> None:
+    """Run the paths a request runs (encoder, colour extraction, index search, scoring), ``rounds``
+    times (STYGIG_WARMUP_ROUNDS)."""
     from PIL import Image
 
     from stygig.recommend.query import Query
@@ -33,11 +44,12 @@ def warm_up(recommender: "Recommender") -> None:
     picture = Image.merge(
         "RGB", (Image.linear_gradient("L"), Image.linear_gradient("L").rotate(90), Image.new("L", (256, 256), 128))
     )
-    recommender.recommend(Query(image=picture), Options())
-    if recommender.items:
-        recommender.recommend(Query(item_id=recommender.items[0]["id"]), Options())
-    if getattr(recommender.encoder, "supports_text", False):
-        recommender.recommend(Query(text="a white cotton shirt"), Options())
+    for _ in range(rounds):
+        recommender.recommend(Query(image=picture), Options())
+        if recommender.items:
+            recommender.recommend(Query(item_id=recommender.items[0]["id"]), Options())
+        if getattr(recommender.encoder, "supports_text", False):
+            recommender.recommend(Query(text="a white cotton shirt"), Options())
 
 
 class ModelState:
@@ -97,6 +109,18 @@ class ModelState:
             raise ModelNotReady(f"the model failed to load: {self.public_error}")
         raise ModelNotReady("the model is still loading; retry when GET /ping answers 200")
 
+    async def wait_ready(self, deadline: float, timeout_s: float) -> "Recommender":
+        """The recommender, once this worker has loaded it: a request that arrives while it loads
+        waits (the event loop keeps serving ``/ping``) instead of being refused. Past ``deadline``
+        (``time.monotonic()``) it is a 504; a failed load is a 503."""
+        while self.status == LOADING:
+            if time.monotonic() >= deadline:
+                raise InferenceTimeout(
+                    f"the model was still loading after {timeout_s:g} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)"
+                )
+            await asyncio.sleep(_READY_POLL_S)
+        return self.require()
+
     def _load(self) -> "Recommender":
         from stygig.recommend.engine import Recommender
 
@@ -105,7 +129,7 @@ class ModelState:
     def _run(self) -> None:
         try:
             recommender = self._load()
-            warm_up(recommender)
+            warm_up(recommender, settings.WARMUP_ROUNDS.read())
         except StygigError as e:
             self._fail(e.message, None)
         except Exception as e:  # noqa: BLE001 - any load failure is fatal for this worker
