@@ -141,3 +141,43 @@ def test_one_codec_for_local_servers_and_sagemaker_endpoints(photo):
     assert json.loads(item["Body"]) == {"item_id": "shirt-0001", "top_k": 2}
     with pytest.raises(StygigError, match="exactly one"):
         build_invocation(image=photo, text="navy blazer", options={"top_k": 3}, picture_as_json=True)
+
+
+# ---- issue 18.5: a busy port is one line at once; success says where the page is -------------
+def test_serve_on_a_busy_port_is_one_line_at_once(lite_artifact):
+    import socket
+    import time
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for cmd in ([STYGIG, "serve"], [str(Path(sys.executable).with_name("serve")), "--host", "127.0.0.1"]):
+            t0 = time.monotonic()
+            r = subprocess.run([*cmd, str(lite_artifact), "--port", str(port)], capture_output=True, text=True, timeout=60)
+            elapsed = time.monotonic() - t0
+            assert r.returncode == 2, r.stderr
+            assert r.stderr.strip().splitlines() == [f"{Path(cmd[0]).name}: error: port {port} is in use (choose another with --port)"]
+            assert elapsed < 4.0, elapsed  # gunicorn alone retries for five seconds
+
+
+def test_serve_says_where_the_page_is(lite_artifact, tmp_path):
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([STYGIG, "serve", str(lite_artifact), "--port", str(port), "--workers", "1"],
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        from test_serving_server import Server
+
+        wait_for(Server(proc, f"http://127.0.0.1:{port}", log))
+        assert f"http://127.0.0.1:{port}/" in log.read_text()
+    finally:
+        assert stop(proc) == 0
+
+
+def test_serve_help_names_the_routes():
+    for cmd in ([STYGIG, "serve", "--help"], [str(Path(sys.executable).with_name("serve")), "--help"]):
+        out = " ".join(subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.split())
+        for route in ("GET / (the web page)", "GET /items (", "GET /model (", "GET /ping (", "POST /invocations ("):
+            assert route in out, (cmd, route)

@@ -11,13 +11,12 @@ from stygig.schema import answer_items
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from stygig.serving.entrypoint import add_arguments
+    from stygig.serving.entrypoint import DESCRIPTION, add_arguments
 
     p = sub.add_parser(
         "serve",
         help="serve an artifact over HTTP (SageMaker hosting contract + local InvokeEndpoint)",
-        description="Serve an artifact: GET /ping, POST /invocations, POST /endpoints/NAME/invocations, "
-        "GET /items/ID/thumbnail, GET /openapi.json. SIGTERM drains and stops.",
+        description=DESCRIPTION,
     )
     add_arguments(p, default_host="127.0.0.1")
     p.set_defaults(func=cmd_serve)

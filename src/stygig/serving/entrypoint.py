@@ -92,6 +92,38 @@ def _preload() -> None:
     import stygig.serving.worker  # noqa: F401
 
 
+class PortInUse(StygigError):
+    code = "port_in_use"
+
+
+def check_port(host: str, port: int) -> None:
+    """One line and no server when the address is taken (gunicorn would retry for five seconds and
+    print ten lines): bind it as gunicorn will (SO_REUSEADDR), then let go."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise StygigError(f"cannot listen on {host}: {e.strerror or e}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} is in use (choose another with --port)") from None
+            raise StygigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
+def page_url(config: ServingConfig) -> str:
+    """Where a browser on this machine finds the web page."""
+    host = config.host if config.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{config.port}/"
+
+
 def run(config: ServingConfig) -> int:
     """Serve until SIGTERM/SIGINT. Returns the exit status (non-zero when a worker could not load)."""
     # Before anything imports numpy, FAISS or ONNX Runtime: their thread pools size themselves
@@ -106,6 +138,7 @@ def run(config: ServingConfig) -> int:
 
     config = config.with_(artifact_dir=config.artifact_dir.resolve())
     read_manifest(config.artifact_dir)  # a wrong path fails here, in one line, before binding
+    check_port(config.host, config.port)  # before anything slow: a busy port is one line, at once
     # Checksums are verified once, here, while the heavy imports run (hashing releases the GIL):
     # a corrupted artifact stops `serve` in one line before anything listens, and workers (also
     # replacements of killed ones) load what was verified without hashing it again.
@@ -133,6 +166,8 @@ def run(config: ServingConfig) -> int:
         failure = Path(tmp) / "load-failure.txt"
         os.environ[settings.FAILURE_FILE.name] = str(failure)
         app = _Gunicorn(config)
+        print(f"serving {config.artifact_dir} on {page_url(config)} (the web page; GET /ping says 200 once the "
+              f"model is loaded)", file=sys.stderr, flush=True)
         from gunicorn.errors import HaltServer
 
         try:
@@ -154,8 +189,18 @@ class ModelLoadFailed(StygigError):
     code = "model_load_failed"
 
 
+#: what ``serve --help`` and ``stygig serve --help`` say the server answers
+ROUTES = (
+    "Routes: GET / (the web page), GET /items (the catalog, paged), GET /items/ID/thumbnail, "
+    "GET /model (what the artifact holds), GET /ping (200 once the model is loaded), "
+    "POST /invocations (an outfit: JSON, JSON Lines or a picture), POST /endpoints/NAME/invocations "
+    "(SageMaker InvokeEndpoint, for boto3), GET /openapi.json. SIGTERM drains and stops."
+)
+DESCRIPTION = "Serve a StyGig artifact over HTTP (SageMaker hosting contract). " + ROUTES
+
+
 def build_parser(prog: str = "serve", *, default_host: str = "0.0.0.0") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Serve a StyGig artifact (SageMaker hosting contract).")
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     add_arguments(p, default_host=default_host)
     return p
 
