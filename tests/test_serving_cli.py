@@ -158,7 +158,9 @@ def test_serve_on_a_busy_port_is_one_line_at_once(lite_artifact):
             elapsed = time.monotonic() - t0
             assert r.returncode == 2, r.stderr
             assert r.stderr.strip().splitlines() == [f"{Path(cmd[0]).name}: error: port {port} is in use (choose another with --port)"]
-            assert elapsed < 4.0, elapsed  # gunicorn alone retries for five seconds
+            # before gunicorn starts (it would retry for five seconds, ten lines): the one line above
+            # shows it; the bound is loose because a loaded CI machine imports slowly
+            assert elapsed < 30.0, elapsed
 
 
 def test_serve_says_where_the_page_is(lite_artifact, tmp_path):
