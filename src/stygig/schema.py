@@ -39,6 +39,8 @@ from typing import Any, Callable, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from stygig.errors import InvalidInput
+from stygig.recommend import filters
+from stygig.recommend.filters import Filter
 from stygig.taxonomy import GENDERS, Taxonomy
 
 #: longest item id or category the codec decodes
@@ -49,7 +51,7 @@ MAX_S3_URI_CHARS = 1100
 #: most pieces a query may hold (the ``items`` of a JSON body, the CLI's photos, ``--item`` and ``--text``)
 MAX_PIECES = 8
 
-KINDS = ("int", "number", "choice", "category", "ids", "bool", "text", "string", "base64", "pieces")
+KINDS = ("int", "number", "choice", "category", "ids", "bool", "text", "string", "base64", "pieces", "filters")
 ROLES = ("query", "option", "response")
 
 
@@ -136,6 +138,13 @@ class Options:
     category: str | None = option(None, "category", "Override the query's detected category",
                                   wire_max_length=MAX_ID_CHARS, cli="--category")
     exclude_ids: tuple[str, ...] = option((), "ids", "Item ids never to recommend", max_items=1000, cli="--exclude")
+    filters: Filter | None = option(
+        None, "filters",
+        'Attribute filters every item passes, searched within (never a post-filter): JSON '
+        '{"in_stock": true, "price": {"lte": 80, "gte": 10}, "brand": {"in": ["arlo"]}, "sizes": {"contains": "M"}, '
+        '"not": {...}}; as text "price<=80", "brand in arlo,corin", "sizes contains M" (repeatable, ANDed)',
+        cli="--filter",
+        alias="filter", alias_summary="filters as text expressions, e.g. in_stock=true or price<=80 (repeatable, ANDed)")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> "Options":
@@ -266,8 +275,13 @@ def _ids(v: Any, s: Spec, _tax: Taxonomy | None) -> tuple[str, ...] | None:
     return tuple(v)
 
 
+def _filters(v: Any, s: Spec, _tax: Taxonomy | None) -> Filter | None:
+    """The shape of a filter (its names and value types are the artifact's to check)."""
+    return filters.parse(v, s.name)
+
+
 _CONVERTERS: dict[str, Callable[[Any, Spec, Taxonomy | None], Any]] = {
-    "int": _int, "number": _number, "choice": _choice, "category": _category, "ids": _ids,
+    "int": _int, "number": _number, "choice": _choice, "category": _category, "ids": _ids, "filters": _filters,
 }
 
 
@@ -342,6 +356,10 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
             kw["choices"] = list(s.choices)
         elif s.kind == "ids":
             kw.update(action="append", metavar="ID", help=s.description[:-1] + "; repeatable.")
+        elif s.kind == "filters":
+            kw.update(action="append", metavar="EXPR",
+                      help="an attribute filter: in_stock=true, 'price<=80' (<, >, >=, !=), 'brand in arlo,corin', "
+                           "'sizes contains M'; repeatable, ANDed.")
         parser.add_argument(s.cli, **kw)
 
 
@@ -423,6 +441,9 @@ class Recommendation(BaseModel):
     gender_score: float
     colors: list[Colour]
     thumbnail: str | None = Field(None, description="The item's picture: GET /items/{item_id}/thumbnail.")
+    attributes: dict[str, Any] = Field(default_factory=dict, description=(
+        "The item's catalog attributes (price, in_stock, brand, sizes...), typed as GET /model's "
+        "'attributes' lists them."))
     reason: str | None = None
 
 

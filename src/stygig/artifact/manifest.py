@@ -19,7 +19,8 @@ from stygig.recommend.compat.registry import default_spec as default_compatibili
 from stygig.wording import plural
 
 FORMAT = "stygig-artifact"
-FORMAT_VERSION = 2
+#: 3: typed attribute columns (items/attributes/, the manifest's "attributes")
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 #: files whose content legitimately differs between two builds of the same catalog
 VOLATILE = {"build_report.json"}
@@ -68,6 +69,7 @@ def new_manifest(
     index: dict[str, Any],
     has_category_text: bool,
     shard: tuple[int, int] | None,
+    attributes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of the files now under ``root``, written there."""
     files = file_digests(root)
@@ -83,6 +85,7 @@ def new_manifest(
         "index": index,
         "category_text": "category_text.npy" if has_category_text else None,
         "shard": list(shard) if shard else None,
+        "attributes": attributes or {},
         "files": files,
     }
     write_manifest(root, manifest)
@@ -106,7 +109,7 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(
             f"artifact format version {manifest.get('format_version')!r} is not supported "
-            f"(this StyGig reads version {FORMAT_VERSION}): rebuild it with this version"
+            f"(this StyGig reads version {FORMAT_VERSION}, with typed attributes): rebuild it with this version"
         )
     if not isinstance(manifest.get("files"), dict):
         raise ArtifactError(f"artifact manifest {path} lists no files")

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from stygig import __version__
+from stygig.artifact.attributes import AttributeCollector
 from stygig.artifact.index import build_indexes
 from stygig.artifact.items import ItemWriter
 from stygig.artifact.manifest import MANIFEST, describe, new_manifest
@@ -72,6 +73,7 @@ class ArtifactWriter:
         self._cat_code = {c: i for i, c in enumerate(taxonomy.categories)}
         self.codes = np.zeros(n, dtype=np.uint16)
         self.per_category: dict[str, int] = {}
+        self._attributes = AttributeCollector(n)
         self.row = 0
 
     def add(self, meta: dict[str, Any], vector: np.ndarray | None = None, colours: np.ndarray | None = None) -> int:
@@ -80,6 +82,7 @@ class ArtifactWriter:
         if r >= self.n:
             raise ValueError(f"more than the {self.n} rows this writer was opened for")
         self._items.add(meta)
+        self._attributes.add(r, meta["id"], meta.get("attributes"))
         if vector is not None:
             self._vec.append(vector[None])
         if colours is not None:
@@ -132,6 +135,7 @@ class ArtifactWriter:
         if category_text is not None:
             np.save(art / "category_text.npy", category_text, allow_pickle=False)
         (art / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
+        attributes = self._attributes.write(art)
         report = {
             "items": self.n,
             "skipped": skipped,
@@ -145,7 +149,7 @@ class ArtifactWriter:
         (art / "build_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         return new_manifest(art, encoder=encoder_config, taxonomy_name=tax.name, categories=list(tax.categories),
                             n_items=self.n, n_skipped=len(skipped), index=index_info,
-                            has_category_text=category_text is not None, shard=shard)
+                            has_category_text=category_text is not None, shard=shard, attributes=attributes)
 
 
 class _RowFile:

@@ -20,11 +20,13 @@ import csv
 import difflib
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from stygig import jsonlines
+from stygig.artifact.attributes import check_catalog_types
 from stygig.errors import CatalogError
 from stygig.images import SUFFIXES
 from stygig.taxonomy import GENDERS, Taxonomy
@@ -253,7 +255,34 @@ def _csv_rows_of(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
         if not any(c.strip() for c in cells):
             continue
         rows.append((reader.line_num, {k: v.strip() for k, v in zip(columns, cells) if k}))
+    for column in dict.fromkeys(c for c in columns if c and c not in RESERVED):
+        typed = csv_column([row.get(column, "") for _, row in rows])
+        for (_, row), value in zip(rows, typed):
+            if value is None:
+                row.pop(column, None)
+            else:
+                row[column] = value
     return rows
+
+
+_NUMBER = re.compile(r"^[+-]?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$|^[+-]?\.[0-9]+$")
+
+
+def csv_column(cells: list[str]) -> list[Any]:
+    """A CSV attribute column's cells, typed as a whole column: ``true``/``false`` (any case)
+    in every filled cell is a boolean, numbers in every filled cell a number (``0123`` is not
+    one: leading zeros mean a code), a ``|`` in any cell a list of strings (``S|M|L``), else
+    strings. An empty cell is a missing value (None)."""
+    filled = [c for c in cells if c != ""]
+    if not filled:
+        return [None] * len(cells)
+    if all(c.lower() in ("true", "false") for c in filled):
+        return [None if c == "" else c.lower() == "true" for c in cells]
+    if all(_NUMBER.match(c) for c in filled):
+        return [None if c == "" else (int(c) if re.fullmatch(r"[+-]?[0-9]+", c) else float(c)) for c in cells]
+    if any("|" in c for c in filled):
+        return [None if c == "" else [p.strip() for p in c.split("|") if p.strip()] for c in cells]
+    return [None if c == "" else c for c in cells]
 
 
 def _rows(text: str, name: str) -> list[tuple[int, dict[str, Any]]]:
@@ -335,6 +364,10 @@ def _from_manifest_text(text: str, name: str, root: str, taxonomy: Taxonomy, rea
             f"manifest {name}: unknown gender values (use {', '.join(GENDERS)}): {_fmt_list(bad_gender)}"
         )
     _check_duplicates(items, where, f"manifest {name}: duplicate item ids")
+    try:
+        check_catalog_types((it.id, it.attributes) for it in items)
+    except CatalogError as e:
+        raise CatalogError(f"manifest {name}: {e.message}") from None
     return Catalog(root, "manifest", items, source=read_from)
 
 

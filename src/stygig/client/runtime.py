@@ -85,6 +85,9 @@ def _custom_attributes(options: dict[str, Any], include_thumbnails: bool) -> str
     for key, value in options.items():
         if key == "exclude_ids":
             value = ",".join(value)
+        elif key == "filters" and isinstance(value, (list, tuple)):  # text expressions: one filter= each
+            pairs.extend(("filter", str(v)) for v in value)
+            continue
         pairs.append((key, str(value)))
     if include_thumbnails:
         pairs.append(("include_thumbnails", "true"))

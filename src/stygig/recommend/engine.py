@@ -32,8 +32,9 @@ from stygig.features.colour.harmony import RELATIONS
 from stygig.features.encoders.base import Encoder
 from stygig.features.encoders.registry import load_encoder
 from stygig.artifact.index import Indexes
+from stygig.artifact.attributes import Column, load_columns
 from stygig.artifact.items import ItemStore
-from stygig.recommend import compose, explain, infer, retrieve
+from stygig.recommend import compose, explain, filters, infer, retrieve
 from stygig.recommend.compat import Compatibility, Pieces, against_context, load_compatibility, mean_off_diagonal, pairs_within
 from stygig.recommend.compat.registry import MANIFEST_KEY
 from stygig.recommend.query import Piece, Query, ResolvedPiece, check_wearable, resolve
@@ -69,6 +70,9 @@ class Recommender:
         self.indexes = indexes
         self.category_text = category_text
         self.compatibility = compatibility
+        #: typed attribute columns by name (memory-mapped when a filter first reads them)
+        self.attributes: dict[str, Column] = load_columns(artifact_dir, manifest, len(items))
+        self._allowed = filters.FilterCache()
         self.model_version = manifest["model_version"]
         self.n_items = len(items)
         self._cat_names = list(taxonomy.categories)
@@ -162,7 +166,17 @@ class Recommender:
             "category_display": {c: self.taxonomy.categories[c].display for c in self._cat_names},
             "compatibility": self.compatibility.kind,
             "weights": self.weights,
+            "attributes": {name: col.type for name, col in self.attributes.items()},
         }
+
+    def allowed(self, f: "filters.Filter | None") -> retrieve.Allowed | None:
+        """The rows attribute filter ``f`` lets through, as retrieval searches within them (None:
+        no filter). An unknown attribute or a wrongly typed value is an InvalidInput naming it."""
+        if not f:
+            return None
+        filters.check(f, self.attributes)  # before the cache: 1 == True, but 1 is no boolean
+        return self._allowed.get(f, lambda f: retrieve.Allowed(
+            filters.compile_mask(f, self.attributes, self.n_items), self.items.category_codes, len(self._cat_names)))
 
     # ---- the category vote (also measured on the catalog itself) ---------------------------
     def neighbour_vote(self, qvec: np.ndarray, exclude_row: int | None = None):
@@ -261,9 +275,10 @@ class Recommender:
         categories = tuple(d["category"] for _, d in described)
         cats, cat_codes, groups, cat_slot, plan = self._complementary(categories)
         query_rows = tuple(p.row for p in pieces if p.row is not None)
-        filters = retrieve.Filters(gender=opts.gender, exclude_ids=opts.exclude_ids, exclude_rows=query_rows)
+        passes = retrieve.Filters(gender=opts.gender, exclude_ids=opts.exclude_ids, exclude_rows=query_rows,
+                                  allowed=self.allowed(opts.filters))
         pool = max(MIN_POOL, POOL_PER_ITEM * opts.items_per_category)
-        cand = retrieve.candidates_for_all(self.indexes, self.items, self.vectors, [p.vector for p in pieces], cats, pool, filters)
+        cand = retrieve.candidates_for_all(self.indexes, self.items, self.vectors, [p.vector for p in pieces], cats, pool, passes)
         empty = {"pieces": [], "score": None, "coherence": None} if compose_outfit else None
         if not len(cand):
             return [], empty
@@ -412,6 +427,7 @@ class _Context:
         out["colors"] = it["colors"]
         out["path"] = it.get("path", "")
         out["thumbnail"] = it["thumbnail"]
+        out["attributes"] = it.get("attributes") or {}
         out["reason"] = explain.reason(
             rec.taxonomy, it,
             relation=RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None,

@@ -2,17 +2,23 @@
 
 Retrieval is per category (one index each, see :mod:`stygig.artifact.index`), so a shirt's trousers are
 searched among trousers and shoes are never starved by look-alike tops. :class:`Filters` say what
-a candidate must pass. Today they are applied to each category's search results, with the search
-widened by the number of exclusions; :func:`search_category` is the one place a search runs, so
-that a filter can move *into* the search (a FAISS ``IDSelector`` in ``SearchParameters`` built
-from :meth:`Filters`) without touching the stages around it.
+a candidate must pass. Attribute filters (:mod:`stygig.recommend.filters`) run *inside* the search:
+:class:`Allowed` is their rows as a FAISS ``IDSelectorBitmap`` in the search's parameters, so
+each category's top ``k`` are the top ``k`` of its items that pass — never a post-filter of a fixed
+pool that a selective filter would empty. An IVF index probes ``nprobe / f`` lists when a fraction
+``f`` of its category passes (all of them when few do: then the search is exact), so that it
+meets as many passing items as an unfiltered search meets items. The other filters (gender, the
+excluded ids, the query itself) are applied to the results, the search widened by the exclusions.
+:func:`search_category` is the one place a search runs.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import faiss
 import numpy as np
 
 from stygig.artifact.index import Indexes
@@ -34,6 +40,8 @@ class Filters:
     exclude_rows: tuple[int, ...] = ()
     #: drop candidates this similar to the query vector (None: keep them)
     near_duplicate: float | None = NEAR_DUPLICATE
+    #: the rows the request's attribute filters let through (None: every row), searched within
+    allowed: "Allowed | None" = None
 
     @property
     def widen(self) -> int:
@@ -72,9 +80,41 @@ class Candidates:
         return len(self.rows)
 
 
-def search_category(indexes: Indexes, category: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The top-``k`` (scores, rows) of one category, in FAISS's order."""
-    return Indexes.candidates(indexes.per_category[category], query, k)
+class Allowed:
+    """The rows an attribute filter lets through, as FAISS searches within them."""
+
+    def __init__(self, mask: np.ndarray, category_codes: np.ndarray, n_categories: int):
+        self.mask = mask
+        self.n = int(mask.sum())
+        #: passing rows per category code
+        self.per_category = np.bincount(np.asarray(category_codes)[mask], minlength=n_categories)
+        self._bits = np.packbits(mask, bitorder="little")  # kept alive: the selector points into it
+        self.selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bits))
+
+    def params(self, index: faiss.Index, passing: int) -> faiss.SearchParameters:
+        """Search parameters for ``index`` (of a category with ``passing`` rows allowed)."""
+        try:
+            ivf = faiss.extract_index_ivf(index)
+        except RuntimeError:  # an exact index: every passing row is compared
+            return faiss.SearchParameters(sel=self.selector)
+        probe = min(ivf.nlist, math.ceil(ivf.nprobe * index.ntotal / max(passing, 1)))
+        return faiss.SearchParametersIVF(sel=self.selector, nprobe=probe)
+
+
+def search_category(indexes: Indexes, category: str, query: np.ndarray, k: int, allowed: Allowed | None = None,
+                    code: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The top-``k`` (scores, rows) of one category (of taxonomy ``code``), in FAISS's order;
+    with ``allowed``, the top ``k`` of its allowed rows."""
+    index = indexes.per_category[category]
+    if allowed is None:
+        return Indexes.candidates(index, query, k)
+    passing = int(allowed.per_category[code])
+    k = min(k, passing)
+    if k <= 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    scores, ids = index.search(query.reshape(1, -1), k, params=allowed.params(index, passing))
+    keep = ids[0] >= 0
+    return scores[0][keep], ids[0][keep]
 
 
 def candidates(
@@ -86,7 +126,8 @@ def candidates(
         empty = np.zeros(0, np.int64)
         return Candidates(np.zeros(0, np.float32), empty, empty, empty)
     kk = k + filters.widen
-    found = [search_category(indexes, cat, q, kk) for cat in categories]
+    codes = [items.categories.index(cat) for cat in categories] if filters.allowed is not None else [None] * len(categories)
+    found = [search_category(indexes, cat, q, kk, filters.allowed, code) for cat, code in zip(categories, codes)]
     sims = np.concatenate([f[0] for f in found])
     rows = np.concatenate([f[1] for f in found])
     slot = np.repeat(np.arange(len(found), dtype=np.int64), [len(f[1]) for f in found])

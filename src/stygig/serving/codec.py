@@ -143,6 +143,8 @@ def _accept_parts(accept: str) -> list[tuple[str, float]]:
 _PYDANTIC_TYPES: dict[str, Any] = {
     "int": int, "number": float, "choice": str, "category": str, "ids": list[str], "bool": bool,
     "text": str, "string": str, "base64": str,
+    # an object of conditions (JSON), or text expressions: the engine checks the shape and names
+    "filters": dict[str, Any] | list[str] | str,
 }
 _EXAMPLES = [
     {"image": "<base64 JPEG>", "top_k": 5, "min_score": 0.5},
@@ -405,6 +407,8 @@ def parse_option_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, Any]
             include_thumbnails = v in _TRUE
         elif kind == "ids":
             options.setdefault(key, []).extend(s for s in value.split(",") if s)
+        elif kind == "filters":  # repeatable: each one condition (filter=in_stock=true&filter=price<=80)
+            options.setdefault(key, []).append(value)
         elif key in options:
             raise InvalidInput(f"option {key} is given more than once")
         else:

@@ -1,0 +1,167 @@
+"""Filters benchmark (issue 14.2): attribute filters on scale.py's synthetic catalog.
+
+The catalog is :func:`scale.generate`'s (synthetic clustered 512-d vectors, random genders and
+colours; 1 M items by default) given synthetic attributes: ``price`` uniform in 5..300,
+``in_stock`` true for half, ``brand`` one of 50. The filter measured is
+``{"in_stock": true, "price": {"lte": 64}}``, which passes 10 % of the catalog, independent of
+the vectors.
+
+* ``filter_ratio``: recommend p50 (item queries through the real Recommender, after ``warm()``)
+  with the filter over the same queries without it, measured side by side in alternating blocks
+  of 20 (this machine is shared). The filter's pass mask is built once and kept, as the engine
+  keeps a shop's recent filters; ``filter_ratio_uncached`` rebuilds it for every query (a
+  new filter each time), and ``mask_ms`` is that build alone.
+* ``filter_recall``: recall@50 of the filtered search within a category (FAISS with an
+  ``IDSelectorBitmap``; IVF probing ``nprobe / f`` lists) against exact filtered search (every
+  passing item of the category compared), for queries from other categories.
+
+``overlay_apply_s`` and ``update_ratio`` (issues 14.4, 14.5) are not measured here: ``null``.
+
+    python benchmarks/filters.py [--n 1000000] [--queries 300] [--work DIR]
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import DIM, generate, percentile  # noqa: E402  (the same synthetic catalog)
+
+FILTER = {"in_stock": True, "price": {"lte": 64}}
+N_BRANDS = 50
+SEED = 5
+
+
+def build(work: Path, n: int) -> Path:
+    from stygig.build import write_artifact_from_arrays
+    from stygig.features.encoders.precomputed import PrecomputedEncoder
+    from stygig.taxonomy import GENDERS, Taxonomy
+
+    art = work / f"filters-artifact-{n}"
+    if (art / "manifest.json").exists():
+        return art
+    src = generate(work, n)
+    cats = list(Taxonomy.default().categories)
+    rng = np.random.default_rng(SEED)
+    t = time.perf_counter()
+    write_artifact_from_arrays(
+        art,
+        ids=[f"item-{i:07d}" for i in range(n)],
+        categories=[cats[c] for c in np.load(src / "categories.npy")],
+        genders=[GENDERS[g] for g in np.load(src / "genders.npy")],
+        vectors=src / "vectors.npy",
+        colours=np.load(src / "colors.npy"),
+        encoder=PrecomputedEncoder(DIM, "synthetic benchmark vectors"),
+        attributes={
+            "price": rng.uniform(5, 300, n).round(2),
+            "in_stock": rng.random(n) < 0.5,
+            "brand": [f"brand-{b:02d}" for b in rng.integers(0, N_BRANDS, n)],
+        },
+    )
+    print(f"built {n} items with attributes in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return art
+
+
+def measure(art: Path, n_queries: int, block: int = 20) -> dict:
+    from stygig.recommend import filters as F
+    from stygig.recommend import retrieve
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
+    from stygig.schema import Options
+
+    rec = Recommender.load(art).warm()
+    rng = np.random.default_rng(1)
+    ids = [rec.items[int(r)]["id"] for r in rng.integers(0, rec.n_items, size=n_queries)]
+    plain = Options()
+    filtered = Options.from_dict({"filters": FILTER}, rec.taxonomy)
+    parsed = filtered.filters
+    t = time.perf_counter()
+    allowed = retrieve.Allowed(F.compile_mask(parsed, rec.attributes, rec.n_items), rec.items.category_codes,
+                               len(rec.taxonomy.categories))
+    mask_ms = (time.perf_counter() - t) * 1000
+    selectivity = allowed.n / rec.n_items
+    cached = rec._allowed
+    uncached = F.FilterCache(size=0)
+    for i in ids[:10]:  # warm both paths
+        rec.recommend(Query(item_id=i), plain)
+        rec.recommend(Query(item_id=i), filtered)
+    times: dict[str, list[float]] = {"none": [], "filtered": [], "uncached": []}
+    starved = 0
+    for start in range(0, n_queries, block):
+        for name, opts in (("none", plain), ("filtered", filtered), ("uncached", filtered)):
+            rec._allowed = uncached if name == "uncached" else cached
+            for i in ids[start : start + block]:
+                t = time.perf_counter()
+                out = rec.recommend(Query(item_id=i), opts)
+                times[name].append((time.perf_counter() - t) * 1000)
+                if name == "filtered" and len(out["recommendations"]) < opts.top_k:
+                    starved += 1
+    rec._allowed = cached
+    # recall@50 of filtered search against exact filtered search, within IVF categories
+    codes = np.asarray(rec.items.category_codes)
+    cats = list(rec.taxonomy.categories)
+    vec = np.load(art / "vectors.npy", mmap_mode="r")
+    recalls, kinds = [], set()
+    chosen_vecs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for r in rng.integers(0, rec.n_items, size=200):
+        q = np.asarray(vec[r], dtype=np.float32)
+        target = int((codes[r] + 1 + rng.integers(0, len(cats) - 1)) % len(cats))
+        cat = cats[target]
+        kinds.add(rec.manifest["index"]["per_category"][cat]["kind"])
+        if target not in chosen_vecs:
+            rows = np.flatnonzero((codes == target) & allowed.mask)
+            chosen_vecs[target] = (rows, np.asarray(vec[rows]))
+        rows, vs = chosen_vecs[target]
+        _, found = retrieve.search_category(rec.indexes, cat, q, 50, allowed, target)
+        truth = rows[np.argpartition(-(vs @ q), 49)[:50]]
+        recalls.append(len(set(found.tolist()) & set(truth.tolist())) / 50)
+    p50 = {k: percentile(v, 50) for k, v in times.items()}
+    return {
+        "n_items": rec.n_items,
+        "filter": FILTER,
+        "selectivity": round(selectivity, 4),
+        "index_kinds_searched": sorted(kinds),
+        "recommend_p50_ms": round(p50["none"], 3),
+        "filtered_p50_ms": round(p50["filtered"], 3),
+        "filtered_uncached_p50_ms": round(p50["uncached"], 3),
+        "filtered_p99_ms": round(percentile(times["filtered"], 99), 3),
+        "mask_ms": round(mask_ms, 2),
+        "filter_ratio": round(p50["filtered"] / p50["none"], 3),
+        "filter_ratio_uncached": round(p50["uncached"] / p50["none"], 3),
+        "filter_recall": round(float(np.mean(recalls)), 4),
+        "starved_answers": starved,
+        "queries": n_queries,
+        "overlay_apply_s": None,
+        "update_ratio": None,
+        "note": "synthetic vectors and attributes; overlay_apply_s and update_ratio (14.4, 14.5) not measured here",
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=1_000_000)
+    p.add_argument("--queries", type=int, default=300)
+    p.add_argument("--work", type=Path, default=None, help="work folder, kept (default: a temporary one, removed)")
+    args = p.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="stygig-filters-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        result = measure(build(work, args.n), args.queries)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
