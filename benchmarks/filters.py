@@ -12,7 +12,7 @@ the vectors.
   keeps a shop's recent filters; ``filter_ratio_uncached`` rebuilds it for every query (a
   new filter each time), and ``mask_ms`` is that build alone.
 * ``filter_recall``: recall@50 of the filtered search within a category (FAISS with an
-  ``IDSelectorBitmap``; IVF probing ``nprobe / f`` lists) against exact filtered search (every
+  ``IDSelectorBitmap``; IVF probing ``3 nprobe / f`` lists) against exact filtered search (every
   passing item of the category compared), for queries from other categories.
 
 ``overlay_apply_s`` and ``update_ratio`` (issues 14.4, 14.5) are not measured here: ``null``.

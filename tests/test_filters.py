@@ -66,6 +66,8 @@ def test_every_recommendation_passes_and_the_mask_is_the_reference(lite_artifact
         out = rec.recommend(Query(item_id=query), Options.from_dict({"filters": f, "top_k": 8}, rec.taxonomy))
         assert out["recommendations"]
         assert all(_passes(r["attributes"], f) for r in out["recommendations"]), (f, out["recommendations"])
+        pieces = [p for piece in out["outfit"]["pieces"] for p in (piece, *piece.get("alternatives", []))]
+        assert pieces and all(_passes(p["attributes"], f) for p in pieces), (f, out["outfit"])  # the composed outfit too
 
 
 def test_text_spellings_are_the_json_ones(lite_artifact):
