@@ -1,13 +1,15 @@
-"""Reading what is left of a request body before answering it, so the client can read the answer.
+"""Answering a request whose body is still unread so that the client can read the answer.
 
-A client that sends its whole body before it reads (Python's urllib, and any client asking for
-``Connection: close``) is sent a 413 (or a 415, 406, 503: every refusal made before the body is
-read) while it is still writing. If the server then closes the connection with the body unread
-in its socket, the kernel resets the connection and the client sees ``ConnectionResetError``
-instead of the JSON error. So before a response starts, whatever of the body the app left unread
-is read and dropped: at most :data:`DRAIN_MAX_BYTES` and :data:`DRAIN_MAX_SECONDS` (the event loop
-keeps serving other requests meanwhile; nothing is kept). A body declared larger than that is not
-read at all, and a drain that reaches a bound stops: the answer then says ``Connection: close``.
+A client that sends its whole body before it reads (Python's urllib, requests, boto3) is sent a
+413 (or a 415, 406, 503: every refusal made before the body is read) while it is still writing.
+If the server then closes the connection with the body unread in its socket, the kernel resets
+the connection and the client sees ``ConnectionResetError`` instead of the JSON error. A client
+that reads while it writes (a streaming upload) should instead see the answer at once and stop.
+
+So when a response starts with the body unread, it says ``Connection: close`` and its bytes go
+out at once; only its final (empty) part waits while the rest of the body is read and dropped:
+at most :data:`DRAIN_MAX_BYTES` and :data:`DRAIN_MAX_SECONDS` (the event loop keeps serving other
+requests meanwhile; nothing is kept). A body declared larger than that is not read at all.
 
 Not drained: a client waiting on ``Expect: 100-continue`` (curl): it never sent the body, and
 reading would invite it to.
@@ -25,7 +27,8 @@ DRAIN_MAX_SECONDS = 5.0
 
 
 class DrainUnreadBody:
-    """Pure ASGI middleware: drain the unread request body (bounded) when the response starts."""
+    """Pure ASGI middleware: answer at once, then drain the unread request body (bounded) before
+    the response ends."""
 
     def __init__(self, app, *, max_bytes: int = DRAIN_MAX_BYTES, max_seconds: float = DRAIN_MAX_SECONDS):
         self.app = app
@@ -76,11 +79,21 @@ class DrainUnreadBody:
                     return False
             return True
 
-        async def send_after_draining(message):
+        unread = False
+
+        async def send_then_drain(message):
+            nonlocal unread
             if message["type"] == "http.response.start" and not done:
-                if not await drain():
-                    message = dict(message)
-                    message["headers"] = [*message.get("headers", ()), (b"connection", b"close")]
+                unread = True
+                message = dict(message)
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"connection"]
+                message["headers"] = [*headers, (b"connection", b"close")]
+            elif message["type"] == "http.response.body" and unread and not message.get("more_body", False):
+                # the answer's bytes go out now (a client reading as it writes stops writing); the
+                # final part waits for the drain (a client writing everything first is not reset)
+                await send({**message, "more_body": True})
+                await drain()
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app(scope, tracked_receive, send_after_draining)
+        await self.app(scope, tracked_receive, send_then_drain)
