@@ -8,7 +8,7 @@ fixed seed):
 * ``slot_violations``: outfits (the query's pieces with the composed ones) that break a slot rule
   of the taxonomy (:meth:`stygig.taxonomy.slots.OutfitRules.violations`: two pieces in one slot,
   excluded slots together, outerwear over no top or one-piece, no complete base, no footwear);
-  ``gender_mixes``: outfits with men's and women's pieces;
+  ``gender_mixes``: outfits where the composer put men's with women's pieces;
 * ``outerwear_share``: the share of top and one-piece queries whose outfit has outerwear;
 * ``composed_coherence`` vs ``independent_coherence``: the mean pairwise compatibility
   (:func:`stygig.recommend.compat.coherence`, the query's pieces included) of the composed outfits
@@ -122,8 +122,9 @@ def quality(rec) -> dict:
             violations += 1
             if len(examples) < 5:
                 examples.append(f"{'+'.join(ids)}: {', '.join(broken)}")
-        genders = {q.get("gender") for q in described} | {p["gender"] for p in pieces}
-        mixes += {"male", "female"} <= genders
+        # men's with women's pieces that the composer added (a two-piece query may mix them itself)
+        asked = {q.get("gender") for q in described}
+        mixes += {"male", "female"} <= asked | {p["gender"] for p in pieces} and not {"male", "female"} <= asked
         if len(ids) == 1 and described[0]["group"] in ("upperwear", "one-piece"):
             tops += 1
             with_outerwear += any(p["slot"] == "outerwear" for p in pieces)

@@ -140,7 +140,7 @@ class Problem:
         g = np.asarray(self.genders, dtype=np.int64)
         ok = _WORN_TOGETHER[g][:, g]
         #: candidates that may be worn with every query piece
-        self.usable = _WORN_TOGETHER[np.asarray(self.context_genders, dtype=np.int64)][:, g].all(axis=0)
+        self.usable = wearable_with(g, self.context_genders)
         self.n_context = int(self.context.shape[0])
         self.context_sum = self.context.sum(axis=0)
         #: (n, n) whether two candidates may be worn together; their pair totals both ways
@@ -370,10 +370,19 @@ def _finish(problem: Problem, chosen: tuple[int, ...]) -> Composition:
                        problem.score(order), tuple(fits), tuple(alts))
 
 
+def wearable_with(genders: np.ndarray, context_genders: np.ndarray) -> np.ndarray:
+    """(n,) bool: candidates (gender codes) that may be worn with every query piece (not men's
+    with women's)."""
+    g = np.asarray(genders, dtype=np.int64)
+    return _WORN_TOGETHER[np.asarray(context_genders, dtype=np.int64)][:, g].all(axis=0)
+
+
 def shortlist(context_total: np.ndarray, rows: np.ndarray, cand_slot: np.ndarray, min_score: float,
-              sizes: Sequence[int]) -> np.ndarray:
+              sizes: Sequence[int], usable: np.ndarray | None = None) -> np.ndarray:
     """Indexes of each slot's best ``sizes[slot]`` candidates by their total with the query (at
-    least ``min_score``), best first, slots in order."""
+    least ``min_score``; only ``usable`` ones when given), best first, slots in order."""
+    if usable is not None:
+        context_total = np.where(usable, context_total, -np.inf)
     lists = best_per_category(context_total, rows, cand_slot, max(sizes, default=0), min_score)
     return np.array([i for lst in lists for i in lst[: sizes[int(cand_slot[lst[0]])]]], dtype=np.int64)
 

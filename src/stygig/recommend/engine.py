@@ -343,7 +343,8 @@ class Recommender:
         the short list (candidate indexes) its indexes point into, and the pairwise totals of
         the query pieces and the short list, query pieces first (one call scores them all)."""
         short = compose.shortlist(scores.total, candidates.rows, cand_slot, opts.min_score,
-                                  self._shortlist_sizes(plan.open))
+                                  self._shortlist_sizes(plan.open),
+                                  usable=compose.wearable_with(candidates.genders, context.genders))
         sub = self._gathered(candidates.take(short))
         every = Pieces.concat([context, sub])
         q = len(context)
