@@ -284,6 +284,9 @@ def test_neutrals_are_said_to_ground_or_to_let_a_colour_lead_never_to_go_with_an
     assert plain(RED, WHITE) == "Trousers for your shirt: red brings colour to the white shirt."
     assert plain(WHITE, WHITE) == "Trousers for your shirt: white on white, one quiet neutral."
     assert plain(CORAL, RED, "analogous") == "Trousers for your shirt: coral beside the shirt's red, neighbouring hues that blend."
+    dress = reason(TAX, {"category": "heels", "colors": [NAVY]}, relation="neutral", similarity=0.0, category_score=0.0,
+                   query_category="dress", query_colours=[RED])
+    assert dress == "High heels for your dress: navy lets the dress's red lead."
 
 
 def test_outfit_reasons_speak_of_the_outfit(rec):

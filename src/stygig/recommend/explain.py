@@ -41,8 +41,9 @@ def _display(taxonomy: Taxonomy, category: str) -> str:
 
 
 def _of(display: str) -> str:
-    """The possessive: ``shirt's``, ``sneakers'``, ``trousers'``."""
-    return display + ("'" if display.endswith("s") else "'s")
+    """The possessive: ``shirt's``, ``dress's``, ``sneakers'``, ``trousers'`` (a plural display
+    name ends in a single s)."""
+    return display + ("'" if display.endswith("s") and not display.endswith("ss") else "'s")
 
 
 def _names(colours: Sequence[dict[str, Any]], limit: int = 3) -> list[str]:
