@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -39,11 +40,20 @@ def photo(lite_artifact) -> str:
 
 
 def test_invoke_a_picture_prints_the_outfit(server, photo):
-    r = stygig("invoke", "--url", server.url, photo, "--top-k", "3")
+    r = stygig("invoke", "--url", server.url, photo, "--top-k", "6")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("Query: ")
-    ranks = [line.split(".")[0].strip() for line in r.stdout.splitlines() if line.startswith("  ") and line.strip()[:2] in ("1.", "2.", "3.")]
-    assert ranks == ["1", "2", "3"]
+    answer = json.loads(stygig("invoke", "--url", server.url, photo, "--top-k", "6", "--json").stdout)
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Query: pants")
+    pieces = answer["outfit"]["pieces"]
+    assert pieces and lines[1].startswith(f"Outfit: {len(pieces)} piece")
+    # the outfit slot by slot, each piece by name and id, in the answer's order
+    slot_lines = [re.match(r"  (\S+) .*\((\S+)\) — score", line) for line in lines if "fits the outfit" in line]
+    assert [m.groups() for m in slot_lines] == [(p["slot"], p["item_id"]) for p in pieces]
+    # then the ranked list's other picks by their rank
+    others = [rec for rec in answer["recommendations"] if rec["item_id"] not in {p["item_id"] for p in pieces}]
+    ranked = [line.split(".")[0].strip() for line in lines if line.startswith("  ") and line.strip().split(".")[0].isdigit()]
+    assert ranked == [str(rec["rank"]) for rec in others]
 
 
 def test_invoke_an_item_as_json(server):
