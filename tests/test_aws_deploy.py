@@ -548,3 +548,31 @@ def test_dry_run_says_would_and_train_names_its_image(aws, monkeypatch, capsys, 
     assert rc == 0, err
     assert ("training image 123456789012.dkr.ecr.us-east-1.amazonaws.com/stygig:" in err
             and "it must be pushed first (`stygig aws push-image`, which needs docker)" in err), err
+
+
+def test_network_isolated_dlc_deploy_vendors_code(aws, tmp_path, lite_artifact, capsys):
+    """endpoint.network_isolation reaches CreateModel as EnableNetworkIsolation (moto does not keep
+    it: the request is read from --dry-run; doctor's report of it is in test_aws_stubbed.py); the DLC
+    archive then carries faiss and pydantic in code/ (built for the DLC's Python) and installs nothing."""
+    args = ["aws", "deploy", str(lite_artifact), "--endpoint-name", "isolated", "--network-isolation",
+            "--framework-version", "2.5.1", *aws.base_args()]
+    assert main([*args, "--dry-run"]) == 0
+    requests = [json.loads(l) for l in capsys.readouterr().out.splitlines() if l.startswith("{")]
+    create = [r for r in requests if r.get("operation") == "CreateModel"]
+    assert create and create[0]["params"]["EnableNetworkIsolation"] is True, requests
+    rc = main(args)
+    out = capsys.readouterr()
+    assert rc == 0, out
+    assert "vendored into code/ for cp311 manylinux x86_64" in out.err + out.out
+    sm = aws.client("sagemaker")
+    ep = sm.describe_endpoint(EndpointName="isolated")
+    model_name = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])["ProductionVariants"][0]["ModelName"]
+    url = sm.describe_model(ModelName=model_name)["PrimaryContainer"]["ModelDataUrl"]
+    body = aws.client("s3").get_object(Bucket=BUCKET, Key=url.split("/", 3)[3])["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tf:
+        names = set(tf.getnames())
+        requirements = tf.extractfile("code/requirements.txt").read().decode()
+    assert {"code/faiss/__init__.py", "code/pydantic/__init__.py"} <= names
+    assert any(n.startswith("code/pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu") for n in names)
+    assert all(l.startswith("#") for l in requirements.splitlines() if l.strip())
+    assert model_request(load_config(None, environ={}, use_default_file=False), "m", "s3://b/k", "e")["EnableNetworkIsolation"] is False

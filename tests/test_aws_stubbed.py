@@ -241,3 +241,21 @@ def test_invalid_requests_are_caught_before_sending(session):
         )
     assert e.value.message.startswith("CreateEndpointConfig: invalid request:")
     assert "\n" not in e.value.message
+
+
+def test_doctor_reports_network_isolation_moto_does_not_keep(session):
+    """moto drops EnableNetworkIsolation from DescribeModel; the service returns it."""
+    from stygig.aws.doctor import doctor_endpoint
+
+    sm, s3 = session.stubs["sagemaker"], session.stubs["s3"]
+    config = _old_config()
+    sm.add_response("describe_endpoint", _endpoint("InService", config["EndpointConfigName"]), {"EndpointName": "shop"})
+    sm.add_response("describe_endpoint_config", config, {"EndpointConfigName": config["EndpointConfigName"]})
+    model = {"ModelName": config["EndpointConfigName"], "ModelArn": f"{ARN}:model/m", "CreationTime": NOW,
+             "PrimaryContainer": {"Image": "img", "ModelDataUrl": MODEL_URI, "Environment": {}},
+             "ExecutionRoleArn": ROLE, "EnableNetworkIsolation": True}
+    sm.add_response("describe_model", model, {"ModelName": config["EndpointConfigName"]})
+    s3.add_response("head_object", {"ContentLength": 1000}, {"Bucket": ANY, "Key": ANY})
+    checks = {c.item: c for c in doctor_endpoint(session, "shop")}
+    assert checks["network isolation"].status == "ok"
+    assert checks["network isolation"].detail.startswith("on: the container has no network")

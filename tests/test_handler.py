@@ -16,6 +16,7 @@ import pytest
 
 from stygig.serving import handler
 from stygig.aws.package import package_artifact
+from stygig.aws.vendor import DLC_SHIPS
 from test_serving_server import catalog_items
 
 
@@ -140,13 +141,6 @@ TOOLKIT_DRIVER = textwrap.dedent(
     """
 )
 
-#: what the AWS PyTorch inference container ships (and the toolkit itself with its dependencies)
-DLC_PROVIDED = {
-    "numpy", "pillow", "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six",
-    "sagemaker-inference", "psutil", "retrying", "scipy",
-}
-
-
 def _norm(name: str) -> str:
     import re
 
@@ -226,5 +220,63 @@ def test_packaged_archive_served_by_the_toolkit(lite_artifact, tmp_path, photo):
         first_line = result["body"].splitlines()[0]  # the toolkit appends a traceback
         assert json.loads(first_line)["error"]["code"] == code
 
-    missing = {_norm(d) for d in report["distributions"]} - _closure({r.split("==")[0] for r in requirements}) - _closure(DLC_PROVIDED)
+    missing = {_norm(d) for d in report["distributions"]} - _closure({r.split("==")[0] for r in requirements}) - _closure(DLC_SHIPS)
     assert not missing, f"imported by the handler but not in code/requirements.txt: {sorted(missing)}"
+
+
+def test_vendored_archive_starts_in_a_dlc_without_pip_or_network(lite_artifact, tmp_path):
+    """`package` for the DLC's Python vendors faiss, pydantic, ... into code/: in a venv holding
+    only what the DLC ships, with no network, the toolkit serves it; requirements.txt installs nothing."""
+    from dlc_env import cut_network, make_dlc_venv, offline_env
+
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}"  # this machine's Python stands in for the DLC's
+    notes: list[str] = []
+    tar_path = package_artifact(lite_artifact, tmp_path / "model.tar.gz", python=tag, notes=notes.append)
+    assert any(n.startswith(f"vendored into code/ for cp{tag[2:]} manylinux x86_64") and "faiss-cpu==" in n and "pydantic==" in n
+               for n in notes), notes
+    assert notes[-1] == f"archive {tar_path}: {tar_path.stat().st_size / 1e6:.1f} MB"
+    model_dir = tmp_path / "opt-ml-model"
+    with tarfile.open(tar_path) as tf:
+        requirements = tf.extractfile("code/requirements.txt").read().decode()
+        tf.extractall(model_dir, filter="data")
+    assert [l for l in requirements.splitlines() if l.strip() and not l.startswith("#")] == []  # installs nothing
+    assert not (model_dir / "code" / "numpy").exists()  # the DLC's own numpy is used
+    python = make_dlc_venv(tmp_path / "dlc-venv")
+    bare = subprocess.run([str(python), "-c", "import faiss"], capture_output=True, text=True, env=offline_env(), timeout=60)
+    assert bare.returncode != 0 and "No module named 'faiss'" in bare.stderr  # nothing leaks from this environment
+
+    requests = [
+        (json.dumps({"item_id": "shirt-0001", "top_k": 3}).encode().hex(), {"Content-Type": "application/json"}),
+        (b'{"item_id": "shirt-0002"}\n{"item_id": "nope"}\n'.hex(), {"Content-Type": "application/jsonlines"}),
+    ]
+    code = model_dir / "code"
+    proc = subprocess.run([*cut_network(), str(python), "-c", TOOLKIT_DRIVER, str(model_dir)], input=json.dumps(requests),
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=offline_env(PYTHONPATH=str(code)))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    item, batch = report["results"]
+    assert item["status"] == 200 and len(json.loads(item["body"])["recommendations"]) <= 3, item
+    assert batch["status"] == 200 and json.loads(batch["body"].splitlines()[1])["error"]["code"] == "unknown_item"
+    vendored = {_norm(p.name.split("-")[0]) for p in code.glob("*.dist-info")}
+    assert not {_norm(d) for d in report["distributions"]} - vendored - _closure(DLC_SHIPS)
+    where = subprocess.run([str(python), "-c", "import faiss, pydantic_core; print(faiss.__file__); print(pydantic_core.__file__)"],
+                           capture_output=True, text=True, env=offline_env(PYTHONPATH=str(code)), timeout=120)
+    assert where.returncode == 0 and all(l.startswith(str(code)) for l in where.stdout.split()), where
+
+
+def test_wheels_that_cannot_be_had_are_named_and_left_to_pip(lite_artifact, tmp_path):
+    """faiss-cpu 1.15 has no wheel for Python 3.8: package says so in one line and keeps it in
+    code/requirements.txt; for a network-isolated endpoint it refuses instead."""
+    from stygig.errors import StygigError
+
+    notes: list[str] = []
+    tar_path = package_artifact(lite_artifact, tmp_path / "model.tar.gz", python="py38", notes=notes.append)
+    with tarfile.open(tar_path) as tf:
+        requirements = tf.extractfile("code/requirements.txt").read().decode().split()
+    faiss_pin = f"faiss-cpu=={metadata.version('faiss-cpu')}"
+    assert faiss_pin in requirements
+    missing = [n for n in notes if n.startswith("no cp38 manylinux x86_64 wheels to be had here for ")]
+    assert len(missing) == 1 and faiss_pin in missing[0] and missing[0].endswith("which needs internet"), notes
+    with pytest.raises(StygigError, match="cannot package for a network-isolated endpoint: no cp38"):
+        package_artifact(lite_artifact, tmp_path / "isolated.tar.gz", python="py38", require_vendored=True)
+    assert not (tmp_path / "isolated.tar.gz").exists()

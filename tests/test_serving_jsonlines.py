@@ -88,7 +88,7 @@ def test_jsonl_content_types_and_crlf(server, items, content_type):
 
 def test_accept_for_a_batch(server, items):
     body = json.dumps({"item_id": items[0]["id"]}).encode()
-    for accept in (JSONL, "application/jsonl", "*/*", "text/html;q=0.5, */*;q=0.1"):
+    for accept in (JSONL, "application/jsonl", "*/*", "text/html;q=0.5, */*;q=0.1", "application/json"):
         r = post(server, body, JSONL, headers={"Accept": accept})
         assert len(lines_of(r)) == 1
     assert post(server, body, JSONL, headers={"Accept": "application/jsonl"}).headers["content-type"] == "application/jsonl"

@@ -34,7 +34,8 @@ def upload_model(session: AwsSession, cfg: DeploymentConfig, artifact: str | Pat
     with tempfile.TemporaryDirectory(prefix="stygig-package-") as tmp:
         if artifact.is_dir():
             session.note(f"packaging {artifact} ...")  # done here, in a dry run too
-            archive = package_artifact(artifact, Path(tmp) / "model.tar.gz")
+            archive = package_artifact(artifact, Path(tmp) / "model.tar.gz", python=cfg.dlc_python(), notes=session.note,
+                                       require_vendored=cfg.endpoint.network_isolation)
         elif artifact.name.endswith(".tar.gz"):
             archive = artifact
         else:

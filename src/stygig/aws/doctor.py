@@ -120,7 +120,16 @@ def _model_checks(session: AwsSession, model_name: str | None, variant: dict[str
         *audit_settings(container.get("Environment", {}), variant, where=where),
         _model_data_check(session, container, where),
         *network_checks(model.get("VpcConfig"), _is_dlc_image(str(container.get("Image", ""))), where),
+        network_isolation_check(bool(model.get("EnableNetworkIsolation")), where),
     ]
+
+
+def network_isolation_check(enabled: bool, where: str = "") -> Check:
+    """EnableNetworkIsolation, reported either way (endpoint.network_isolation sets it)."""
+    item = f"{where} network isolation".strip()
+    if enabled:
+        return Check(item, OK, "on: the container has no network (dependencies vendored in the archive's code/)")
+    return Check(item, OK, "off: the container may reach the network (endpoint.network_isolation = true cuts it)")
 
 
 def _model_data_check(session: AwsSession, container: dict[str, Any], where: str) -> Check:
@@ -159,8 +168,9 @@ def network_checks(vpc: dict[str, Any] | None, dlc: bool, where: str = "") -> li
         return [Check(item, OK, "no VpcConfig: SageMaker's network, with internet access")]
     checks = [Check(item, OK, f"VPC subnets {', '.join(vpc['Subnets'])}; security groups {', '.join(vpc.get('SecurityGroupIds', []))}")]
     if dlc:
-        checks.append(Check(item, WARN, "the PyTorch DLC pip-installs code/requirements.txt at every start: these "
-                            "subnets need a route to PyPI (a NAT gateway), or use image = \"stygig\""))
+        checks.append(Check(item, WARN, "a DLC archive that still lists packages in code/requirements.txt (made with "
+                            "stygig package --no-vendor) pip-installs them at every start: these subnets then need a "
+                            "route to PyPI (a NAT gateway); stygig package vendors them by default"))
     return checks
 
 
@@ -181,6 +191,7 @@ def doctor_config(cfg: DeploymentConfig) -> list[Check]:
             checks.append(Check("image", OK, cfg.image_uri()))
         except Exception as e:  # noqa: BLE001
             checks.append(Check("image", FAIL, str(e)))
+    checks.append(network_isolation_check(cfg.endpoint.network_isolation))
     for key, value in (("aws.role_arn", cfg.aws.role_arn), ("aws.bucket", cfg.aws.bucket)):
         if not value:
             checks.append(Check(key, WARN, "not set: needed to deploy"))

@@ -27,6 +27,7 @@ def model_request(
             "ModelDataUrl": model_uri,
             "Environment": cfg.container_environment(),
         },
+        "EnableNetworkIsolation": cfg.endpoint.network_isolation,
         "Tags": tags(endpoint_name),
     }
     if cfg.vpc_config():

@@ -49,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("artifact", help="artifact directory")
     p.add_argument("-o", "--out", default="model.tar.gz", help="archive to write (default model.tar.gz)")
+    vendoring = p.add_mutually_exclusive_group()
+    vendoring.add_argument("--framework-version", metavar="VERSION", default=None,
+                           help="PyTorch DLC version to vendor the serving dependencies into code/ for "
+                           "(its Python: py311 for 2.3.0-2.5.1, py312 for 2.6.0; default: the config's, 2.6.0)")
+    vendoring.add_argument("--no-vendor", action="store_true",
+                           help="vendor nothing: code/requirements.txt pip-installs the dependencies at container start")
     p.set_defaults(func=cmd_package)
 
 
@@ -106,8 +112,15 @@ def _without_thumbnail_data(response: dict) -> dict:
 
 
 def cmd_package(args) -> int:
+    from stygig.aws.config.schema import DEFAULT_DLC_VERSION, DLC_PYTHON
     from stygig.aws.package import package_artifact
+    from stygig.errors import StygigError
 
-    out = package_artifact(args.artifact, args.out)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): the artifact at the root, code/inference.py, code/requirements.txt")
+    python = None
+    if not args.no_vendor:
+        version = args.framework_version or DEFAULT_DLC_VERSION
+        python = DLC_PYTHON.get(version)
+        if python is None:
+            raise StygigError(f"--framework-version {version!r} is not a supported PyTorch DLC version ({', '.join(DLC_PYTHON)})")
+    package_artifact(args.artifact, args.out, python=python, notes=print)
     return 0

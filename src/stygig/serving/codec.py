@@ -109,12 +109,14 @@ def negotiate_accept(accept: str | None, *, lines: bool = False) -> str:
 
 
 def _negotiate_lines_accept(accept: str | None) -> str:
+    """A JSON Lines type; ``application/json`` is taken to allow one too (each line is JSON, and the
+    inference toolkit in the DLC passes ``application/json`` when the client named no Accept)."""
     if accept is None or not accept.strip():
         return JSONLINES
     for mt, q in _accept_parts(accept):
         if q > 0 and mt in JSONLINES_CONTENT_TYPES:
             return mt
-        if q > 0 and mt in ("application/*", "*/*", "*"):
+        if q > 0 and mt in ("application/json", "application/*", "*/*", "*"):
             return JSONLINES
     raise NotAcceptable(
         f"cannot answer a JSON Lines request with {accept[:100]!r}; it is answered with {JSONLINES}"

@@ -172,6 +172,10 @@ class EndpointSettings:
                                                   "(repeatable; default none)")
     wait_timeout: int = setting(1800, flag="--wait-timeout", metavar="SECONDS", range=(1, 6 * 3600),
                                 help="how long to wait for the endpoint to be InService (default 1800)")
+    network_isolation: bool = setting(False, flag="--network-isolation",
+                                      help="EnableNetworkIsolation on the model: the container gets no network "
+                                      "(the DLC archive then carries its dependencies in code/; image_s3_uri "
+                                      "pictures cannot be read)")
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,10 @@ class DeploymentConfig:
     @property
     def is_dlc(self) -> bool:
         return self.endpoint.image == "dlc"
+
+    def dlc_python(self) -> str | None:
+        """The DLC's Python tag (``"py312"``) the archive's vendored code/ is built for; None off the DLC."""
+        return DLC_PYTHON.get(self.endpoint.framework_version) if self.is_dlc else None
 
     def image_uri(self, instance_type: str | None = None) -> str:
         """The serving image for the endpoint's instance type (or ``instance_type``: CPU or GPU DLC)."""
