@@ -37,6 +37,7 @@ def warm_up(recommender: "Recommender", rounds: int = 1) -> None:
     times (STYGIG_WARMUP_ROUNDS)."""
     from PIL import Image
 
+    from stygig.errors import UnsupportedQuery
     from stygig.recommend.query import Query
     from stygig.schema import Options
 
@@ -45,7 +46,10 @@ def warm_up(recommender: "Recommender", rounds: int = 1) -> None:
         "RGB", (Image.linear_gradient("L"), Image.linear_gradient("L").rotate(90), Image.new("L", (256, 256), 128))
     )
     for _ in range(rounds):
-        recommender.recommend(Query(image=picture), Options())
+        try:
+            recommender.recommend(Query(image=picture), Options())
+        except UnsupportedQuery:
+            pass  # an artifact of precomputed vectors answers item queries only; those are warmed below
         if recommender.items:
             recommender.recommend(Query(item_id=recommender.items[0]["id"]), Options())
         if getattr(recommender.encoder, "supports_text", False):
