@@ -92,7 +92,7 @@ def test_redeploy_applies_a_blue_green_update(session, tmp_path):
     sm.add_response("create_model", {"ModelArn": f"{ARN}:model/new"}, {
         "ModelName": ANY, "ExecutionRoleArn": ROLE,
         "PrimaryContainer": {"Image": cfg.image_uri(), "ModelDataUrl": MODEL_URI, "Environment": cfg.container_environment()},
-        "Tags": ANY})
+        "EnableNetworkIsolation": False, "Tags": ANY})
     sm.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/new"}, {
         "EndpointConfigName": ANY, "Tags": ANY,
         "ProductionVariants": [{

@@ -120,3 +120,33 @@ def test_batch_through_invoke_endpoint_with_boto3(server, items):
     assert resp["ContentType"] == JSONL
     out = [json.loads(line) for line in resp["Body"].read().decode().splitlines()]
     assert [o["query_item"]["item_id"] for o in out] == [it["id"] for it in items[:4]]
+
+
+def test_an_artifact_of_precomputed_vectors_is_served(tmp_path):
+    """A catalog embedded elsewhere (or a benchmark's synthetic one) answers item queries, also in
+    batches; its workers used to fail to load on the picture warm-up."""
+    import numpy as np
+
+    from stygig.artifact import write_artifact_from_arrays
+    from stygig.features.encoders.precomputed import PrecomputedEncoder
+    from stygig.taxonomy import Taxonomy
+
+    rng = np.random.default_rng(0)
+    cats = list(Taxonomy.default().categories)
+    n = 3 * len(cats)
+    vectors = rng.standard_normal((n, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    colours = np.zeros((n, 3, 4), dtype=np.float32)
+    colours[:, :, 0], colours[:, :, 3] = 50.0, 1 / 3
+    ids = [f"item-{i:03d}" for i in range(n)]
+    art = tmp_path / "precomputed"
+    write_artifact_from_arrays(art, ids=ids, categories=[cats[i % len(cats)] for i in range(n)], genders=["unisex"] * n,
+                               vectors=vectors, colours=colours, encoder=PrecomputedEncoder(16, "test vectors"))
+    srv = start_server(art, tmp_path, workers=1)
+    try:
+        wait_for(srv)
+        got = lines_of(post(srv, "\n".join(json.dumps({"item_id": i, "top_k": 2}) for i in ids[:3]).encode(), JSONL))
+        assert [g["query_item"]["item_id"] for g in got] == ids[:3] and all(g["recommendations"] for g in got)
+        assert_error(post(srv, {"image": base64.b64encode(b"x" * 100).decode()}), 422)
+    finally:
+        assert stop(srv.proc) == 0

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from stygig.errors import StygigError
+
 #: what the AWS PyTorch inference DLC ships (and the inference toolkit with its dependencies)
 DLC_SHIPS = frozenset({
     "numpy", "pillow", "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six",
@@ -140,9 +142,15 @@ def _download(requirements: list[str], python: str, cache: Path, dest: Path) -> 
 
 def _unpack(wheel: Path, target: Path, elsewhere: Path) -> None:
     """Lay a wheel out in ``target`` as ``pip install --target`` does (scripts and data elsewhere)."""
-    from installer import install
-    from installer.destinations import SchemeDictionaryDestination
-    from installer.sources import WheelFile
+    try:
+        from installer import install
+        from installer.destinations import SchemeDictionaryDestination
+        from installer.sources import WheelFile
+    except ImportError:
+        raise StygigError(
+            "vendoring the DLC's dependencies needs the 'installer' package (pip install 'installer>=1.0,<2'); "
+            "or package with --no-vendor"
+        ) from None
 
     scheme = {"purelib": str(target), "platlib": str(target), "headers": str(elsewhere / "include"),
               "scripts": str(elsewhere / "bin"), "data": str(elsewhere / "data")}
