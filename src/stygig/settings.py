@@ -115,6 +115,7 @@ SEARCH_THREADS = Setting("STYGIG_SEARCH_THREADS", "FAISS OpenMP threads per sear
 # ---- the artifact and builds -------------------------------------------------------------------
 CACHE_DIR = Setting("STYGIG_CACHE_DIR", "where checked artifacts are remembered", None, _path)
 XDG_CACHE_HOME = Setting("XDG_CACHE_HOME", "the user's cache folder", None, _path)
+WHEEL_CACHE = Setting("STYGIG_WHEEL_CACHE", "where stygig package keeps the DLC's wheels", None, _path)
 VERIFY = Setting("STYGIG_VERIFY", "'full': hash every artifact file at every load", None, _lower)
 SAMPLE_WORKERS = Setting("STYGIG_SAMPLE_WORKERS", "threads drawing the sample catalog", None, integer(0, 256))
 
@@ -150,6 +151,13 @@ def sm_channel(name: str) -> Setting:
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     """StyGig's cache folder: ``$STYGIG_CACHE_DIR``, else ``$XDG_CACHE_HOME/stygig``, else ``~/.cache/stygig``."""
     return CACHE_DIR.read(environ) or (XDG_CACHE_HOME.read(environ) or Path.home() / ".cache") / "stygig"
+
+
+def wheel_cache(environ: Mapping[str, str] | None = None) -> Path:
+    """The DLC wheels' cache: ``$STYGIG_WHEEL_CACHE``, else ``$XDG_CACHE_HOME/stygig/wheels``, else
+    ``~/.cache/stygig/wheels`` (not under ``$STYGIG_CACHE_DIR``, which tests point at a fresh folder:
+    the wheels are the same for every run and worth keeping)."""
+    return WHEEL_CACHE.read(environ) or (XDG_CACHE_HOME.read(environ) or Path.home() / ".cache") / "stygig" / "wheels"
 
 
 def server_workers(environ: Mapping[str, str] | None = None) -> int | None:

@@ -13,7 +13,6 @@ packages with no network), then unpacked with :mod:`installer` (PyPA's wheel ins
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -67,11 +66,9 @@ def python_of(tag: str) -> str:
 
 
 def wheel_cache() -> Path:
-    """``$STYGIG_WHEEL_CACHE``, else ``~/.cache/stygig/wheels`` (``$XDG_CACHE_HOME`` honoured)."""
-    given = os.environ.get("STYGIG_WHEEL_CACHE")
-    if given:
-        return Path(given)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stygig" / "wheels"
+    from stygig import settings
+
+    return settings.wheel_cache()
 
 
 def normalise(name: str) -> str:
