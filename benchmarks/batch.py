@@ -166,7 +166,7 @@ def same_as_batch(server_lines: list[bytes], batch_out: Path, sample: int = 200)
 def dlc_start(work: Path, repeats: int, deadline: float) -> dict[str, object]:
     from dlc_env import cut_network, make_dlc_venv, offline_env
 
-    from stygig.artifact import build_artifact
+    from stygig.build import build_artifact
     from stygig.aws.package import package_artifact
     from stygig.aws.vendor import wheel_cache
     from stygig.catalog.sample import generate_sample_catalog

@@ -127,7 +127,7 @@ def test_an_artifact_of_precomputed_vectors_is_served(tmp_path):
     batches; its workers used to fail to load on the picture warm-up."""
     import numpy as np
 
-    from stygig.artifact import write_artifact_from_arrays
+    from stygig.build import write_artifact_from_arrays
     from stygig.features.encoders.precomputed import PrecomputedEncoder
     from stygig.taxonomy import Taxonomy
 
