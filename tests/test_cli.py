@@ -95,3 +95,14 @@ def test_demo_end_to_end(tmp_path):
     for cat in ("shirt", "pants", "dress", "sneakers"):
         assert (tmp_path / "demo" / "outfits" / cat / "outfit.png").is_file()
     assert (tmp_path / "demo" / "model.tar.gz").is_file()
+
+
+def test_a_reader_that_goes_away_is_not_an_error(lite_artifact):
+    # `stygig recommend ... | head -1`: the reader closes the pipe before the answer is written
+    item = json.loads((lite_artifact / "items" / "meta.jsonl").read_text().splitlines()[0])["id"]
+    proc = subprocess.Popen([sys.executable, "-m", "stygig.cli", "recommend", str(lite_artifact), "--item", item, "--json",
+                             "--top-k", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

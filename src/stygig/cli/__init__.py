@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from stygig import __version__
@@ -74,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     except StygigError as e:
         print(f"stygig: error: {e.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`stygig ... | head`): not an error; stdout goes nowhere from here on,
+        # so the interpreter's own flush at exit does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:
         # a path the user named that cannot be read or written: one line naming it (-v: traceback)
         if args.verbose or not e.filename:
@@ -84,7 +90,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stygig: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     return int(rc or 0)
 
