@@ -217,7 +217,8 @@ def _job(status: str, **extra) -> dict:
 
 def _expect_start(stub):
     stub.add_response("create_model", {"ModelArn": f"arn:aws:sagemaker:us-east-1:123456789012:model/{JOB}"},
-                      {"ModelName": JOB, "ExecutionRoleArn": ROLE, "PrimaryContainer": ANY, "Tags": ANY})
+                      {"ModelName": JOB, "ExecutionRoleArn": ROLE, "PrimaryContainer": ANY,
+                       "EnableNetworkIsolation": False, "Tags": ANY})
     stub.add_response("create_transform_job", {"TransformJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:transform-job/{JOB}"}, None)
 
 

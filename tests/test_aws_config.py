@@ -284,7 +284,8 @@ kms_key_id = "alias/shop"
     assert "placeholder" not in out
     rows = {" ".join(l.split()[:2]): " ".join(l.split()[2:]) for l in out.splitlines() if l.startswith(("network", "encryption"))}
     assert rows["network ok"] == "VPC subnets subnet-0123456789abcdef0, subnet-0fedcba9; security groups sg-0123abcd"
-    assert rows["network warn"].startswith("the PyTorch DLC pip-installs code/requirements.txt at every start")
+    assert rows["network warn"].startswith("a DLC archive that still lists packages in code/requirements.txt (made with "
+                                          "stygig package --no-vendor) pip-installs them at every start")
     assert rows["encryption ok"] == "KMS key alias/shop"
     # the StyGig image installs nothing: no NAT warning
     rc = main(["aws", "doctor", "--config", str(f), "--image", "stygig"])
