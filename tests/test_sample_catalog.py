@@ -111,7 +111,8 @@ def test_attributes_show_the_style_and_carry_synthetic_shop_data(catalog: tuple[
     root, _, rows = catalog
     for r in rows:
         a = r["attributes"]
-        assert set(a) == {"color", "pattern", "cut", "style", "fabric", "palette", "price", "in_stock", "brand", "sizes", "synthetic"}
+        assert set(a) == {"color", "pattern", "cut", "style", "fabric", "palette", "price", "in_stock", "brand", "sizes", "popularity",
+                          "synthetic"}
         assert a["style"] in STYLES and a["style"] in STYLE_TABLE[r["category"]], r["id"]
         assert a["cut"] in STYLE_TABLE[r["category"]][a["style"]].cuts, r["id"]
         assert a["fabric"] in STYLE_TABLE[r["category"]][a["style"]].cuts[a["cut"]] and a["fabric"] in FABRICS
@@ -119,6 +120,7 @@ def test_attributes_show_the_style_and_carry_synthetic_shop_data(catalog: tuple[
         assert isinstance(a["price"], float) and 5 <= a["price"] < 1000 and round(a["price"] * 100) % 100 == 99
         assert isinstance(a["in_stock"], bool)
         assert a["brand"] in BRANDS
+        assert isinstance(a["popularity"], int) and a["popularity"] >= 0
         assert isinstance(a["sizes"], list) and all(isinstance(s, str) for s in a["sizes"])
         chart = size_chart(r["category"], Taxonomy.default().group_of(r["category"]), r["gender"])
         assert a["sizes"] == [s for s in chart if s in a["sizes"]] and len(a["sizes"]) >= min(3, len(chart)), r["id"]

@@ -1,4 +1,4 @@
-"""Synthetic shop attributes of a sample item: price, stock, brand and sizes.
+"""Synthetic shop attributes of a sample item: price, stock, brand, sizes and popularity.
 
 None of this describes a real product: the brands are made up and the prices, stock and sizes are
 drawn from the seed so that filters (price range, in stock, brand, size) have something to work
@@ -28,6 +28,8 @@ _BASE_PRICE = {
     "scarf": 35, "sunglasses": 70, "dress": 80, "jumpsuit": 85,
 }
 IN_STOCK_SHARE = 0.85
+#: views in 30 days: lognormal, median about 150, the top 1 % above 2000
+POPULARITY_LOG_MEAN, POPULARITY_LOG_SIGMA = 5.0, 1.1
 
 LETTER_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
 WAIST_SIZES = ("28", "30", "32", "34", "36", "38")
@@ -52,7 +54,9 @@ def size_chart(category: str, group: str, gender: str) -> tuple[str, ...]:
 
 
 def shop_attributes(category: str, group: str, gender: str, style: str, rng: np.random.Generator) -> dict[str, Any]:
-    """``{"price", "in_stock", "brand", "sizes"}``: synthetic, deterministic for ``rng``."""
+    """``{"price", "in_stock", "brand", "sizes", "popularity"}``: synthetic, deterministic for
+    ``rng``. ``popularity`` is a made-up count of views in the last 30 days, heavy-tailed as real
+    ones are (a few pieces draw most of them): what a boost (``{"popularity": 0.1}``) ranks by."""
     weights = _BRAND_WEIGHTS[style]
     names = list(weights)
     w = np.array([weights[b] for b in names])
@@ -67,4 +71,6 @@ def shop_attributes(category: str, group: str, gender: str, style: str, rng: np.
         sizes = list(chart[lo:hi])
     else:
         sizes = list(chart)
-    return {"price": round(price, 2), "in_stock": in_stock, "brand": brand, "sizes": sizes}
+    # drawn last, so that adding it left every other attribute as it was
+    popularity = int(rng.lognormal(POPULARITY_LOG_MEAN, POPULARITY_LOG_SIGMA))
+    return {"price": round(price, 2), "in_stock": in_stock, "brand": brand, "sizes": sizes, "popularity": popularity}
