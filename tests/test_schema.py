@@ -11,6 +11,7 @@ import pytest
 
 from stygig import schema
 from stygig.errors import InvalidInput
+from stygig.recommend.boost import parse as parse_boost
 from stygig.recommend.filters import parse as parse_filters
 from stygig.schema import OPTION_FIELDS, Options
 from stygig.serving import codec
@@ -102,7 +103,8 @@ def test_aliases_share_their_fields_checks():
 
 def test_every_option_reaches_the_engine_through_json():
     payload = {"item_id": "a", **{s.name: None for s in OPTION_FIELDS}}
-    sample = {"int": 2, "number": 0.5, "choice": "male", "category": "shirt", "ids": ["x"], "filters": {"in_stock": True}}
+    sample = {"int": 2, "number": 0.5, "choice": "male", "category": "shirt", "ids": ["x"], "filters": {"in_stock": True},
+              "boost": {"popularity": 0.1}}
     for spec in OPTION_FIELDS:
         payload[spec.name] = sample[spec.kind]
     del payload["n_recommendations"]  # an alias of top_k: one of the two
@@ -110,4 +112,4 @@ def test_every_option_reaches_the_engine_through_json():
     parsed = codec.parse_request(json.dumps(payload), "application/json")
     opts = Options.from_dict(parsed.options, TAX)
     assert opts == Options(top_k=2, items_per_category=2, min_score=0.5, gender="male", category="shirt", exclude_ids=("x",),
-                           filters=parse_filters({"in_stock": True}))
+                           filters=parse_filters({"in_stock": True}), boost=parse_boost({"popularity": 0.1}))

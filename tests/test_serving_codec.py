@@ -185,7 +185,8 @@ def test_openapi_schema_of_the_request_lists_every_field():
     schema = codec.RecommendRequest.model_json_schema()
     assert set(schema["properties"]) == {
         "image", "image_s3_uri", "item_id", "text", "items", "top_k", "n_recommendations", "items_per_category",
-        "min_score", "gender", "category", "exclude_ids", "filters", "filter", "include_thumbnails",
+        "min_score", "gender", "category", "exclude_ids", "filters", "filter", "boost",
+        "include_thumbnails",
     }
     assert schema["additionalProperties"] is False
 

@@ -39,7 +39,9 @@ from typing import Any, Callable, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from stygig.errors import InvalidInput
+from stygig.recommend import boost as boosts
 from stygig.recommend import filters
+from stygig.recommend.boost import Boost
 from stygig.recommend.filters import Filter
 from stygig.taxonomy import GENDERS, Taxonomy
 
@@ -51,7 +53,7 @@ MAX_S3_URI_CHARS = 1100
 #: most pieces a query may hold (the ``items`` of a JSON body, the CLI's photos, ``--item`` and ``--text``)
 MAX_PIECES = 8
 
-KINDS = ("int", "number", "choice", "category", "ids", "bool", "text", "string", "base64", "pieces", "filters")
+KINDS = ("int", "number", "choice", "category", "ids", "bool", "text", "string", "base64", "pieces", "filters", "boost")
 ROLES = ("query", "option", "response")
 
 
@@ -145,6 +147,12 @@ class Options:
         '"not": {...}}; as text "price<=80", "brand in arlo,corin", "sizes contains M" (repeatable, ANDed)',
         cli="--filter",
         alias="filter", alias_summary="filters as text expressions, e.g. in_stock=true or price<=80 (repeatable, ANDed)")
+    boost: Boost | None = option(
+        None, "boost",
+        'Number attributes that raise the score, by their rank in the catalog: JSON {"popularity": 0.1} (a '
+        'negative weight favours low values: {"price": -0.1}); as text popularity=0.1 (repeatable). The score '
+        'becomes (1 - W) x score + W x boost_score, W the weights\' sizes summed (at most 0.5)',
+        cli="--boost")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> "Options":
@@ -280,8 +288,14 @@ def _filters(v: Any, s: Spec, _tax: Taxonomy | None) -> Filter | None:
     return filters.parse(v, s.name)
 
 
+def _boost(v: Any, s: Spec, _tax: Taxonomy | None) -> Boost | None:
+    """The shape of a boost (its attributes are the artifact's to check)."""
+    return boosts.parse(v, s.name)
+
+
 _CONVERTERS: dict[str, Callable[[Any, Spec, Taxonomy | None], Any]] = {
     "int": _int, "number": _number, "choice": _choice, "category": _category, "ids": _ids, "filters": _filters,
+    "boost": _boost,
 }
 
 
@@ -360,6 +374,10 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
             kw.update(action="append", metavar="EXPR",
                       help="an attribute filter: in_stock=true, 'price<=80' (<, >, >=, !=), 'brand in arlo,corin', "
                            "'sizes contains M'; repeatable, ANDed.")
+        elif s.kind == "boost":
+            kw.update(action="append", metavar="NAME=WEIGHT",
+                      help="raise the score by a number attribute's rank in the catalog: popularity=0.1 (a negative "
+                           "weight favours low values: price=-0.1); repeatable, the weights' sizes at most 0.5 in all.")
         parser.add_argument(s.cli, **kw)
 
 
@@ -439,6 +457,8 @@ class Recommendation(BaseModel):
     color_score: float
     category_score: float
     gender_score: float
+    boost_score: float | None = Field(None, description=(
+        "With a boost: the boosted attributes' weighted rank in the catalog (0..1), blended into score."))
     colors: list[Colour]
     thumbnail: str | None = Field(None, description="The item's picture: GET /items/{item_id}/thumbnail.")
     attributes: dict[str, Any] = Field(default_factory=dict, description=(

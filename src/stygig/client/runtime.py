@@ -88,6 +88,12 @@ def _custom_attributes(options: dict[str, Any], include_thumbnails: bool) -> str
         elif key == "filters" and isinstance(value, (list, tuple)):  # text expressions: one filter= each
             pairs.extend(("filter", str(v)) for v in value)
             continue
+        elif key == "boost":  # one boost= each: NAME:WEIGHT from an object, text (NAME=WEIGHT) as given
+            if isinstance(value, dict):
+                pairs.extend(("boost", f"{name}:{weight}") for name, weight in value.items())
+            else:
+                pairs.extend(("boost", str(v)) for v in (value if isinstance(value, (list, tuple)) else [value]))
+            continue
         pairs.append((key, str(value)))
     if include_thumbnails:
         pairs.append(("include_thumbnails", "true"))

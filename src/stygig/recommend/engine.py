@@ -34,8 +34,8 @@ from stygig.features.encoders.registry import load_encoder
 from stygig.artifact.index import Indexes
 from stygig.artifact.attributes import Column, load_columns
 from stygig.artifact.items import ItemStore
-from stygig.recommend import compose, explain, filters, infer, retrieve
-from stygig.recommend.compat import Compatibility, Pieces, against_context, load_compatibility, mean_off_diagonal, pairs_within
+from stygig.recommend import boost, compose, explain, filters, infer, retrieve
+from stygig.recommend.compat import Compatibility, ContextScores, Pieces, against_context, load_compatibility, mean_off_diagonal, pairs_within
 from stygig.recommend.compat.registry import MANIFEST_KEY
 from stygig.recommend.query import Piece, Query, ResolvedPiece, check_wearable, resolve
 from stygig.schema import Options
@@ -73,6 +73,8 @@ class Recommender:
         #: typed attribute columns by name (memory-mapped when a filter first reads them)
         self.attributes: dict[str, Column] = load_columns(artifact_dir, manifest, len(items))
         self._allowed = filters.FilterCache()
+        #: attribute name -> (its column, the quantile of each row): read when a boost first names it
+        self._quantiles: dict[str, tuple[Column, np.ndarray]] = {}
         self.model_version = manifest["model_version"]
         self.n_items = len(items)
         self._cat_names = list(taxonomy.categories)
@@ -177,6 +179,22 @@ class Recommender:
         filters.check(f, self.attributes)  # before the cache: 1 == True, but 1 is no boolean
         return self._allowed.get(f, lambda f: retrieve.Allowed(
             filters.compile_mask(f, self.attributes, self.n_items), self.items.category_codes, len(self._cat_names)))
+
+    def boosted(self, b: "boost.Boost | None", rows: np.ndarray) -> boost.Applied | None:
+        """Boost ``b`` read for the items at ``rows`` (None: no boost). An attribute the artifact
+        lacks, or one that is not a number, is an InvalidInput naming it."""
+        if not b:
+            return None
+        columns = self.attributes
+        boost.check(b, columns)
+        quantiles = {}
+        for name, _ in b.terms:
+            col = columns[name]
+            hit = self._quantiles.get(name)
+            if hit is None or hit[0] is not col:  # computed once per column (a new column: anew)
+                hit = self._quantiles[name] = (col, boost.quantiles(col.values))
+            quantiles[name] = hit[1]
+        return boost.apply(b, quantiles, rows)
 
     # ---- the category vote (also measured on the catalog itself) ---------------------------
     def neighbour_vote(self, qvec: np.ndarray, exclude_row: int | None = None):
@@ -299,14 +317,17 @@ class Recommender:
             vectors=np.asarray(self.vectors[cand.rows], dtype=np.float32) if self.compatibility.needs_vectors else None,
         )
         scores = against_context(self.compatibility, context, candidates, similarity=cand.sims)
+        lift = self.boosted(opts.boost, cand.rows)
+        if lift is not None:  # the boost is a part of the score, and shapes the outfit as the list
+            scores = ContextScores(lift.blend(scores.total), {**scores.parts, "boost": lift.part}, scores.pairs)
         ranked = compose.group_first(
             scores.total, cand.rows, cand.slot, groups,
             items_per_category=opts.items_per_category, min_score=opts.min_score, top_k=opts.top_k,
         )
-        ctx = _Context(self, cand, scores, categories, pieces)
+        ctx = _Context(self, cand, scores, categories, pieces, lift)
         if not compose_outfit:
             return [ctx.piece(i, rank) for rank, i in enumerate(ranked, start=1)], None
-        composition, short, full = self._compose(plan, context, candidates, cat_slot[cand.slot], scores, opts)
+        composition, short, full = self._compose(plan, context, candidates, cat_slot[cand.slot], scores, opts, lift)
         chosen = [int(short[i]) for i in composition.chosen]
         order = compose.outfit_first(chosen, ranked, cand.slot, items_per_category=opts.items_per_category,
                                      top_k=opts.top_k)
@@ -338,10 +359,13 @@ class Recommender:
             return p
         return Pieces(p.colours, p.categories, p.genders, p.rows, np.asarray(self.vectors[p.rows], dtype=np.float32))
 
-    def _compose(self, plan: SlotPlan, context: Pieces, candidates: Pieces, cand_slot: np.ndarray, scores, opts: Options):
+    def _compose(self, plan: SlotPlan, context: Pieces, candidates: Pieces, cand_slot: np.ndarray, scores, opts: Options,
+                 lift: boost.Applied | None = None):
         """The joint outfit over each open slot's short list (:mod:`stygig.recommend.compose`),
         the short list (candidate indexes) its indexes point into, and the pairwise totals of
-        the query pieces and the short list, query pieces first (one call scores them all)."""
+        the query pieces and the short list, query pieces first (one call scores them all; the
+        compatibility alone: a boost, ``lift``, is blended into what the composer reads, as a
+        part of each candidate's every score)."""
         short = compose.shortlist(scores.total, candidates.rows, cand_slot, opts.min_score,
                                   self._shortlist_sizes(plan.open),
                                   usable=compose.wearable_with(candidates.genders, context.genders))
@@ -355,9 +379,15 @@ class Recommender:
         need[q:, q:] = self._together(plan.open)[ss][:, ss] if len(plan.open) else False
         np.fill_diagonal(need, False)
         full = pairs_within(self.compatibility, every, need)
+        with_context, pair = full[:q, q:], full[q:, q:]
+        if lift is not None:
+            part = lift.part[short][None, :]
+            w = lift.boost.total
+            with_context = (1.0 - w) * with_context + w * part
+            pair = np.where(need[q:, q:], (1.0 - w) * pair + w * part, 0.0)
         problem = compose.Problem(
             rules=self.taxonomy.outfit, slots=plan.open, cand_slot=ss,
-            context=full[:q, q:], pair=full[q:, q:],
+            context=with_context, pair=pair,
             genders=np.asarray(sub.genders), context_genders=np.asarray(context.genders),
             held=frozenset(plan.filled), rows=np.asarray(sub.rows),
         )
@@ -383,8 +413,10 @@ class _Context:
     """How one request's candidates read in a response (a ranked item, an outfit piece): each
     with its scores against the query pieces, explained against the piece it goes with best."""
 
-    def __init__(self, rec: Recommender, cand, scores, categories: tuple[str, ...], pieces: list[ResolvedPiece]):
+    def __init__(self, rec: Recommender, cand, scores, categories: tuple[str, ...], pieces: list[ResolvedPiece],
+                 lift: boost.Applied | None = None):
         self.rec, self.cand, self.scores, self.categories, self.pieces = rec, cand, scores, categories, pieces
+        self.lift = lift
         self.best_piece = np.argmax(scores.pairs.total, axis=0)
         self.relation = scores.pairs.relation
         self.part_keys = [(f"{name}_score", values) for name, values in scores.parts.items()]
@@ -406,6 +438,7 @@ class _Context:
             similarity=0.0 if self.sim is None else float(self.sim[q, i]),
             category_score=0.0 if self.cat is None else float(self.cat[q, i]),
             query_category=self.categories[q], query_colours=self.pieces[q].colours, query_categories=self.categories,
+            boosted=self.lift.phrases(i) if self.lift is not None else (),
         )
         return out
 
@@ -435,5 +468,6 @@ class _Context:
             similarity=0.0 if self.sim is None else float(self.sim[q, i]),
             category_score=0.0 if self.cat is None else float(self.cat[q, i]),
             query_category=self.categories[q], query_colours=self.pieces[q].colours,
+            boosted=self.lift.phrases(i) if self.lift is not None else (),
         )
         return out

@@ -105,11 +105,13 @@ def reason(
     category_score: float,
     query_category: str,
     query_colours: list[dict[str, Any]],
+    boosted: Sequence[str] = (),
 ) -> str:
     """A ranked-list item: ``"Trousers for your shirt: navy lets the shirt's white lead; a close
-    style match."``"""
+    style match."`` (``boosted``: what a boost says of it, last: "popularity in the catalog's top 5 %")"""
     parts = [p for p in [colour_phrase(taxonomy, item, relation, query_category, query_colours)] if p]
     parts += _style_and_pairing(similarity, category_score)
+    parts += boosted
     return _head(taxonomy, item["category"], [query_category]) + (": " + "; ".join(parts) if parts else "") + "."
 
 
@@ -125,6 +127,7 @@ def outfit_reason(
     query_category: str,
     query_colours: list[dict[str, Any]],
     query_categories: Sequence[str],
+    boosted: Sequence[str] = (),
 ) -> str:
     """An outfit's piece, by the outfit: ``others`` are the outfit's other pieces (each with
     ``category``, ``colors``, ``slot`` and ``query``: whether it is the user's), the query's
@@ -152,4 +155,5 @@ def outfit_reason(
         if phrase:
             parts.append(phrase)
     parts += _style_and_pairing(similarity, category_score)
+    parts += boosted
     return _head(taxonomy, item["category"], query_categories) + (": " + "; ".join(parts) if parts else "") + "."

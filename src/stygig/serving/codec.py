@@ -147,6 +147,8 @@ _PYDANTIC_TYPES: dict[str, Any] = {
     "text": str, "string": str, "base64": str,
     # an object of conditions (JSON), or text expressions: the engine checks the shape and names
     "filters": dict[str, Any] | list[str] | str,
+    # attribute weights (JSON), or text NAME=WEIGHT: the engine checks the names
+    "boost": dict[str, float] | list[str] | str,
 }
 _EXAMPLES = [
     {"image": "<base64 JPEG>", "top_k": 5, "min_score": 0.5},
@@ -409,7 +411,7 @@ def parse_option_pairs(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, Any]
             include_thumbnails = v in _TRUE
         elif kind == "ids":
             options.setdefault(key, []).extend(s for s in value.split(",") if s)
-        elif kind == "filters":  # repeatable: each one condition (filter=in_stock=true&filter=price<=80)
+        elif kind in ("filters", "boost"):  # repeatable: filter=in_stock=true&filter=price<=80, boost=popularity:0.1
             options.setdefault(key, []).append(value)
         elif key in options:
             raise InvalidInput(f"option {key} is given more than once")
