@@ -407,6 +407,57 @@ def test_catalog_browser_completes_a_piece(lite_server, desktop):
     desktop.shot("catalog")
 
 
+def test_shop_options_filter_and_boost_the_outfit(lite_server, desktop, shirt_photo, lite_artifact):
+    # issue 14.2/14.3 on the page: in stock only, a price range and popular first, for a picture
+    # (the query string's filter= and boost=) and for several pieces (JSON)
+    from stygig.recommend.engine import Recommender
+
+    attrs = {it["id"]: it["attributes"] for it in Recommender.load(lite_artifact, verify=False).items}
+    page = desktop.open(lite_server)
+    for sel in ("#shop-options", "#in-stock", "#price-min", "#price-max", "#popular"):
+        assert page.is_visible(sel), sel
+    page.set_input_files("#photo-input", str(shirt_photo))
+    wait_outfit(page)
+    with page.expect_request(lambda r: "/invocations" in r.url) as stocked:
+        page.check("#in-stock")
+    assert "filter=in_stock%3Dtrue" in stocked.value.url
+    recs = wait_outfit(page)
+    assert recs and all(attrs[r["id"]]["in_stock"] for r in recs)
+
+    page.fill("#price-min", "20")
+    page.press("#price-min", "Tab")
+    with page.expect_request(lambda r: "/invocations" in r.url and "price%3C%3D90" in r.url) as priced:
+        page.fill("#price-max", "90")
+        page.press("#price-max", "Tab")
+    assert "filter=price%3E%3D20" in priced.value.url and "filter=in_stock%3Dtrue" in priced.value.url
+    page.wait_for_function("() => !document.getElementById('outfit').hasAttribute('aria-busy')")
+    recs = wait_outfit(page)
+    assert recs and all(attrs[r["id"]]["in_stock"] and 20 <= attrs[r["id"]]["price"] <= 90 for r in recs)
+
+    with page.expect_request(lambda r: "/invocations" in r.url) as popular:
+        page.check("#popular")
+    assert "boost=popularity%3A0.2" in popular.value.url
+    page.wait_for_function("() => !document.getElementById('outfit').hasAttribute('aria-busy')")
+    recs = wait_outfit(page)
+    assert page.locator("#recs .card").first.locator("dt", has_text="Popularity").count() == 1
+
+    # a second piece: the same options go in the JSON body
+    with page.expect_request(lambda r: "/invocations" in r.url) as both:
+        page.locator("#recs .card .card-lock").first.click()  # the photo and a locked piece
+    body = json.loads(both.value.post_data)
+    assert len(body["items"]) == 2
+    assert body["filters"] == {"in_stock": True, "price": {"gte": 20, "lte": 90}} and body["boost"] == {"popularity": 0.2}
+    recs = wait_outfit(page)
+    assert all(attrs[r["id"]]["in_stock"] and 20 <= attrs[r["id"]]["price"] <= 90 for r in recs)
+
+    page.fill("#price-min", "95")
+    page.press("#price-min", "Tab")
+    assert page.is_visible("#price-note")
+    assert "above the highest" in page.inner_text("#price-note")
+    desktop.shot("shop-options")
+    assert not desktop.problems, desktop.problems
+
+
 def catalog_grid(page) -> list[dict]:
     return page.evaluate(
         """() => [...document.querySelectorAll('#catalog-grid .catalog-item')].map(b => {

@@ -22,7 +22,11 @@
     ["color_score", "Colour"],
     ["category_score", "Category"],
     ["gender_score", "Fit for wearer"],
+    ["boost_score", "Popularity"],
   ];
+  /* the shop's attributes the options use, when GET /model lists them with these types */
+  var SHOP_ATTRIBUTES = { in_stock: "boolean", price: "number", popularity: "number" };
+  var POPULAR_BOOST = 0.2;
 
   var state = {
     model: null,
@@ -170,6 +174,7 @@
     var enc = info.encoder || {};
     var parts = [plural(info.total_items, "piece"), (enc.kind || "unknown") + " encoder", "model " + String(info.model_version || "").slice(0, 8)];
     $("model-info").textContent = parts.join(" · ");
+    showShopOptions(info);
 
     var cats = Object.keys(info.categories || {});
     var browse = $("catalog-category");
@@ -322,7 +327,46 @@
     var opts = { top_k: parseInt($("top-k").value, 10) || 6 };
     if (wearer()) opts.gender = wearer();
     if (pieces.length === 1 && pieces[0].category) opts.category = pieces[0].category;
+    var filters = shopFilters();
+    if (filters) opts.filters = filters;
+    if (!$("popular-option").hidden && $("popular").checked) opts.boost = { popularity: POPULAR_BOOST };
     return opts;
+  }
+
+  /* "In stock only" and the price range, as the server's filters (null: none). A bound left
+     empty is open; a bound that is not a number is left out (the note says so). */
+  function shopFilters() {
+    var f = {};
+    if (!$("stock-option").hidden && $("in-stock").checked) f.in_stock = true;
+    if (!$("price-option").hidden) {
+      var range = {};
+      var lo = priceBound("price-min"), hi = priceBound("price-max");
+      if (lo !== null) range.gte = lo;
+      if (hi !== null) range.lte = hi;
+      if (range.gte !== undefined || range.lte !== undefined) f.price = range;
+      var note = $("price-note");
+      var swapped = lo !== null && hi !== null && lo > hi;
+      note.hidden = !swapped;
+      note.textContent = swapped ? "The lowest price is above the highest: no piece can match." : "";
+    }
+    return Object.keys(f).length ? f : null;
+  }
+
+  function priceBound(id) {
+    var input = $(id);
+    if (input.value === "" || !input.checkValidity()) return null;
+    var v = parseFloat(input.value);
+    return isFinite(v) ? v : null;
+  }
+
+  /* The shop's options show only for a catalog that has the attribute, with the type they need. */
+  function showShopOptions(info) {
+    var types = info.attributes || {};
+    var has = function (name) { return types[name] === SHOP_ATTRIBUTES[name]; };
+    $("stock-option").hidden = !has("in_stock");
+    $("price-option").hidden = !has("price");
+    $("popular-option").hidden = !has("popularity");
+    $("shop-options").hidden = !(has("in_stock") || has("price") || has("popularity"));
   }
 
   /* A new piece to style. "The piece is" belongs to one query: chosen while a piece is on show it
@@ -521,8 +565,7 @@
     if (pieces.length === 1) {
       var query = pieces[0];
       if (query.kind === "image") {
-        var params = new URLSearchParams();
-        Object.keys(opts).forEach(function (k) { params.set(k, String(opts[k])); });
+        var params = queryParams(opts);
         var type = IMAGE_TYPES.indexOf(query.file.type) >= 0 ? query.file.type : "application/x-image";
         return Promise.resolve({ url: "/invocations?" + params.toString(), body: query.file, type: type, size: query.file.size });
       }
@@ -537,6 +580,30 @@
       var body = JSON.stringify(payload);
       return { url: "/invocations", body: body, type: "application/json", size: body.length };
     });
+  }
+
+  /* The options of a picture query, as the query string spells them: filters as text expressions
+     (filter=in_stock=true&filter=price<=80, ANDed), a boost as boost=popularity:0.2. */
+  function queryParams(opts) {
+    var params = new URLSearchParams();
+    Object.keys(opts).forEach(function (k) {
+      var v = opts[k];
+      if (k === "filters") {
+        Object.keys(v).forEach(function (name) {
+          var c = v[name];
+          if (typeof c !== "object") params.append("filter", name + "=" + String(c));
+          else {
+            if (c.gte !== undefined) params.append("filter", name + ">=" + c.gte);
+            if (c.lte !== undefined) params.append("filter", name + "<=" + c.lte);
+          }
+        });
+      } else if (k === "boost") {
+        Object.keys(v).forEach(function (name) { params.append("boost", name + ":" + v[name]); });
+      } else {
+        params.set(k, String(v));
+      }
+    });
+    return params;
   }
 
   function pieceJson(query) {
