@@ -6,7 +6,8 @@ decoded, at the encoder's build batch size, measured in the same run: passes of 
 alternate with builds, and the medians are compared. If the build is much slower than the raw encoder, something other than the
 model -- decoding, colour extraction, thumbnails -- is the bottleneck.
 
-Targets: >= 50 img/s and >= 80% of the raw encoder's rate. Last line: one JSON object.
+Targets: >= 50 img/s and >= 85% of the raw encoder's rate (issue 17.2). The median build's time
+is broken down (encoder, waiting for features, writing, indexes, the rest). Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -52,19 +53,28 @@ def main() -> int:
         return len(pictures) / (time.perf_counter() - t)
 
     # alternate raw / build / raw / ... so that load from other processes hits both alike
-    raws, builds, n_built = [raw_rate()], [], 0
+    raws, builds, n_built, timings = [raw_rate()], [], 0, []
     out = work / "throughput-artifact"
     for _ in range(repeats):
         shutil.rmtree(out, ignore_errors=True)
         t = time.perf_counter()
         summary = build_artifact(catalog, out, encoder=enc, resume=False)
         builds.append(summary.n_items / (time.perf_counter() - t))
+        timings.append(dict(summary.timings))
         n_built = summary.n_items
         raws.append(raw_rate())
     shutil.rmtree(out, ignore_errors=True)
 
     raw = C.median(raws)
     build = C.median(builds)
+    # where the median build's time went: the encoder, waiting for pictures, writing chunks, the
+    # indexes, the rest (reading the catalog, the category prompts through the text tower,
+    # assembling, the manifest); featurize is thread time beside the encoder (it overlaps it: it
+    # costs the build only where it takes the encoder's cores)
+    t_med = timings[sorted(range(len(builds)), key=builds.__getitem__)[len(builds) // 2]]
+    parts = {k: round(float(t_med.get(k, 0.0)), 2) for k in ("total_s", "encode_s", "wait_for_features_s", "write_s", "index_s")}
+    parts["other_s"] = round(parts["total_s"] - sum(v for k, v in parts.items() if k != "total_s"), 2)
+    parts["featurize_thread_s"] = round(float(t_med.get("featurize_worker_s", 0.0)), 2)
     ratio = build / raw
     print(C.RANDOM_NOTE)
     print(f"machine: {C.machine()}; catalog {n_built} items; batch size {batch}; int8 ViT-B-32; "
@@ -72,8 +82,10 @@ def main() -> int:
     print(f"stygig build: {build:.1f} img/s  (each build: {', '.join(f'{b:.1f}' for b in builds)})")
     print(f"raw encoder (decoded pictures, batch {batch}): {raw:.1f} img/s  (each pass: {', '.join(f'{r:.1f}' for r in raws)})")
     print(f"build / raw encoder: {100 * ratio:.0f}%")
+    print("the median build's time: " + ", ".join(f"{k} {v}" for k, v in parts.items())
+          + f"; the encoder alone at the raw rate would take {n_built / raw:.2f} s")
     print(f"machine at the end: {C.machine()}")
-    checks = {">= 50 img/s": build >= 50, ">= 80% of raw": ratio >= 0.8}
+    checks = {">= 50 img/s": build >= 50, ">= 85% of raw": ratio >= 0.85}
     print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in checks.items()))
     print(json.dumps({
         "build_img_s": round(build, 2),
@@ -81,6 +93,7 @@ def main() -> int:
         "ratio": round(ratio, 3),
         "items": n_built,
         "batch_size": batch,
+        "breakdown_s": parts,
         "random_weights": True,
     }))
     return 0
