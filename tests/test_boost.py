@@ -130,6 +130,9 @@ def test_cli(lite_artifact):
     ok = run("--boost", "popularity=0.2", "--boost", "price=-0.1", "--json")
     assert ok.returncode == 0, ok.stderr
     assert all("boost_score" in r for r in json.loads(ok.stdout)["recommendations"])
+    shown = run("--boost", "popularity=0.2")  # the printed outfit gives the boost beside the other parts
+    assert shown.returncode == 0, shown.stderr
+    assert ", boost 0." in shown.stdout or ", boost 1.00" in shown.stdout
     bad = run("--boost", "brand=0.1")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == ["stygig: error: boost.brand: 'brand' is a string attribute; a boost needs a number"]

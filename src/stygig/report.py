@@ -302,7 +302,8 @@ def format_outfit(response: dict[str, Any]) -> str:
 def _scores_line(r: dict[str, Any]) -> str:
     return (f"{r.get('category', '?')} · {_chip_names(r.get('colors', []))}"
             f" · visual {float(r.get('similarity_score', 0)):.2f}, colour {float(r.get('color_score', 0)):.2f},"
-            f" category {float(r.get('category_score', 0)):.2f}, gender {float(r.get('gender_score', 0)):.2f}")
+            f" category {float(r.get('category_score', 0)):.2f}, gender {float(r.get('gender_score', 0)):.2f}"
+            + (f", boost {float(r['boost_score']):.2f}" if r.get("boost_score") is not None else ""))
 
 
 def _num(v: Any) -> str:
