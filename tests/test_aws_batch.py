@@ -139,6 +139,17 @@ def test_batch_creates_the_model_the_inputs_and_the_job(aws, lite_artifact, caps
     assert _objects(aws, f"stygig/batch/{name}/") == {}
 
 
+def test_options_go_into_every_request(aws, lite_artifact, capsys):
+    options = {"top_k": 3, "filters": {"in_stock": True}, "boost": {"popularity": 0.1}}
+    rc = main(["aws", "batch", str(lite_artifact), "--output", OUTPUT, "--instance-count", "2", "--job-name", "opts",
+               "--no-wait", "--options", json.dumps(options), *aws.base_args()])
+    assert rc == 0, capsys.readouterr()
+    (job,) = aws.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]
+    files = _objects(aws, f"stygig/batch/{job['TransformJobName']}/input/")
+    lines = [json.loads(l) for body in files.values() for l in body.decode().splitlines()]
+    assert lines == [{"item_id": i, **options} for i in _ids(lite_artifact)]
+
+
 def test_refusals_name_the_problem_and_create_nothing(aws, lite_artifact, capsys):
     cases = [
         (["--output", OUTPUT], "give exactly one of ARTIFACT or --model-name"),
@@ -148,6 +159,12 @@ def test_refusals_name_the_problem_and_create_nothing(aws, lite_artifact, capsys
          "must be at most 100 (SageMaker's limit), got 2 x 60 = 120"),
         ([str(lite_artifact), "--output", OUTPUT, "--ids", f"s3://{BUCKET}/nope.txt"], f"not found: s3://{BUCKET}/nope.txt"),
         (["--model-name", "nope", "--output", OUTPUT], "model nope does not exist"),
+    ]
+    cases += [  # --options are checked as stygig batch checks them, before anything is created
+        ([str(lite_artifact), "--output", OUTPUT, "--options", '{"top_k": 99}'], "--options: top_k must be"),
+        ([str(lite_artifact), "--output", OUTPUT, "--options", '{"category": "cape"}'], "--options: category must be one of"),
+        ([str(lite_artifact), "--output", OUTPUT, "--options", '{"item_id": "x"}'], "--options holds options only"),
+        ([str(lite_artifact), "--output", OUTPUT, "--options", "{top_k: 3}"], "--options is not valid JSON"),
     ]
     a, b = _ids(lite_artifact)[:2]
     aws.client("s3").put_object(Bucket=BUCKET, Key="twice.txt", Body=f"{a}\n{b}\n{a}\n".encode())

@@ -36,6 +36,7 @@ from stygig.wording import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from stygig.recommend.engine import Recommender
+    from stygig.taxonomy import Taxonomy
 
 #: items per part file: small enough that a killed run loses little, large enough that the
 #: per-chunk cost (a task message, a file) is noise
@@ -123,8 +124,10 @@ def all_ids(recommender: "Recommender") -> list[str]:
     return [bytes(b).decode("utf-8") for b in recommender.items.ids]
 
 
-def parse_options(text: str | None, recommender: "Recommender", probe_id: str) -> dict[str, Any]:
-    """``--options``: a JSON object of request options, checked as a request carrying them is."""
+def parse_options(text: str | None, taxonomy: "Taxonomy | None", probe_id: str = "probe") -> dict[str, Any]:
+    """``--options``: a JSON object of request options, checked as a request carrying them is
+    (a category against ``taxonomy``; None: only its shape, as for a SageMaker model with no
+    local artifact; attribute names in filters and boosts are the server's to check)."""
     from stygig.schema import Options
     from stygig.serving.codec import JSON, encode_json, parse_request
 
@@ -141,7 +144,7 @@ def parse_options(text: str | None, recommender: "Recommender", probe_id: str) -
         raise StygigError(f"--options holds options only; the query is each item ({', '.join(given)} given)")
     try:
         parsed = parse_request(encode_json({"item_id": probe_id, **options}), JSON)
-        Options.from_dict(parsed.options, recommender.taxonomy)
+        Options.from_dict(parsed.options, taxonomy)
     except StygigError as e:
         raise StygigError(f"--options: {e.message}") from None
     return options
@@ -208,7 +211,7 @@ def run_batch(
     ids = read_ids(ids_file, recommender) if ids_file is not None else all_ids(recommender)
     if not ids:
         raise StygigError(f"{artifact} holds no items")
-    options = parse_options(options_json, recommender, ids[0])
+    options = parse_options(options_json, recommender.taxonomy, ids[0])
     parts = parts_dir(out)
     done = _open_parts(parts, _job(recommender, ids, options, compatibility, chunk))
     chunks = [(i, ids[s : s + chunk]) for i, s in enumerate(range(0, len(ids), chunk))]

@@ -20,7 +20,7 @@ import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from stygig.aws.archive import ITEM_IDS, item_ids, read_object, resolve_model
 from stygig.aws.config import ConfigError, DeploymentConfig, check_resource_name
@@ -29,8 +29,10 @@ from stygig.aws.names import log_location, resource_name, stamp
 from stygig.aws.requests import JSONLINES, model_request, transform_job_request
 from stygig.aws.session import AwsError, AwsSession, is_dry
 from stygig.aws.waiting import wait_job
-from stygig.batch import keyed_line, parse_ids
+from stygig.artifact.manifest import read_manifest
+from stygig.batch import keyed_line, parse_ids, parse_options
 from stygig.errors import StygigError
+from stygig.taxonomy import Taxonomy
 
 DEFAULT_JOB_NAME = "stygig-batch"
 #: at most this many ids in one input object (more objects than instances then, which is fine)
@@ -75,9 +77,17 @@ def split_ids(ids: Sequence[str], n_instances: int) -> list[list[str]]:
     return out
 
 
-def request_lines(ids: Sequence[str]) -> bytes:
-    """One input object: a JSON request ``{"item_id": ID}`` a line."""
-    return b"".join(json.dumps({"item_id": i}, ensure_ascii=False).encode("utf-8") + b"\n" for i in ids)
+def request_lines(ids: Sequence[str], options: Mapping[str, Any] | None = None) -> bytes:
+    """One input object: a JSON request ``{"item_id": ID, **options}`` a line."""
+    extra = dict(options or {})
+    return b"".join(json.dumps({"item_id": i, **extra}, ensure_ascii=False).encode("utf-8") + b"\n" for i in ids)
+
+
+def _local_taxonomy(artifact: Path) -> Taxonomy | None:
+    """The taxonomy of a local artifact directory (None for a model.tar.gz)."""
+    if not artifact.is_dir():
+        return None
+    return Taxonomy.load(artifact / read_manifest(artifact)["taxonomy"]["file"])
 
 
 def _local_ids(artifact: Path) -> list[str] | None:
@@ -125,7 +135,10 @@ def batch_transform(
     instance_count: int | None = None,
     job_name: str | None = None,
     wait: bool = True,
+    options_json: str | None = None,
 ) -> BatchResult:
+    """``options_json``: request options for every item (``stygig batch --options``), checked
+    before anything is created (a category against a local artifact's taxonomy)."""
     from stygig.s3io import parse_s3_uri
 
     if (artifact is None) == (model_name is None):
@@ -133,6 +146,7 @@ def batch_transform(
     parse_s3_uri(output)
     if ids_uri is not None:
         parse_s3_uri(ids_uri)
+    options = parse_options(options_json, _local_taxonomy(Path(artifact)) if artifact is not None else None)
     cfg.validate(need_role=True, need_bucket=True)
     n_instances = instance_count if instance_count is not None else cfg.batch.instance_count
     if not 1 <= n_instances <= 100:
@@ -173,7 +187,8 @@ def batch_transform(
     session.doing("writing", "would write", f"{len(ids)} ids in {len(parts)} input files to {staging}")
     s3 = session.client("s3")
     for i, part in enumerate(parts):
-        s3.put_object(Bucket=bucket, Key=f"{key}part-{i:05d}.jsonl", Body=request_lines(part), ContentType=JSONLINES)
+        s3.put_object(Bucket=bucket, Key=f"{key}part-{i:05d}.jsonl", Body=request_lines(part, options),
+                      ContentType=JSONLINES)
 
     raw = output.rstrip("/") + "/parts/"
     req = transform_job_request(cfg, name, used_model, staging, raw, instance_count=n_instances)

@@ -111,6 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, metavar="S3_URI", help="s3:// prefix for the answers (OUTPUT/outfits.jsonl)")
     p.add_argument("--job-name", default=None, metavar="NAME", help="transform job name; a timestamp is added (default stygig-batch)")
     p.add_argument("--no-wait", action="store_true", help="return once the transform job has started (no merge)")
+    p.add_argument("--options", metavar="JSON", help='request options for every item, as stygig batch takes them, '
+                   'e.g. \'{"top_k": 3, "filters": {"in_stock": true}}\'')
     g = p.add_argument_group("batch")
     for key in ("batch.instance_type", "batch.instance_count", "batch.max_payload_mb", "batch.max_concurrent_transforms",
                 "batch.invocations_timeout"):
@@ -334,7 +336,7 @@ def cmd_batch(args) -> int:
     session = session_for(cfg, args)
     res = batch_transform(
         session, cfg, output=args.output, artifact=args.artifact, model_name=args.model_name, ids_uri=args.ids,
-        job_name=args.job_name, wait=not args.no_wait,
+        job_name=args.job_name, wait=not args.no_wait, options_json=args.options,
     )
     if not session.dry_run:
         print("\n".join(res.lines()))
