@@ -10,7 +10,8 @@ from stygig.recommend import compose
 from stygig.recommend.compat import HeuristicCompatibility, Pieces, pairs_within
 from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Piece, Query
-from stygig.schema import Options, RecommendResponse, answer_items
+from stygig.response import RecommendResponse
+from stygig.schema import Options, answer_items
 from stygig.taxonomy import GENDERS, Taxonomy
 
 TAX = Taxonomy.default()

@@ -39,3 +39,14 @@ def test_what_is_not_serving_lives_elsewhere():
     assert (SRC / "aws" / "package.py").is_file() and (SRC / "client" / "runtime.py").is_file()
     assert (SRC / "cli" / "demo.py").is_file() and not (SRC / "commands.py").exists()
     assert not (SRC / "aws" / "sagemaker.py").exists() and (SRC / "aws" / "config").is_dir()
+
+
+def test_answering_a_query_imports_no_pydantic(lite_artifact):
+    """The engine's path (recommend, batch workers, a worker's model load) reads the request's
+    declarations in stygig.schema; the response's pydantic models (stygig.response) are the serving
+    app's: importing pydantic and building its models cost about 0.2 s of every cold start."""
+    code = ("import sys; from stygig.recommend.engine import Recommender; from stygig.recommend.query import Query; "
+            f"Recommender.load({str(lite_artifact)!r}).recommend(Query(item_id='shirt-0000')); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core', 'fastapi')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == "[]"

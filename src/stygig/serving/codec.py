@@ -48,7 +48,7 @@ from stygig.images import MEDIA_TYPES, decode_image
 from stygig.recommend.query import Piece, Query, naming, unknown_item
 from stygig.schema import Options
 # the response contract lives beside the request's, in stygig.schema; the app documents it from here
-from stygig.schema import Colour, Metadata, Outfit, OutfitPiece, QueryItem, Recommendation, RecommendResponse  # noqa: F401
+from stygig.response import Colour, Metadata, Outfit, OutfitPiece, QueryItem, Recommendation, RecommendResponse  # noqa: F401
 from stygig.serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 
 if TYPE_CHECKING:  # pragma: no cover
