@@ -113,6 +113,13 @@ def test_over_http(server, lite_artifact, rec):
     assert all("boost_score" in r for r in out["recommendations"])
     err = assert_error(post(server, {"item_id": "shirt-0000", "boost": {"sizes": 0.1}}), 422)
     assert err["message"] == "boost.sizes: 'sizes' is a strings attribute; a boost needs a number"
+    # the engine's messages, not the wire model's, for a value of the wrong kind
+    err = assert_error(post(server, {"item_id": "shirt-0000", "boost": {"popularity": True}}), 422)
+    assert err["message"] == "boost.popularity must be a number between -0.5 and 0.5, got True"
+    err = assert_error(post(server, {"item_id": "shirt-0000", "boost": [1]}), 422)
+    assert err["message"] == "boost[0] must read NAME=WEIGHT, e.g. popularity=0.1 (got '1')"
+    err = assert_error(post(server, {"item_id": "shirt-0000", "filters": [1]}), 422)
+    assert err["message"] == "filters[0] must be an object or a text expression such as 'price<=80'"
     photo = (lite_artifact / "thumbs" / "000000.jpg").read_bytes()
     by_params = assert_outfit(post(server, photo, "image/jpeg", params=[("boost", "popularity:0.3")]))
     by_header = assert_outfit(post(server, photo, "image/jpeg",

@@ -145,10 +145,12 @@ def _accept_parts(accept: str) -> list[tuple[str, float]]:
 _PYDANTIC_TYPES: dict[str, Any] = {
     "int": int, "number": float, "choice": str, "category": str, "ids": list[str], "bool": bool,
     "text": str, "string": str, "base64": str,
-    # an object of conditions (JSON), or text expressions: the engine checks the shape and names
-    "filters": dict[str, Any] | list[str] | str,
-    # attribute weights (JSON), or text NAME=WEIGHT: the engine checks the names
-    "boost": dict[str, float] | list[str] | str,
+    # an object of conditions (JSON), or text expressions: the engine checks the shape, names and
+    # values (its messages name the field: "filters[0] must be an object or a text expression")
+    "filters": dict[str, Any] | list[Any] | str,
+    # attribute weights (JSON), or text NAME=WEIGHT: the engine checks names and weights
+    # ("boost.popularity must be a number between -0.5 and 0.5, got True")
+    "boost": dict[str, Any] | list[Any] | str,
 }
 _EXAMPLES = [
     {"image": "<base64 JPEG>", "top_k": 5, "min_score": 0.5},
