@@ -28,6 +28,8 @@ milliseconds. FAISS's serialisation is plain data (no code).
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -89,6 +91,22 @@ def _nlist(n: int) -> int:
     return int(min(4096, max(16, 2 * np.sqrt(n))))
 
 
+def wants_ivf(n: int, kind: str) -> bool:
+    """Whether a category of ``n`` items gets an IVF index under ``--index kind``."""
+    ivf = kind == "ivf" or (kind == "auto" and n > EXACT_MAX)
+    return ivf and n >= 1000
+
+
+def _recall(index: faiss.Index, queries: np.ndarray, k: int, nprobe: int) -> float:
+    """recall@k of an IVF index probing ``nprobe`` lists against probing every list (exact)."""
+    ivf = faiss.extract_index_ivf(index)
+    ivf.nprobe = ivf.nlist
+    _, truth = index.search(queries, k)
+    ivf.nprobe = nprobe
+    _, found = index.search(queries, k)
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)]))
+
+
 def _tune_nprobe(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[int, float]:
     """Smallest power-of-two nprobe whose recall@k against exhaustive search reaches the target."""
     ivf = faiss.extract_index_ivf(index)
@@ -131,8 +149,7 @@ def build_indexes(
     sample_rows: list[np.ndarray] = []
     for code, cat in present:
         ids = np.flatnonzero(codes == code)
-        ivf = kind == "ivf" or (kind == "auto" and len(ids) > EXACT_MAX)
-        ivf = ivf and len(ids) >= 1000
+        ivf = wants_ivf(len(ids), kind)
         plan = {"cat": cat, "n": len(ids), "ivf": ivf}
         if ivf:
             nlist = _nlist(len(ids))
@@ -184,7 +201,132 @@ def build_indexes(
         faiss.write_index(index, str(out_dir / f"cat-{cat}.faiss"))
         per_cat[cat] = {"n": int(plan["n"]), "file": f"cat-{cat}.faiss", **info}
         indexes[code] = None  # free as we go
-    return {"metric": "inner_product", "exact_max": EXACT_MAX, "target_recall_at_50": TARGET_RECALL, "per_category": per_cat}
+    return {"metric": "inner_product", "kind": kind, "exact_max": EXACT_MAX, "target_recall_at_50": TARGET_RECALL,
+            "per_category": per_cat}
+
+
+def update_indexes(
+    vectors: Path, codes: np.ndarray, categories: Sequence[str], out_dir: Path, *, kind: str,
+    old_dir: Path, old_info: dict, old_codes: np.ndarray, row_map: np.ndarray, changed: set[str],
+) -> tuple[dict, dict[str, str]]:
+    """The indexes of an updated artifact (``stygig update``), rebuilding only what changed.
+
+    ``row_map`` maps each row of the old artifact to its row in the new one (-1: gone);
+    ``changed`` names the categories that gained, lost or re-embedded an item. Per category:
+
+    * not changed, same rows: the old file, hard-linked (``kept``);
+    * not changed, rows moved (items added or removed before them): the old index with its
+      ids renumbered, no vector re-added (``renumbered``);
+    * changed, IVF before and after: the old trained centroids refilled with the category's
+      vectors; kept while its recall@50 at the recorded ``nprobe``, measured as the build
+      measures it, stays at ``TARGET_RECALL`` (``refilled``), else trained anew (``retrained``);
+    * otherwise built as a build builds it (``rebuilt``: exact search, identical to a full
+      build's; or a new IVF, ``trained``).
+
+    Returns the manifest's index description and what was done, by category.
+    """
+    source = VectorFile(Path(vectors))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    codes = np.asarray(codes)
+    old_codes = np.asarray(old_codes)
+    old_per = (old_info or {}).get("per_category", {})
+    rng = np.random.default_rng(SEED)
+    actions: dict[str, str] = {}
+    per_cat: dict[str, dict] = {}
+    fresh: list[int] = []
+    refill: dict[int, tuple[faiss.Index, dict]] = {}
+    for code, cat in enumerate(categories):
+        rows = np.flatnonzero(codes == code)
+        if not len(rows):
+            continue
+        old = old_per.get(cat)
+        ivf = wants_ivf(len(rows), kind)
+        if old is None or (cat not in changed and (old.get("kind") == "ivf") != ivf):
+            fresh.append(code)
+            continue
+        path, dest = old_dir / old["file"], out_dir / f"cat-{cat}.faiss"
+        if cat not in changed:
+            before = np.flatnonzero(old_codes == code)
+            if np.array_equal(row_map[before], before):
+                _link(path, dest)
+                actions[cat] = "kept"
+            else:
+                index = faiss.read_index(str(path))
+                _renumber(index, row_map)
+                faiss.write_index(index, str(dest))
+                actions[cat] = "renumbered"
+            per_cat[cat] = {**old, "file": dest.name}
+        elif ivf and old.get("kind") == "ivf":
+            index = faiss.read_index(str(path))
+            index.reset()  # the vectors go; the trained quantizer (the centroids) stays
+            refill[code] = (index, old)
+        else:
+            fresh.append(code)
+    if refill:
+        for start, buf in source.chunks():
+            c = codes[start : start + len(buf)]
+            for code, (index, _) in refill.items():
+                sel = np.flatnonzero(c == code)
+                if len(sel):
+                    index.add_with_ids(np.ascontiguousarray(buf[sel]), (sel + start).astype(np.int64))
+        own = {code: np.sort(rng.choice(np.flatnonzero(codes == code), size=min(TUNE_QUERIES // 2, int((codes == code).sum())),
+                                        replace=False)) for code in refill}
+        cross = {}
+        for code in refill:
+            pool = np.flatnonzero((codes != code) & (codes < len(categories)))
+            cross[code] = np.sort(rng.choice(pool, size=min(len(pool), TUNE_QUERIES // 2), replace=False)) if len(pool) else pool
+        wanted = np.unique(np.concatenate([*own.values(), *cross.values()]))
+        got = source.rows(wanted)
+        for code, (index, old) in refill.items():
+            cat = categories[code]
+            rows = np.concatenate([own[code], cross[code]])
+            queries = np.ascontiguousarray(got[np.searchsorted(wanted, rows)])
+            n = int((codes == code).sum())
+            recall = _recall(index, queries, min(RECALL_K, n), int(old["nprobe"]))
+            if recall < TARGET_RECALL:
+                fresh.append(code)
+                continue
+            faiss.extract_index_ivf(index).nprobe = int(old["nprobe"])
+            dest = out_dir / f"cat-{cat}.faiss"
+            faiss.write_index(index, str(dest))
+            per_cat[cat] = {**old, "n": n, "file": dest.name, "tuned_recall_at_50": round(recall, 4)}
+            actions[cat] = "refilled"
+        refill.clear()
+    if fresh:
+        retrained = {categories[c] for c in fresh if categories[c] in old_per and old_per[categories[c]].get("kind") == "ivf"}
+        masked = np.where(np.isin(codes, fresh), codes, np.iinfo(np.uint16).max).astype(codes.dtype)
+        built = build_indexes(vectors, masked, categories, out_dir, kind=kind)
+        for cat, info in built["per_category"].items():
+            per_cat[cat] = info
+            actions[cat] = ("retrained" if cat in retrained else "trained") if info["kind"] == "ivf" else "rebuilt"
+    per_cat = {cat: per_cat[cat] for cat in categories if cat in per_cat}
+    info = {"metric": "inner_product", "kind": kind, "exact_max": EXACT_MAX, "target_recall_at_50": TARGET_RECALL,
+            "per_category": per_cat}
+    return info, {cat: actions[cat] for cat in per_cat}
+
+
+def _link(src: Path, dest: Path) -> None:
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def _renumber(index: faiss.Index, row_map: np.ndarray) -> None:
+    """Rewrite an index's ids (old rows) as new rows, in place: no vector is touched."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        lists = ivf.invlists
+        for i in range(ivf.nlist):
+            size = lists.list_size(i)
+            if size:
+                ids = faiss.rev_swig_ptr(lists.get_ids(i), size)
+                ids[:] = row_map[ids]
+        return
+    id_map = faiss.downcast_index(index)
+    ids = faiss.vector_to_array(id_map.id_map)
+    faiss.copy_array_to_vector(row_map[ids].astype(np.int64), id_map.id_map)
+    id_map.construct_rev_map()
 
 
 @dataclass

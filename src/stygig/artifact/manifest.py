@@ -32,10 +32,18 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def file_digests(root: Path) -> dict[str, str]:
-    """sha256 of every file under ``root`` but the manifest, by relative path, in path order."""
-    return {p.relative_to(root).as_posix(): sha256_file(p)
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != MANIFEST}
+def file_digests(root: Path, known: dict[str, str] | None = None) -> dict[str, str]:
+    """sha256 of every file under ``root`` but the manifest, by relative path, in path order.
+
+    ``known`` gives the digests of files that need no hashing: hard links (or copies) of a
+    checked artifact's files, whose digests that artifact's manifest already holds."""
+    known = known or {}
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.name != MANIFEST:
+            rel = p.relative_to(root).as_posix()
+            out[rel] = known.get(rel) or sha256_file(p)
+    return out
 
 
 def content_version(files: dict[str, str], compatibility: dict[str, Any] | None = None) -> str:
@@ -70,16 +78,20 @@ def new_manifest(
     has_category_text: bool,
     shard: tuple[int, int] | None,
     attributes: dict[str, Any] | None = None,
+    compatibility: dict[str, Any] | None = None,
+    known_digests: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The manifest of the files now under ``root``, written there."""
-    files = file_digests(root)
+    """The manifest of the files now under ``root``, written there (``compatibility``: the
+    model to record, the build's default when None; ``known_digests``: see :func:`file_digests`)."""
+    files = file_digests(root, known_digests)
+    compatibility = compatibility if compatibility is not None else default_compatibility_spec()
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model_version": content_version(files),
+        "model_version": content_version(files, compatibility),
         "stygig_version": __version__,
         "encoder": encoder,
-        "compatibility": default_compatibility_spec(),
+        "compatibility": compatibility,
         "taxonomy": {"file": "taxonomy.json", "name": taxonomy_name, "categories": categories},
         "counts": {"items": n_items, "skipped": n_skipped},
         "index": index,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -117,9 +117,17 @@ class ArtifactWriter:
         shard: tuple[int, int] | None = None,
         index_kind: str = "auto",
         timings: dict[str, float] | None = None,
+        indexer: Callable[[Path, np.ndarray, list[str], Path, str], dict] | None = None,
+        compatibility: dict[str, Any] | None = None,
+        known_digests: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Close the columns, then write indexes, taxonomy, report and manifest (the encoder's
-        files must be in ``art/encoder`` by now). Returns the manifest."""
+        files must be in ``art/encoder`` by now). Returns the manifest.
+
+        ``indexer(vectors_path, codes, categories, index_dir, kind)`` writes the indexes
+        (:func:`~stygig.artifact.index.build_indexes` unless given: an update reuses what it
+        can); ``compatibility`` is the model to record (its files already under ``art``),
+        ``known_digests`` the digests of files linked from a checked artifact."""
         import time
 
         if self.row != self.n:
@@ -130,7 +138,7 @@ class ArtifactWriter:
         timings = timings if timings is not None else {}
         tax, art = self.taxonomy, self.art
         t = time.perf_counter()
-        index_info = build_indexes(art / "vectors.npy", self.codes, list(tax.categories), art / "index", kind=index_kind)
+        index_info = (indexer or _build_indexes)(art / "vectors.npy", self.codes, list(tax.categories), art / "index", index_kind)
         timings["index_s"] = round(time.perf_counter() - t, 3)
         if category_text is not None:
             np.save(art / "category_text.npy", category_text, allow_pickle=False)
@@ -149,7 +157,12 @@ class ArtifactWriter:
         (art / "build_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         return new_manifest(art, encoder=encoder_config, taxonomy_name=tax.name, categories=list(tax.categories),
                             n_items=self.n, n_skipped=len(skipped), index=index_info,
-                            has_category_text=category_text is not None, shard=shard, attributes=attributes)
+                            has_category_text=category_text is not None, shard=shard, attributes=attributes,
+                            compatibility=compatibility, known_digests=known_digests)
+
+
+def _build_indexes(vectors: Path, codes: np.ndarray, categories: list[str], out_dir: Path, kind: str) -> dict:
+    return build_indexes(vectors, codes, categories, out_dir, kind=kind)
 
 
 class _RowFile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from stygig.artifact.writer import N_COLOURS
-from stygig.build.read import read_source
+from stygig.build.read import picture_sha256, read_source
 from stygig.catalog.ingest import CatalogItem
 from stygig.errors import ImageError, StygigError
 from stygig.features.colour.dominant import dominant_colours
@@ -28,16 +29,21 @@ class Featurized:
     colours: list[dict[str, Any]]
     error: str | None = None
     seconds: float = 0.0
+    sha256: str | None = None  # of the picture's bytes (recorded as the row's image_sha256)
 
 
 def featurize(item: CatalogItem) -> Featurized:
     t0 = time.perf_counter()
     try:
-        img = decode_image(read_source(item.source))
+        data = read_source(item.source)
+        img = decode_image(data)
+        digest = picture_sha256(item.source) if isinstance(data, str) else hashlib.sha256(data).hexdigest()
     except ImageError as e:
         return Featurized(item, None, None, [], str(e), time.perf_counter() - t0)
     except StygigError as e:
         return Featurized(item, None, None, [], f"unreadable: {e}", time.perf_counter() - t0)
+    except OSError as e:  # decoded, then gone before it was hashed
+        return Featurized(item, None, None, [], f"unreadable: {e.strerror or e}", time.perf_counter() - t0)
     # colours and the thumbnail both want a small picture: one fast integer reduction serves both
     factor = max(1, min(img.size) // THUMB_SIDE)
     small = img.reduce(factor) if factor > 1 else img.copy()
@@ -46,7 +52,7 @@ def featurize(item: CatalogItem) -> Featurized:
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
     thumb.save(buf, "JPEG", quality=85)
-    return Featurized(item, img, buf.getvalue(), colours, None, time.perf_counter() - t0)
+    return Featurized(item, img, buf.getvalue(), colours, None, time.perf_counter() - t0, digest)
 
 
 def colour_array(colours: list[dict[str, Any]]) -> np.ndarray:

@@ -3,6 +3,7 @@ picture's bytes (a local path, or an ``s3://`` object read whole)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from stygig.build.distribute import select_shard
@@ -28,3 +29,13 @@ def read_source(source: str) -> bytes | str:
 
         return s3io.read_s3_bytes(source, allowed_buckets=None, max_bytes=256 << 20)
     return source
+
+
+def picture_sha256(source: str) -> str:
+    """sha256 of a picture's bytes (a local path or an ``s3://`` object): how ``stygig update``
+    notices a changed picture. Builds record it in every item row (``image_sha256``)."""
+    data = read_source(source)
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    with open(data, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

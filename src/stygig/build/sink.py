@@ -72,9 +72,11 @@ def first_todo(chunks_dir: Path, n_chunks: int) -> tuple[int, int]:
     return first, row
 
 
-def item_row(item: CatalogItem, tax: Taxonomy, thumbnail: str | None, colours: list[dict[str, Any]]) -> dict[str, Any]:
-    """An item's metadata row as the artifact keeps it."""
-    return {
+def item_row(item: CatalogItem, tax: Taxonomy, thumbnail: str | None, colours: list[dict[str, Any]],
+             image_sha256: str | None = None) -> dict[str, Any]:
+    """An item's metadata row as the artifact keeps it (``image_sha256``: of its picture's bytes,
+    which ``stygig update`` compares to notice a changed picture)."""
+    row = {
         "id": item.id,
         "category": item.category,
         "group": tax.group_of(item.category),
@@ -86,6 +88,9 @@ def item_row(item: CatalogItem, tax: Taxonomy, thumbnail: str | None, colours: l
         "colors": colours,
         "attributes": item.attributes,
     }
+    if image_sha256 is not None:
+        row["image_sha256"] = image_sha256
+    return row
 
 
 def write_chunk(c: int, kept: list[Featurized], vectors: list[np.ndarray], skipped: list[dict[str, str]],
@@ -96,7 +101,7 @@ def write_chunk(c: int, kept: list[Featurized], vectors: list[np.ndarray], skipp
         rel = thumb_path(row + k)
         (art / rel).write_bytes(f.thumb or b"")
         colours.append(colour_array(f.colours))
-        meta.append(item_row(f.item, tax, rel, f.colours))
+        meta.append(item_row(f.item, tax, rel, f.colours, f.sha256))
     base = chunks_dir / f"{c:06d}"
     np.save(f"{base}.vectors.npy", np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32), allow_pickle=False)
     np.save(f"{base}.colors.npy", np.stack(colours).astype(np.float32) if colours else np.zeros((0, N_COLOURS, 4), np.float32), allow_pickle=False)
