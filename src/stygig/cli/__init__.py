@@ -21,7 +21,7 @@ from stygig.errors import StygigError
 
 #: modules that add subcommands, in the order they appear in --help
 COMMAND_MODULES = [
-    "stygig.cli.core",  # sample-catalog, build, merge, recommend
+    "stygig.cli.core",  # sample-catalog, build, merge, update, recommend
     "stygig.cli.batch",  # batch
     "stygig.cli.demo",  # demo
     "stygig.cli.evaluate",  # eval, learn, import-polyvore

@@ -1,4 +1,4 @@
-"""Core subcommands: sample-catalog, build, merge, recommend (a catalog, its artifact, its outfits, here)."""
+"""Core subcommands: sample-catalog, build, merge, update, recommend (a catalog, its artifact, its outfits, here)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,27 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also write model.tar.gz (beside the artifact unless PATH is given)")
     p.add_argument("--force", action="store_true", help="replace the artifact (and --tar archive) if OUT already holds one")
     p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("update", help="a new artifact from an artifact and the catalog's changes, without a rebuild",
+                       description="Embeds only added pictures and changed ones (noticed by their sha256), drops "
+                       "removed items, rewrites attributes and re-indexes only the categories that changed; a "
+                       "learned compatibility model is carried over. The result holds what a full build of the "
+                       "new catalog would.")
+    p.add_argument("artifact", help="the artifact to update (it is not changed)")
+    p.add_argument("--add", metavar="MANIFEST",
+                   help="items to add or change: a manifest as build reads it (.jsonl/.csv, pictures relative to it)")
+    p.add_argument("--remove", metavar="IDS_FILE", help="a text file of item ids to remove, one a line")
+    p.add_argument("--attributes", metavar="FILE",
+                   help='JSON Lines {"id": ..., "price": 12.5, ...}: replace those attributes (null drops one)')
+    p.add_argument("-o", "--out", required=True, help="artifact directory to write")
+    p.add_argument("--index", choices=["auto", "flat", "ivf"], default=None,
+                   help="index kind for re-indexed categories (default: the one the artifact was built with)")
+    p.add_argument("--workers", type=int, default=None, help="decode threads (default: cores, at most 4)")
+    p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH",
+                   help="also write model.tar.gz (beside the artifact unless PATH is given)")
+    p.add_argument("--force", action="store_true", help="replace the artifact (and --tar archive) if OUT already holds one")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_update)
 
     p = sub.add_parser("recommend", help="complete an outfit from pieces: photos, texts or catalog items")
     p.add_argument("artifact", help="artifact directory")
@@ -104,6 +125,16 @@ def cmd_merge(args) -> int:
     from stygig.build import merge_artifacts
 
     summary = merge_artifacts(args.shards, args.out, tar=args.tar, force=args.force)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_update(args) -> int:
+    from stygig.build.update import update_artifact
+
+    summary = update_artifact(args.artifact, args.out, add=args.add, remove=args.remove, attributes=args.attributes,
+                              index_kind=args.index, force=args.force, tar=args.tar, progress=not args.quiet,
+                              workers=args.workers)
     print("\n".join(summary.lines()))
     return 0
 

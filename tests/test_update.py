@@ -1,0 +1,316 @@
+"""``stygig update`` (issue 14.4): an artifact and the catalog's changes -> what a full build of the
+new catalog holds, embedding only the added and changed pictures.
+
+Real parts throughout: the sample catalog's pictures, the lite encoder, FAISS, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from stygig.artifact.reader import ArtifactReader
+from stygig.cli import main
+
+ADDED_EVERY = 6  # every 6th item of the sample catalog is added by the update
+REMOVED = 5
+SAME_PICTURE = 3  # changed items whose picture stays (metadata only)
+NEW_PICTURE = 2  # changed items given another picture
+
+
+def _rows(manifest: Path) -> list[dict]:
+    return [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+
+
+def _write(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def case(sample_catalog, tmp_path_factory):
+    """A base catalog, the changes to it (add / change / remove / attributes), the catalog they
+    make, the base's artifact and a full build of the new catalog."""
+    from stygig.build import build_artifact
+
+    d = tmp_path_factory.mktemp("update")
+    cat = d / "cat"
+    shutil.copytree(sample_catalog, cat)
+    rows = sorted(_rows(cat / "manifest.jsonl"), key=lambda r: r["id"])
+    added = rows[::ADDED_EVERY]
+    base = [r for r in rows if r not in added]
+    removed = base[1 : 1 + REMOVED * 7 : 7]
+    rest = [r for r in base if r not in removed]
+    same, new_pic = rest[2 : 2 + SAME_PICTURE], rest[40 : 40 + NEW_PICTURE]
+    changed = []
+    for r in same:  # new name, attributes; the first one also changes category within its group
+        c = {**r, "name": r["name"] + " (renamed)", "attributes": {**r["attributes"], "price": 9.5}}
+        changed.append(c)
+    if changed[0]["category"] == "shirt":
+        changed[0]["category"] = "tshirt"
+    (cat / "changed").mkdir()
+    for r in new_pic:
+        img = ImageOps.mirror(Image.open(cat / r["image"]).convert("RGB")).rotate(7)
+        path = f"changed/{r['id']}.jpg"
+        img.save(cat / path, quality=90)
+        changed.append({**r, "image": path})
+    by_id = {r["id"]: r for r in changed}
+    patches = [{"id": rest[60]["id"], "price": 1.25, "in_stock": False}, {"id": rest[61]["id"], "brand": None},
+               {"id": added[0]["id"], "price": 2.5}]
+    final = []
+    for r in sorted([*[r for r in rest], *added], key=lambda r: r["id"]):
+        r = json.loads(json.dumps(by_id.get(r["id"], r)))
+        for p in patches:
+            if p["id"] == r["id"]:
+                for k, v in p.items():
+                    if k != "id":
+                        if v is None:
+                            r["attributes"].pop(k, None)
+                        else:
+                            r["attributes"][k] = v
+        final.append(r)
+    files = {
+        "base": _write(cat / "base.jsonl", base),
+        "add": _write(cat / "add.jsonl", [*added, *changed]),
+        "remove": d / "remove.txt",
+        "attributes": _write(d / "attributes.jsonl", patches),
+        "final": _write(cat / "final.jsonl", final),
+    }
+    files["remove"].write_text("".join(r["id"] + "\n" for r in removed))
+    base_art, full_art = d / "base-art", d / "full-art"
+    build_artifact(files["base"], base_art)
+    build_artifact(files["final"], full_art)
+    return {"dir": d, **files, "base_art": base_art, "full_art": full_art, "n_added": len(added),
+            "n_changed": len(changed), "n_removed": len(removed)}
+
+
+def _update(case, out: Path, *extra: str) -> int:
+    return main(["update", str(case["base_art"]), "--add", str(case["add"]), "--remove", str(case["remove"]),
+                 "--attributes", str(case["attributes"]), "-o", str(out), "--quiet", *extra])
+
+
+@pytest.fixture(scope="module")
+def updated(case):
+    out = case["dir"] / "updated"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert _update(case, out) == 0
+    return {"art": out, "stdout": buf.getvalue()}
+
+
+def test_the_summary_counts_only_the_added_and_changed_pictures_as_embedded(case, updated):
+    out = updated["stdout"]
+    assert f"added {case['n_added']}, changed {case['n_changed']}, removed {case['n_removed']}" in out
+    assert f"embedded {case['n_added'] + NEW_PICTURE} pictures: {case['n_added']} added, {NEW_PICTURE} of the " \
+           f"{case['n_changed']} changed items" in out
+    assert "attributes rewritten for 3 items" in out
+    assert "categories re-indexed:" in out
+
+
+def test_an_update_holds_what_a_full_build_of_the_new_catalog_holds(case, updated):
+    up, full = ArtifactReader.open(updated["art"]), ArtifactReader.open(case["full_art"])
+    assert np.array_equal(np.asarray(up.items.ids), np.asarray(full.items.ids))
+    assert np.array_equal(np.asarray(up.items.category_codes), np.asarray(full.items.category_codes))
+    for r in range(len(full.items)):
+        a, b = dict(up.items[r]), dict(full.items[r])
+        assert a == b or _same_but_colours(a, b), (a, b)
+        if b["thumbnail"]:
+            assert (up.root / a["thumbnail"]).read_bytes() == (full.root / b["thumbnail"]).read_bytes(), b["id"]
+    # the same code on the same pictures: the vectors agree to float tolerance (carried rows bitwise)
+    np.testing.assert_allclose(np.asarray(up.vectors), np.asarray(full.vectors), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(up.colours), np.asarray(full.colours), atol=1e-4)
+    assert up.manifest["attributes"].keys() == full.manifest["attributes"].keys()
+    for name, entry in full.manifest["attributes"].items():
+        mine = up.manifest["attributes"][name]
+        assert {k: v for k, v in mine.items()} == entry, name
+        for key in ("column", "offsets", "vocabulary"):
+            if key in entry:
+                a, b = np.load(up.root / mine[key]), np.load(full.root / entry[key])
+                assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (name, key)
+    assert up.manifest["counts"] == full.manifest["counts"]
+    assert up.manifest["updated_from"] == ArtifactReader.open(case["base_art"]).manifest["model_version"]
+
+
+def _same_but_colours(a: dict, b: dict) -> bool:
+    ca, cb = a.pop("colors"), b.pop("colors")
+    if a != b or len(ca) != len(cb):
+        return False
+    return all(x["name"] == y["name"] and np.allclose(x["lab"], y["lab"], atol=1e-3) for x, y in zip(ca, cb))
+
+
+def test_exact_search_categories_answer_as_a_full_builds_do(case, updated):
+    up, full = ArtifactReader.open(updated["art"]), ArtifactReader.open(case["full_art"])
+    per = full.manifest["index"]["per_category"]
+    assert set(up.manifest["index"]["per_category"]) == set(per)
+    queries = np.ascontiguousarray(np.asarray(full.vectors)[::7])
+    for cat, info in per.items():
+        assert info["kind"] == "flat"
+        a = faiss.read_index(str(up.root / "index" / up.manifest["index"]["per_category"][cat]["file"]))
+        b = faiss.read_index(str(full.root / "index" / info["file"]))
+        assert a.ntotal == b.ntotal == info["n"]
+        sa, ia = a.search(queries, b.ntotal)
+        sb, ib = b.search(queries, b.ntotal)
+        assert np.array_equal(np.sort(ia, axis=1), np.sort(ib, axis=1)), cat
+        np.testing.assert_allclose(np.sort(sa, axis=1), np.sort(sb, axis=1), atol=1e-5)
+
+
+def test_the_updated_artifact_recommends_as_the_full_build_does(case, updated):
+    from stygig.recommend.engine import Recommender
+    from stygig.recommend.query import Query
+
+    up, full = Recommender.load(updated["art"]), Recommender.load(case["full_art"])
+    for item in ("shirt-0003", up.items[len(up.items) // 2]["id"]):
+        a = [r["item_id"] for r in up.recommend(Query(item_id=item))["recommendations"]]
+        b = [r["item_id"] for r in full.recommend(Query(item_id=item))["recommendations"]]
+        assert a == b
+
+
+def test_only_categories_that_changed_are_reindexed(case, tmp_path, capsys):
+    """Removing one item re-indexes its category alone; every other category's index is the
+    old one, renumbered or hard-linked as it was."""
+    base = ArtifactReader.open(case["base_art"])
+    last = base.items[len(base.items) - 1]
+    ids = tmp_path / "ids.txt"
+    ids.write_text(last["id"] + "\n")
+    out = tmp_path / "out"
+    assert main(["update", str(case["base_art"]), "--remove", str(ids), "-o", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert f"categories re-indexed: 1 of {len(base.manifest['index']['per_category'])} ({last['category']} rebuilt)" in text
+    new = ArtifactReader.open(out)
+    for cat, info in base.manifest["index"]["per_category"].items():
+        if cat != last["category"]:  # the last row: no other category's rows moved
+            assert (new.root / "index" / info["file"]).stat().st_ino == (base.root / "index" / info["file"]).stat().st_ino
+
+
+def test_a_learned_compatibility_model_is_carried_over(case, tmp_path, capsys):
+    from stygig.catalog.sample.looks import generate_looks
+    from stygig.recommend.compat.learned import features
+    from stygig.recommend.engine import Recommender
+
+    looks = _write(tmp_path / "looks.jsonl", generate_looks(_rows(case["base"]), 120, seed=1))
+    learned = tmp_path / "learned"
+    assert main(["learn", str(case["base_art"]), "--looks", str(looks), "-o", str(learned), "--epochs", "2",
+                 "--quiet", "--holdout", "0"]) == 0
+    out = tmp_path / "updated"
+    assert main(["update", str(learned), "--add", str(case["add"]), "--remove", str(case["remove"]),
+                 "-o", str(out), "--quiet"]) == 0
+    old, new = Recommender.load(learned), Recommender.load(out)
+    assert new.compatibility.kind == "learned"
+    assert new.manifest["compatibility"] == old.manifest["compatibility"]
+    for key, rel in old.manifest["compatibility"]["files"].items():
+        if key != "table":
+            assert new.manifest["files"][rel] == old.manifest["files"][rel]
+    table_old, table_new = np.asarray(old.compatibility.table), np.asarray(new.compatibility.table)
+    assert len(table_new) == new.n_items
+    expect = new.compatibility.embed_features(features(
+        np.asarray(new.vectors), np.asarray(new.colours), np.asarray(new.items.category_codes),
+        np.asarray(new.items.gender_codes), len(new.taxonomy.categories)))
+    np.testing.assert_allclose(table_new, expect, atol=1e-5)
+    for r in range(0, new.n_items, 5):  # carried rows are the old table's own
+        o = old.items.row_of(new.items[r]["id"])
+        if o is not None and new.items[r].get("image_sha256") == old.items[o].get("image_sha256") \
+                and new.items[r]["category"] == old.items[o]["category"]:
+            assert np.array_equal(table_new[r], table_old[o])
+    assert new.manifest["model_version"] != old.manifest["model_version"]
+
+
+def _listing(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir())
+
+
+@pytest.mark.parametrize("what,content,message", [
+    ("remove", "{id}\nno-such-item\n", "remove.txt line 2: no item 'no-such-item' in the artifact"),
+    ("attributes", '{"id": "no-such-item", "price": 3}\n', "attributes.jsonl line 1: no item 'no-such-item'"),
+    ("attributes", '{"id": "{id}", "price": 3}\n{oops\n', "attributes.jsonl line 2: not valid JSON"),
+    ("attributes", '{"price": 3}\n', "attributes.jsonl line 1: no \"id\""),
+    ("attributes", '{"id": "{id}", "category": "tshirt"}\n', "line 1: 'category' is not an attribute"),
+    ("attributes", '{"id": "{id}", "price": "cheap"}\n', "attribute 'price' is a number in item"),
+    ("add", '{"id": "x-1", "image": "nope.jpg", "category": "robe"}\n', "unknown categories: 'robe'"),
+    ("add", '{"id": "x-1", "image": "../x.jpg", "category": "shirt"}\n', "escape the catalog root"),
+])
+def test_bad_inputs_are_one_line_exit_2_and_nothing_written(case, tmp_path, capsys, what, content, message):
+    bad = tmp_path / {"remove": "remove.txt", "attributes": "attributes.jsonl", "add": "add.jsonl"}[what]
+    bad.write_text(content.replace("{id}", _rows(case["base"])[0]["id"]))
+    out = tmp_path / "out"
+    before = _listing(tmp_path)
+    capsys.readouterr()
+    assert main(["update", str(case["base_art"]), f"--{what}", str(bad), "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("stygig: error: ") and "\n" not in err and message in err, err
+    assert _listing(tmp_path) == before
+
+
+def test_an_id_both_added_and_removed_is_refused(case, tmp_path, capsys):
+    rm = tmp_path / "rm.txt"
+    rm.write_text(_rows(case["add"])[0]["id"] + "\n")
+    assert main(["update", str(case["base_art"]), "--add", str(case["add"]), "--remove", str(rm),
+                 "-o", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "rm.txt line 1:" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_existing_out_is_refused_without_force(case, updated, tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(updated["art"], out)
+    before = (out / "manifest.json").read_bytes()
+    assert _update(case, out) == 2
+    assert "already holds an artifact" in capsys.readouterr().err
+    assert (out / "manifest.json").read_bytes() == before
+    assert _update(case, out, "--force") == 0
+    assert ArtifactReader.open(out).manifest["counts"] == ArtifactReader.open(updated["art"]).manifest["counts"]
+    assert main(["update", str(case["base_art"]), "--remove", str(case["remove"]), "-o", str(case["base_art"])]) == 2
+    assert "is the artifact being updated" in capsys.readouterr().err
+
+
+def test_ivf_categories_keep_their_centroids_while_recall_holds(tmp_path):
+    """IVF: the update refills the trained centroids and measures recall@50 as the build does;
+    vectors unlike anything the centroids were trained on bring it below the target: retrained."""
+    from stygig.artifact.index import TARGET_RECALL
+    from stygig.build import update_from_arrays, write_artifact_from_arrays
+    from stygig.features.encoders.precomputed import PrecomputedEncoder
+
+    rng = np.random.default_rng(0)
+    dim, n = 32, 3000
+    centres = rng.standard_normal((40, dim)).astype(np.float32)
+
+    def vectors(k, uniform=False):
+        x = centres[rng.integers(0, len(centres), k)] + 0.3 * rng.standard_normal((k, dim)).astype(np.float32)
+        if uniform:  # nothing like what the centroids were trained on
+            x = rng.standard_normal((k, dim)).astype(np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    enc = PrecomputedEncoder(dim, "test vectors")
+    ids = [f"shoe-{i:05d}" for i in range(n)]
+    base = tmp_path / "base"
+    write_artifact_from_arrays(base, ids=ids, categories=["sneakers"] * n, genders=["unisex"] * n,
+                               vectors=vectors(n), colours=np.zeros((n, 3, 4), np.float32), encoder=enc, index_kind="ivf")
+    old = ArtifactReader.open(base)
+    old_index = faiss.read_index(str(base / "index" / "cat-sneakers.faiss"))
+    centroids = faiss.extract_index_ivf(old_index).quantizer.reconstruct_n(0, old_index.nlist)
+
+    def update(out, k, **kw):
+        new_ids = [f"shoe-new-{i:05d}" for i in range(k)]
+        return update_from_arrays(base, out, ids=new_ids, categories=["sneakers"] * k, genders=["unisex"] * k,
+                                  vectors=vectors(k, **kw), colours=np.zeros((k, 3, 4), np.float32),
+                                  remove=ids[:10])
+
+    small = update(tmp_path / "small", 30)
+    assert small.indexes == {"sneakers": "refilled"}
+    index = faiss.read_index(str(tmp_path / "small" / "index" / "cat-sneakers.faiss"))
+    assert np.array_equal(faiss.extract_index_ivf(index).quantizer.reconstruct_n(0, index.nlist), centroids)
+    assert index.ntotal == n + 20
+    info = ArtifactReader.open(tmp_path / "small").manifest["index"]["per_category"]["sneakers"]
+    assert info["nprobe"] == old.manifest["index"]["per_category"]["sneakers"]["nprobe"]
+    assert info["tuned_recall_at_50"] >= TARGET_RECALL
+    big = update(tmp_path / "big", 4000, uniform=True)
+    assert big.indexes == {"sneakers": "retrained"}
+    info = ArtifactReader.open(tmp_path / "big").manifest["index"]["per_category"]["sneakers"]
+    assert info["n"] == n - 10 + 4000 and info["tuned_recall_at_50"] >= TARGET_RECALL
