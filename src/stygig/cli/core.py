@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("artifact", help="the artifact to update (it is not changed)")
     p.add_argument("--add", metavar="MANIFEST",
                    help="items to add or change: a manifest as build reads it (.jsonl/.csv, pictures relative to it)")
-    p.add_argument("--remove", metavar="IDS_FILE", help="a text file of item ids to remove, one a line")
+    p.add_argument("--remove", metavar="IDS", help="a text file of the item ids to remove, one a line")
     p.add_argument("--attributes", metavar="FILE",
                    help='JSON Lines {"id": ..., "price": 12.5, ...}: replace those attributes (null drops one)')
     p.add_argument("-o", "--out", required=True, help="artifact directory to write")
