@@ -92,6 +92,21 @@ class AttributeCollector:
                 col = self._values[name] = [None] * self.n
             col[row] = value
 
+    def put(self, name: str, rows: Iterable[int], values: Iterable[Any], first_ids: Mapping[str, str]) -> None:
+        """One attribute's values for many rows at once (an update's carried rows, from the old
+        artifact's columns); ``first_ids``: type -> the first item id with a value of that type
+        (empty: no row has a value, and nothing is recorded)."""
+        if not first_ids:
+            return
+        col = self._values.get(name)
+        if col is None:
+            col = self._values[name] = [None] * self.n
+        for r, v in zip(rows, values):
+            col[r] = v
+        seen = self._seen.setdefault(name, {})
+        for t, item_id in first_ids.items():
+            seen.setdefault(t, item_id)
+
     def types(self) -> dict[str, str]:
         return {name: _merge(name, self._seen[name]) for name in sorted(self._values)}
 

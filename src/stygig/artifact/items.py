@@ -39,13 +39,16 @@ class ItemWriter:
         self._fh = open(self.dir / "meta.jsonl", "wb")
 
     def add(self, row: dict[str, Any]) -> None:
-        item_id = row["id"].encode("utf-8")
-        if self._ids and item_id <= self._ids[-1]:
-            raise ValueError(f"items must be added in increasing id order ({row['id']!r})")
-        self._ids.append(item_id)
-        self._cats.append(self._cat_code[row["category"]])
-        self._genders.append(GENDERS.index(row["gender"]))
         line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        self.add_line(row["id"].encode("utf-8"), self._cat_code[row["category"]], GENDERS.index(row["gender"]), line)
+
+    def add_line(self, item_id: bytes, category_code: int, gender_code: int, line: bytes) -> None:
+        """A row already serialised as :meth:`add` serialises it (an update carries rows over)."""
+        if self._ids and item_id <= self._ids[-1]:
+            raise ValueError(f"items must be added in increasing id order ({item_id.decode('utf-8', 'replace')!r})")
+        self._ids.append(item_id)
+        self._cats.append(category_code)
+        self._genders.append(gender_code)
         self._fh.write(line)
         self._offsets.append(self._offsets[-1] + len(line))
 

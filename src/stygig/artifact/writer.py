@@ -71,6 +71,7 @@ class ArtifactWriter:
         self._col = _RowFile(self.art / "colors.npy", n, tuple(colour_shape))
         self._items = ItemWriter(self.art / "items", list(taxonomy.categories))
         self._cat_code = {c: i for i, c in enumerate(taxonomy.categories)}
+        self.taxonomy_categories = list(taxonomy.categories)
         self.codes = np.zeros(n, dtype=np.uint16)
         self.per_category: dict[str, int] = {}
         self._attributes = AttributeCollector(n)
@@ -92,6 +93,23 @@ class ArtifactWriter:
         self.per_category[category] = self.per_category.get(category, 0) + 1
         self.row = r + 1
         return r
+
+    def add_line(self, item_id: bytes, category_code: int, gender_code: int, line: bytes) -> int:
+        """One row whose JSON line is given as :meth:`add` would write it (an update's carried
+        rows); its attributes are given column-wise by :meth:`put_attributes`."""
+        r = self.row
+        if r >= self.n:
+            raise ValueError(f"more than the {self.n} rows this writer was opened for")
+        self._items.add_line(item_id, category_code, gender_code, line)
+        category = self.taxonomy_categories[category_code]
+        self.codes[r] = category_code
+        self.per_category[category] = self.per_category.get(category, 0) + 1
+        self.row = r + 1
+        return r
+
+    def put_attributes(self, name: str, rows: Sequence[int], values: Sequence[Any], first_ids: dict[str, str]) -> None:
+        """One attribute's values for the given rows at once (see :meth:`AttributeCollector.put`)."""
+        self._attributes.put(name, rows, values, first_ids)
 
     def add_block(self, metas: Sequence[dict[str, Any]], vectors: np.ndarray, colours: np.ndarray) -> None:
         """Consecutive rows at once (a build's chunk)."""

@@ -25,6 +25,7 @@ Every input is checked before anything is embedded or written; the artifact is w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -37,7 +38,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from stygig import jsonlines
-from stygig.artifact.attributes import check_catalog_types
+from stygig.artifact.attributes import BOOLEAN, NUMBER, STRING, STRINGS, load_columns, value_type
 from stygig.artifact.index import update_indexes
 from stygig.artifact.manifest import write_manifest
 from stygig.artifact.reader import ArtifactReader
@@ -307,91 +308,65 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
             index_kind: str | None, tar: bool | str | Path, t0: float) -> UpdateSummary:
     tax = old.taxonomy
     cats = list(tax.categories)
-    old_ids = [bytes(i).decode("utf-8") for i in np.asarray(old.items.ids)]
-    failed = {s["id"] for s in skipped_now}  # a changed item whose new picture is unusable goes, as a build skips it
-    dropped = removed | failed
-    # (id, old row or None, new row or None), in id order
-    plan: list[tuple[str, int | None, NewRow | None]] = []
-    plan += [(i, r, rows.get(i)) for r, i in enumerate(old_ids) if i not in dropped]
-    plan += [(i, None, row) for i, row in rows.items() if row.old_row is None]
-    plan.sort(key=lambda e: e[0])
-    if not plan:
+    # a changed item whose new picture is unusable goes, as a build skips it
+    dropped = removed | {s["id"] for s in skipped_now if old.items.row_of(s["id"]) is not None}
+    plan = _Plan.make(old, rows, dropped)
+    n = plan.n
+    if n == 0:
         raise StygigError("the update removes every item: an artifact needs at least one")
-    n = len(plan)
-    metas: list[dict[str, Any]] = []
-    row_map = np.full(len(old_ids), -1, dtype=np.int64)
-    changed: set[str] = set()
     old_codes = np.asarray(old.items.category_codes)
-    for r, i in enumerate(old_ids):
-        if i in dropped:
-            changed.add(cats[int(old_codes[r])])
-    for new_row, (item_id, r, row) in enumerate(plan):
-        if row is None:
-            meta = dict(old.items[r])
-        else:
-            meta = dict(row.meta)
-            if row.old_row is not None:
-                r = row.old_row
-            if row.vector is not None or r is None:  # embedded anew: its category's index changes
-                changed.add(meta["category"])
-                if r is not None:
-                    changed.add(cats[int(old_codes[r])])
-            elif cats[int(old_codes[r])] != meta["category"]:  # same picture, another category
-                changed.update((meta["category"], cats[int(old_codes[r])]))
-        if r is not None:
-            row_map[r] = new_row
-        patch = patches.get(item_id)
-        if patch:
-            attrs = dict(meta.get("attributes") or {})
-            for k, v in patch.items():
-                if v is None:
-                    attrs.pop(k, None)
-                else:
-                    attrs[k] = v
-            meta["attributes"] = attrs
-        metas.append(meta)
-    try:
-        check_catalog_types((m["id"], m.get("attributes")) for m in metas)
-    except CatalogError as e:
-        raise CatalogError(f"the updated catalog's attributes: {e.message}") from None
+    old_genders = np.asarray(old.items.gender_codes)
+    changed = {cats[int(c)] for c in old_codes[plan.dropped_rows]}
+    for row in plan.new:
+        r = row.old_row
+        if row.vector is not None or r is None:  # embedded anew: its category's index changes
+            changed.add(row.meta["category"])
+            if r is not None:
+                changed.add(cats[int(old_codes[r])])
+        elif cats[int(old_codes[r])] != row.meta["category"]:  # same picture, another category
+            changed.update((row.meta["category"], cats[int(old_codes[r])]))
     kind = index_kind or old.manifest.get("index", {}).get("kind") or "auto"
     known: dict[str, str] = {}
     files = old.manifest["files"]
     timings: dict[str, float] = {}
+    patched_rows = {}
+    for item_id, patch in patches.items():
+        r = old.items.row_of(item_id)
+        if item_id not in rows and r is not None:
+            patched_rows[r] = patch
     with staged_dir(out, "update") as art:
         (art / "thumbs").mkdir()
         t = time.perf_counter()
-        writer = ArtifactWriter(art, tax, n, old.vectors.shape[1], old.colours.shape[1:])
-        for s in range(0, n, BLOCK):
-            part = plan[s : s + BLOCK]
-            vec = np.empty((len(part), old.vectors.shape[1]), dtype=np.float32)
-            col = np.empty((len(part),) + old.colours.shape[1:], dtype=np.float32)
-            src_pos = [k for k, (_, r, row) in enumerate(part) if row is None or row.vector is None]
-            src_rows = [r if row is None else row.old_row for _, r, row in (part[k] for k in src_pos)]
-            if src_pos:
-                order = np.argsort(src_rows, kind="stable")
-                rows_sorted = np.asarray(src_rows, dtype=np.int64)[order]
-                pos_sorted = np.asarray(src_pos, dtype=np.int64)[order]
-                vec[pos_sorted] = old.vectors[rows_sorted]
-                col[pos_sorted] = old.colours[rows_sorted]
-            for k, (_, _, row) in enumerate(part):
-                if row is not None and row.vector is not None:
-                    vec[k] = row.vector
-                    col[k] = row.colours
-            writer.put_vectors(s, vec)
-            writer.put_colours(s, col)
-        for new_row, ((item_id, r, row), meta) in enumerate(zip(plan, metas)):
-            fresh = row is not None and row.vector is not None
-            if fresh:
-                if row.thumb is not None:
-                    meta["thumbnail"] = thumb_path(new_row)
-                    (art / meta["thumbnail"]).write_bytes(row.thumb)
-            elif meta.get("thumbnail"):
-                rel = thumb_path(new_row)
-                _link(old.root / meta["thumbnail"], art / rel)
-                known[rel] = files[meta["thumbnail"]]
-                meta["thumbnail"] = rel
-            writer.add(meta)
+        dim, cshape = old.vectors.shape[1], old.colours.shape[1:]
+        writer = ArtifactWriter(art, tax, n, dim, cshape)
+        _write_arrays(old, plan, writer, dim, cshape)
+        offsets = np.load(old.root / "items" / "meta.offsets.npy", allow_pickle=False).tolist()
+        with open(old.root / "items" / "meta.jsonl", "rb") as fh:
+            blob = fh.read()
+        ids = np.asarray(old.items.ids)
+        for j in range(n):
+            k = int(plan.order[j])
+            if k < plan.n_carried:
+                r = int(plan.carried[k])
+                line = blob[offsets[r] : offsets[r + 1]]
+                if r not in patched_rows:
+                    line = _renumber_thumbnail(line, r, j, old, art, known)
+                    if line is not None:
+                        writer.add_line(bytes(ids[r]), int(old_codes[r]), int(old_genders[r]), line)
+                        continue
+                    line = blob[offsets[r] : offsets[r + 1]]
+                meta = json.loads(line)
+                _patch(meta, patched_rows.get(r))
+                writer.add(_place_thumbnail(meta, j, None, old, art, known))
+            else:
+                row = plan.new[k - plan.n_carried]
+                meta = dict(row.meta)
+                _patch(meta, patches.get(meta["id"]))
+                fresh = row.vector is not None
+                writer.add(_place_thumbnail(meta, j, row.thumb if fresh else None, old, art, known, fresh))
+        del blob
+        for name, positions, values, first_ids in _carried_attributes(old, plan, set(patched_rows)):
+            writer.put_attributes(name, positions, values, first_ids)
         for rel, digest in files.items():
             if rel.startswith("encoder/"):
                 (art / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -400,17 +375,191 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
         (art / "encoder").mkdir(exist_ok=True)
         compatibility = _carry_compatibility(old, art, plan, writer.codes, known)
         timings["write_s"] = round(time.perf_counter() - t, 3)
-        indexer = partial(_indexer, old=old, old_codes=old_codes, row_map=row_map, changed=changed, known=known,
-                          actions=(actions := {}))
-        skipped = _skipped(old, skipped_now, {m["id"] for m in metas}, removed)
-        manifest = writer.finish(encoder_config=old.manifest["encoder"], encoder_description=old.report.get("encoder", {}),
-                                 skipped=skipped, category_text=old.category_text(), shard=None, index_kind=kind,
-                                 timings=timings, indexer=indexer, compatibility=compatibility, known_digests=known)
+        actions: dict[str, str] = {}
+        indexer = partial(_indexer, old=old, old_codes=old_codes, row_map=plan.row_map, changed=changed, known=known,
+                          actions=actions)
+        skipped = _skipped(old, skipped_now, rows, removed)
+        try:
+            manifest = writer.finish(encoder_config=old.manifest["encoder"],
+                                     encoder_description=old.report.get("encoder", {}), skipped=skipped,
+                                     category_text=old.category_text(), shard=None, index_kind=kind, timings=timings,
+                                     indexer=indexer, compatibility=compatibility, known_digests=known)
+        except CatalogError as e:
+            raise CatalogError(f"the updated catalog's attributes: {e.message}") from None
         manifest = _note_origin(art, manifest, old)
     summary = UpdateSummary(out, n, skipped_now, 0.0, manifest["encoder"], per_category=writer.per_category,
                             timings=timings, updated_from=str(old.root), removed=len(removed),
                             attributes_rewritten=len(patches), indexes=actions, **counts)
     return done(summary, out, t0, tar)
+
+
+@dataclass
+class _Plan:
+    """The new artifact's rows, in id order: row ``j`` is ``order[j]`` of the carried old rows
+    (``carried``, those kept as they are) followed by the new rows (``new``: added and changed)."""
+
+    carried: np.ndarray
+    new: list[NewRow]
+    order: np.ndarray
+    row_map: np.ndarray  # old row -> new row (-1: gone)
+    dropped_rows: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.order)
+
+    @property
+    def n_carried(self) -> int:
+        return len(self.carried)
+
+    @classmethod
+    def make(cls, old: ArtifactReader, rows: dict[str, NewRow], dropped: set[str]) -> "_Plan":
+        old_ids = np.asarray(old.items.ids)
+        keep = np.ones(len(old_ids), dtype=bool)
+        dropped_rows = np.array(sorted(r for r in (old.items.row_of(i) for i in dropped) if r is not None), dtype=np.int64)
+        keep[dropped_rows] = False
+        new = [rows[i] for i in sorted(rows) if i not in dropped]
+        keep[[row.old_row for row in new if row.old_row is not None]] = False
+        carried = np.flatnonzero(keep)
+        new_ids = np.array([row.meta["id"].encode("utf-8") for row in new], dtype=bytes) if new else np.zeros(0, "S1")
+        width = max(old_ids.dtype.itemsize, new_ids.dtype.itemsize)
+        every = np.concatenate([old_ids[carried].astype(f"S{width}"), new_ids.astype(f"S{width}")])
+        order = np.argsort(every, kind="stable")
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        row_map = np.full(len(old_ids), -1, dtype=np.int64)
+        row_map[carried] = position[: len(carried)]
+        for k, row in enumerate(new):
+            if row.old_row is not None:
+                row_map[row.old_row] = position[len(carried) + k]
+        return cls(carried, new, order, row_map, dropped_rows)
+
+    def positions(self) -> np.ndarray:
+        """The new row of every carried row."""
+        position = np.empty(self.n, dtype=np.int64)
+        position[self.order] = np.arange(self.n)
+        return position[: self.n_carried]
+
+
+def _write_arrays(old: ArtifactReader, plan: _Plan, writer: ArtifactWriter, dim: int, cshape: tuple) -> None:
+    """Vectors and colours in new-row order: the old rows' gathered, the embedded ones given."""
+    for s in range(0, plan.n, BLOCK):
+        part = plan.order[s : s + BLOCK]
+        vec = np.empty((len(part), dim), dtype=np.float32)
+        col = np.empty((len(part),) + tuple(cshape), dtype=np.float32)
+        src = np.full(len(part), -1, dtype=np.int64)
+        is_old = part < plan.n_carried
+        src[is_old] = plan.carried[part[is_old]]
+        for k in np.flatnonzero(~is_old):
+            row = plan.new[int(part[k]) - plan.n_carried]
+            if row.vector is None:
+                src[k] = row.old_row
+            else:
+                vec[k] = row.vector
+                col[k] = row.colours
+        take = np.flatnonzero(src >= 0)
+        if len(take):
+            order = np.argsort(src[take], kind="stable")  # sequential reads of the old files
+            vec[take[order]] = old.vectors[src[take][order]]
+            col[take[order]] = old.colours[src[take][order]]
+        writer.put_vectors(s, vec)
+        writer.put_colours(s, col)
+
+
+def _patch(meta: dict[str, Any], patch: dict[str, Any] | None) -> None:
+    """--attributes on one row: values replaced, ``None`` dropped."""
+    if not patch:
+        return
+    attrs = dict(meta.get("attributes") or {})
+    for k, v in patch.items():
+        if v is None:
+            attrs.pop(k, None)
+        else:
+            attrs[k] = v
+    meta["attributes"] = attrs
+
+
+def _renumber_thumbnail(line: bytes, r: int, j: int, old: ArtifactReader, art: Path, known: dict[str, str]) -> bytes | None:
+    """A carried row's JSON line with its thumbnail moved from row ``r``'s name to row ``j``'s
+    (the file hard-linked); None when the line is not as a writer writes it (then it is parsed)."""
+    if b'"thumbnail": null' in line:
+        return line
+    was, now = thumb_path(r), thumb_path(j)
+    pattern = b'"thumbnail": "' + was.encode() + b'"'
+    if line.count(b'"thumbnail": ') != 1 or pattern not in line:
+        return None
+    _link(old.root / was, art / now)
+    known[now] = old.manifest["files"][was]
+    return line.replace(pattern, b'"thumbnail": "' + now.encode() + b'"') if was != now else line
+
+
+def _place_thumbnail(meta: dict[str, Any], j: int, thumb: bytes | None, old: ArtifactReader, art: Path,
+                     known: dict[str, str], fresh: bool = False) -> dict[str, Any]:
+    """Row ``j``'s thumbnail: the new picture's, or the old one's (hard-linked), renamed for ``j``."""
+    if fresh:
+        meta["thumbnail"] = None
+        if thumb is not None:
+            meta["thumbnail"] = thumb_path(j)
+            (art / meta["thumbnail"]).write_bytes(thumb)
+    elif meta.get("thumbnail"):
+        rel = thumb_path(j)
+        _link(old.root / meta["thumbnail"], art / rel)
+        known[rel] = old.manifest["files"][meta["thumbnail"]]
+        meta["thumbnail"] = rel
+    return meta
+
+
+def _carried_attributes(old: ArtifactReader, plan: _Plan, patched: set[int]):
+    """(name, new rows, values, first item id of each type) of the carried rows' attributes, from
+    the old artifact's columns; attributes no column holds exactly (text, json, lists that may be
+    empty) from the rows themselves."""
+    keep = np.array([r not in patched for r in plan.carried.tolist()], dtype=bool) if patched else slice(None)
+    rows = plan.carried[keep]
+    positions = plan.positions()[keep]
+    ids = np.asarray(old.items.ids)
+    columns = load_columns(old.root, old.manifest, len(ids))
+    from_rows = []
+    for name, col in columns.items():
+        entry = col.entry
+        if col.type == NUMBER:
+            v = np.asarray(col.values)[rows]
+            present = ~np.isnan(v)
+            values = v[present].tolist()
+        elif col.type == BOOLEAN:
+            v = np.asarray(col.values)[rows]
+            present = v >= 0
+            values = (v[present] == 1).tolist()
+        elif col.type == STRING:
+            v = np.asarray(col.values)[rows]
+            present = v >= 0
+            vocab = [b.decode("utf-8") for b in np.asarray(col.vocabulary).tolist()]
+            values = [vocab[c] for c in v[present].tolist()]
+        elif col.type == STRINGS and int(entry.get("items", -1)) == int((np.diff(np.asarray(col.offsets)) > 0).sum()):
+            offsets = np.asarray(col.offsets)
+            lengths = offsets[rows + 1] - offsets[rows]
+            present = lengths > 0
+            vocab = [b.decode("utf-8") for b in np.asarray(col.vocabulary).tolist()]
+            flat = np.asarray(col.values)
+            values = [[vocab[c] for c in flat[a:b].tolist()] for a, b in zip(offsets[rows][present].tolist(),
+                                                                            offsets[rows + 1][present].tolist())]
+        else:
+            from_rows.append(name)
+            continue
+        hit = np.flatnonzero(present)
+        first = {col.type: bytes(ids[rows[hit[0]]]).decode("utf-8")} if len(hit) else {}
+        yield name, positions[present].tolist(), values, first
+    if from_rows:
+        for name in from_rows:
+            pos, values, first = [], [], {}
+            for r, j in zip(rows.tolist(), positions.tolist()):
+                value = old.items[r].get("attributes", {}).get(name)
+                t = value_type(value)
+                if t is None:
+                    continue
+                first.setdefault(t, old.items[r]["id"])
+                pos.append(j)
+                values.append(value)
+            yield name, pos, values, first
 
 
 def _indexer(vectors: Path, codes: np.ndarray, categories: list[str], index_dir: Path, kind: str, *,
@@ -427,7 +576,8 @@ def _indexer(vectors: Path, codes: np.ndarray, categories: list[str], index_dir:
     return info
 
 
-def _carry_compatibility(old: ArtifactReader, art: Path, plan, codes: np.ndarray, known: dict[str, str]) -> dict | None:
+def _carry_compatibility(old: ArtifactReader, art: Path, plan: _Plan, codes: np.ndarray,
+                         known: dict[str, str]) -> dict | None:
     """The old artifact's compatibility model for the new rows (None: the build's default).
 
     A learned model keeps its weights (hard-linked) and its table of item embeddings: the old
@@ -437,25 +587,22 @@ def _carry_compatibility(old: ArtifactReader, art: Path, plan, codes: np.ndarray
     if not spec or spec.get("kind") != LearnedCompatibility.kind:
         return spec
     model = load_compatibility(spec, taxonomy=old.taxonomy, directory=old.root, choice=LearnedCompatibility.kind)
-    table = np.empty((len(plan), model.table.shape[1]), dtype=np.float32)
+    table = np.empty((plan.n, model.table.shape[1]), dtype=np.float32)
+    table[plan.positions()] = np.asarray(model.table)[plan.carried]
     old_codes, old_genders = np.asarray(old.items.category_codes), np.asarray(old.items.gender_codes)
-    redo: list[int] = []
-    vectors: list[np.ndarray] = []
-    colours: list[np.ndarray] = []
-    genders: list[int] = []
-    for new_row, (_, r, row) in enumerate(plan):
-        if row is not None and row.old_row is not None:
-            r = row.old_row
-        gender = GENDERS.index(row.meta["gender"]) if row is not None else int(old_genders[r])
-        same = r is not None and (row is None or row.vector is None) and int(old_codes[r]) == int(codes[new_row]) \
-            and int(old_genders[r]) == gender
-        if same:
-            table[new_row] = model.table[r]
-        else:
-            redo.append(new_row)
-            vectors.append(row.vector if row.vector is not None else np.asarray(old.vectors[r]))
-            colours.append(row.colours if row.colours is not None else np.asarray(old.colours[r]))
-            genders.append(gender)
+    position = np.empty(plan.n, dtype=np.int64)
+    position[plan.order] = np.arange(plan.n)
+    redo, vectors, colours, genders = [], [], [], []
+    for k, row in enumerate(plan.new):
+        j, r = int(position[plan.n_carried + k]), row.old_row
+        gender = GENDERS.index(row.meta["gender"])
+        if r is not None and row.vector is None and int(old_codes[r]) == int(codes[j]) and int(old_genders[r]) == gender:
+            table[j] = model.table[r]
+            continue
+        redo.append(j)
+        vectors.append(row.vector if row.vector is not None else np.asarray(old.vectors[r]))
+        colours.append(row.colours if row.colours is not None else np.asarray(old.colours[r]))
+        genders.append(gender)
     if redo:
         table[redo] = model.embed_features(features(np.stack(vectors), np.stack(colours), codes[redo],
                                                     np.asarray(genders), len(old.taxonomy.categories)))
@@ -470,11 +617,12 @@ def _carry_compatibility(old: ArtifactReader, art: Path, plan, codes: np.ndarray
     return spec
 
 
-def _skipped(old: ArtifactReader, now: list[dict[str, str]], present: set[str], removed: set[str]) -> list[dict[str, str]]:
+def _skipped(old: ArtifactReader, now: list[dict[str, str]], given: Mapping[str, NewRow],
+             removed: set[str]) -> list[dict[str, str]]:
     """What a build of the new catalog would list as skipped: the old build's still-bad pictures
-    and this update's."""
+    (those --add did not give again) and this update's."""
     again = {s["id"] for s in now}
-    kept = [s for s in old.report.get("skipped", []) if s["id"] not in present and s["id"] not in removed and s["id"] not in again]
+    kept = [s for s in old.report.get("skipped", []) if s["id"] not in given and s["id"] not in removed and s["id"] not in again]
     return sorted(kept + now, key=lambda s: s["id"])
 
 
