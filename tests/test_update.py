@@ -303,7 +303,7 @@ def test_ivf_categories_keep_their_centroids_while_recall_holds(tmp_path):
                                   remove=ids[:10])
 
     small = update(tmp_path / "small", 30)
-    assert small.indexes == {"sneakers": "refilled"}
+    assert small.indexes == {"sneakers": "updated"}
     index = faiss.read_index(str(tmp_path / "small" / "index" / "cat-sneakers.faiss"))
     assert np.array_equal(faiss.extract_index_ivf(index).quantizer.reconstruct_n(0, index.nlist), centroids)
     assert index.ntotal == n + 20
@@ -314,3 +314,20 @@ def test_ivf_categories_keep_their_centroids_while_recall_holds(tmp_path):
     assert big.indexes == {"sneakers": "retrained"}
     info = ArtifactReader.open(tmp_path / "big").manifest["index"]["per_category"]["sneakers"]
     assert info["n"] == n - 10 + 4000 and info["tuned_recall_at_50"] >= TARGET_RECALL
+
+
+def test_recall_without_searching_is_the_recall_a_search_measures():
+    """update measures an IVF-Flat index's recall from its lists (an exact neighbour is found iff
+    its list is probed): the same figure FAISS's own search gives."""
+    from stygig.artifact.index import _ivf_recall, _recall
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(16), 16, 64, faiss.METRIC_INNER_PRODUCT)
+    index.train(x)
+    index.add_with_ids(x, np.arange(len(x), dtype=np.int64) * 3)
+    q = np.ascontiguousarray(x[:150] + 0.1 * rng.standard_normal((150, 16)).astype(np.float32))
+    for nprobe in (1, 4, 16):
+        mine, error = _ivf_recall(index, q, 50, nprobe)
+        assert mine == pytest.approx(_recall(index, q, 50, nprobe), abs=2e-3) and 0 < error < 0.05

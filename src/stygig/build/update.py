@@ -84,7 +84,7 @@ class UpdateSummary(BuildSummary):
     re_embedded: int = 0
     removed: int = 0
     attributes_rewritten: int = 0
-    #: category -> kept | renumbered | rebuilt | refilled | retrained | trained
+    #: category -> kept | renumbered | rebuilt | updated | retrained | trained
     indexes: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
@@ -316,15 +316,9 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
         raise StygigError("the update removes every item: an artifact needs at least one")
     old_codes = np.asarray(old.items.category_codes)
     old_genders = np.asarray(old.items.gender_codes)
-    changed = {cats[int(c)] for c in old_codes[plan.dropped_rows]}
-    for row in plan.new:
-        r = row.old_row
-        if row.vector is not None or r is None:  # embedded anew: its category's index changes
-            changed.add(row.meta["category"])
-            if r is not None:
-                changed.add(cats[int(old_codes[r])])
-        elif cats[int(old_codes[r])] != row.meta["category"]:  # same picture, another category
-            changed.update((row.meta["category"], cats[int(old_codes[r])]))
+    # the old rows whose vector is not in the new artifact as it was
+    stale = [*plan.dropped_rows.tolist(), *(row.old_row for row in plan.new if row.old_row is not None and (
+        row.vector is not None or cats[int(old_codes[row.old_row])] != row.meta["category"]))]
     kind = index_kind or old.manifest.get("index", {}).get("kind") or "auto"
     known: dict[str, str] = {}
     files = old.manifest["files"]
@@ -376,8 +370,8 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
         compatibility = _carry_compatibility(old, art, plan, writer.codes, known)
         timings["write_s"] = round(time.perf_counter() - t, 3)
         actions: dict[str, str] = {}
-        indexer = partial(_indexer, old=old, old_codes=old_codes, row_map=plan.row_map, changed=changed, known=known,
-                          actions=actions)
+        indexer = partial(_indexer, old=old, old_codes=old_codes, row_map=plan.row_map,
+                          stale=np.array(sorted(stale), dtype=np.int64), known=known, actions=actions)
         skipped = _skipped(old, skipped_now, rows, removed)
         try:
             manifest = writer.finish(encoder_config=old.manifest["encoder"],
@@ -563,11 +557,11 @@ def _carried_attributes(old: ArtifactReader, plan: _Plan, patched: set[int]):
 
 
 def _indexer(vectors: Path, codes: np.ndarray, categories: list[str], index_dir: Path, kind: str, *,
-             old: ArtifactReader, old_codes: np.ndarray, row_map: np.ndarray, changed: set[str],
+             old: ArtifactReader, old_codes: np.ndarray, row_map: np.ndarray, stale: np.ndarray,
              known: dict[str, str], actions: dict[str, str]) -> dict:
     info, done_ = update_indexes(vectors, codes, categories, index_dir, kind=kind, old_dir=old.root / "index",
                                  old_info=old.manifest.get("index", {}), old_codes=old_codes, row_map=row_map,
-                                 changed=changed)
+                                 stale=stale)
     actions.update(done_)
     for cat, what in done_.items():
         if what == "kept":
