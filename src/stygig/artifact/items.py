@@ -52,6 +52,20 @@ class ItemWriter:
         self._fh.write(line)
         self._offsets.append(self._offsets[-1] + len(line))
 
+    def add_lines(self, item_ids: Sequence[bytes], category_codes: Sequence[int], gender_codes: Sequence[int],
+                  lines: Sequence[bytes]) -> None:
+        """Consecutive rows already serialised (:meth:`add_line`, many at once)."""
+        if not item_ids:
+            return
+        if self._ids and item_ids[0] <= self._ids[-1]:
+            raise ValueError(f"items must be added in increasing id order ({item_ids[0].decode('utf-8', 'replace')!r})")
+        self._ids.extend(item_ids)
+        self._cats.extend(category_codes)
+        self._genders.extend(gender_codes)
+        self._fh.write(b"".join(lines))
+        ends = np.cumsum(np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))) + self._offsets[-1]
+        self._offsets.extend(ends.tolist())
+
     def close(self) -> int:
         self._fh.close()
         width = max((len(i) for i in self._ids), default=1)

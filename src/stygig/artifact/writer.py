@@ -107,6 +107,22 @@ class ArtifactWriter:
         self.row = r + 1
         return r
 
+    def add_lines(self, item_ids: Sequence[bytes], category_codes: np.ndarray, gender_codes: np.ndarray,
+                  lines: Sequence[bytes]) -> None:
+        """Consecutive rows as :meth:`add_line`, many at once (ids in increasing order)."""
+        r, m = self.row, len(lines)
+        if r + m > self.n:
+            raise ValueError(f"more than the {self.n} rows this writer was opened for")
+        codes = np.asarray(category_codes, dtype=np.uint16)
+        self._items.add_lines(item_ids, codes.tolist(), np.asarray(gender_codes).tolist(), lines)
+        self.codes[r : r + m] = codes
+        present, first, count = np.unique(codes, return_index=True, return_counts=True)
+        for k in np.argsort(first):  # in the order a row-by-row add would meet them
+            code = present[k]
+            category = self.taxonomy_categories[int(code)]
+            self.per_category[category] = self.per_category.get(category, 0) + int(count[k])
+        self.row = r + m
+
     def put_attributes(self, name: str, rows: Sequence[int], values: Sequence[Any], first_ids: dict[str, str]) -> None:
         """One attribute's values for the given rows at once (see :meth:`AttributeCollector.put`)."""
         self._attributes.put(name, rows, values, first_ids)
@@ -200,7 +216,7 @@ class _RowFile:
         block = np.ascontiguousarray(block, dtype=np.float32)
         if block.shape[1:] != self.row_shape or self.rows + len(block) > self.n:
             raise ValueError(f"{self.path.name}: a block of shape {block.shape} does not fit")
-        self._fh.write(block.tobytes())
+        self._fh.write(memoryview(block).cast("B"))  # the array's own bytes, not a copy
         self.rows += len(block)
 
     def close(self) -> None:

@@ -338,26 +338,40 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
         with open(old.root / "items" / "meta.jsonl", "rb") as fh:
             blob = fh.read()
         ids = np.asarray(old.items.ids)
-        for j in range(n):
-            k = int(plan.order[j])
+        run_ids: list[bytes] = []
+        run_lines: list[bytes] = []
+        run_rows: list[int] = []
+
+        def flush() -> None:
+            if run_lines:
+                at = np.asarray(run_rows, dtype=np.int64)
+                writer.add_lines(run_ids, old_codes[at], old_genders[at], run_lines)
+                run_ids.clear(), run_lines.clear(), run_rows.clear()
+
+        for j, k in enumerate(plan.order.tolist()):
             if k < plan.n_carried:
                 r = int(plan.carried[k])
                 line = blob[offsets[r] : offsets[r + 1]]
                 if r not in patched_rows:
                     line = _renumber_thumbnail(line, r, j, old, art, known)
                     if line is not None:
-                        writer.add_line(bytes(ids[r]), int(old_codes[r]), int(old_genders[r]), line)
+                        run_ids.append(bytes(ids[r]))
+                        run_lines.append(line)
+                        run_rows.append(r)
                         continue
                     line = blob[offsets[r] : offsets[r + 1]]
+                flush()
                 meta = json.loads(line)
                 _patch(meta, patched_rows.get(r))
                 writer.add(_place_thumbnail(meta, j, None, old, art, known))
             else:
+                flush()
                 row = plan.new[k - plan.n_carried]
                 meta = dict(row.meta)
                 _patch(meta, patches.get(meta["id"]))
                 fresh = row.vector is not None
                 writer.add(_place_thumbnail(meta, j, row.thumb if fresh else None, old, art, known, fresh))
+        flush()
         del blob
         for name, positions, values, first_ids in _carried_attributes(old, plan, set(patched_rows)):
             writer.put_attributes(name, positions, values, first_ids)
