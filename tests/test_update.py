@@ -331,3 +331,49 @@ def test_recall_without_searching_is_the_recall_a_search_measures():
     for nprobe in (1, 4, 16):
         mine, error = _ivf_recall(index, q, 50, nprobe)
         assert mine == pytest.approx(_recall(index, q, 50, nprobe), abs=2e-3) and 0 < error < 0.05
+
+
+def test_an_update_with_vectors_given_is_byte_for_byte_a_full_build(tmp_path):
+    """Vectors given (no encoder in the loop): the updated artifact's files are a full build's,
+    byte for byte — the same model_version — whatever moved."""
+    from stygig.build import update_from_arrays, write_artifact_from_arrays
+    from stygig.features.encoders.precomputed import PrecomputedEncoder
+    from stygig.taxonomy import Taxonomy
+
+    rng = np.random.default_rng(1)
+    cats = list(Taxonomy.default().categories)[:6]
+    n, dim = 300, 16
+    enc = PrecomputedEncoder(dim, "test vectors")
+
+    def catalog(ids):
+        k = len(ids)
+        v = rng.standard_normal((k, dim)).astype(np.float32)
+        return {"ids": ids, "categories": [cats[int(c)] for c in rng.integers(0, len(cats), k)],
+                "genders": ["unisex"] * k, "vectors": v / np.linalg.norm(v, axis=1, keepdims=True),
+                "colours": rng.uniform(0, 50, (k, 3, 4)).astype(np.float32),
+                "attributes": {"price": rng.uniform(1, 99, k).round(2).tolist(),
+                               "brand": [None if i % 7 == 0 else f"b{i % 5}" for i in range(k)],
+                               "sizes": [["S", "M"] if i % 3 else None for i in range(k)],
+                               "in_stock": [bool(i % 2) for i in range(k)]}}
+
+    old = catalog([f"item-{i:04d}" for i in range(0, 2 * n, 2)])
+    base = tmp_path / "base"
+    write_artifact_from_arrays(base, **old, encoder=enc)
+    up = catalog([f"item-{i:04d}" for i in (*range(1, 120, 4), 10, 20, 400, 402)])  # 30 added, 4 changed
+    gone = ["item-0000", "item-0100", "item-0598"]
+    update_from_arrays(base, tmp_path / "updated", **up, remove=gone)
+    rows = {}
+    for src in (old, up):
+        for k, i in enumerate(src["ids"]):
+            rows[i] = (src, k)
+    final = {"ids": sorted(i for i in rows if i not in gone)}
+    for key in ("categories", "genders"):
+        final[key] = [rows[i][0][key][rows[i][1]] for i in final["ids"]]
+    for key in ("vectors", "colours"):
+        final[key] = np.stack([rows[i][0][key][rows[i][1]] for i in final["ids"]])
+    final["attributes"] = {a: [rows[i][0]["attributes"][a][rows[i][1]] for i in final["ids"]] for a in old["attributes"]}
+    write_artifact_from_arrays(tmp_path / "full", **final, encoder=enc)
+    a, b = ArtifactReader.open(tmp_path / "updated").manifest, ArtifactReader.open(tmp_path / "full").manifest
+    volatile = "build_report.json"  # times and the like
+    assert {k: v for k, v in a["files"].items() if k != volatile} == {k: v for k, v in b["files"].items() if k != volatile}
+    assert a["model_version"] == b["model_version"]

@@ -239,61 +239,69 @@ def update_indexes(
     actions: dict[str, str] = {}
     per_cat: dict[str, dict] = {}
     fresh: list[int] = []
-    grown: dict[int, tuple[faiss.Index, dict, np.ndarray]] = {}
-    mapped = None
-    for code, cat in enumerate(categories):
-        rows = np.flatnonzero(codes == code)
-        if not len(rows):
-            continue
-        old = old_per.get(cat)
-        ivf = wants_ivf(len(rows), kind)
-        before = np.flatnonzero(old_codes == code)
-        kept = before[~is_stale[before]]
-        added = np.setdiff1d(rows, row_map[kept], assume_unique=True)
-        changed = len(kept) != len(before) or len(added) > 0
-        if old is None or (old.get("kind") == "ivf") != ivf or (changed and not ivf):
-            fresh.append(code)
-            continue
-        path, dest = old_dir / old["file"], out_dir / f"cat-{cat}.faiss"
-        if not changed and np.array_equal(row_map[before], before):
-            _link(path, dest)
-            actions[cat] = "kept"
-            per_cat[cat] = {**old, "file": dest.name}
-            continue
-        index = faiss.read_index(str(path))
-        if changed:
-            gone = before[is_stale[before]]
-            if len(gone):
-                index.remove_ids(faiss.IDSelectorBatch(gone.astype(np.int64)))
-        _renumber(index, row_map)
-        if not changed:
-            faiss.write_index(index, str(dest))
-            actions[cat] = "renumbered"
-            per_cat[cat] = {**old, "file": dest.name}
-            continue
-        if len(added):
+    # small operations (tens of vectors added, 200 queries' nearest lists): FAISS's OpenMP
+    # threads cost more than they save (measured: adding 40 vectors takes 25 ms with 2 threads,
+    # 0.5 ms with one); a category trained anew below gets them back
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        grown: dict[int, tuple[faiss.Index, dict, np.ndarray]] = {}
+        mapped = None
+        for code, cat in enumerate(categories):
+            rows = np.flatnonzero(codes == code)
+            if not len(rows):
+                continue
+            old = old_per.get(cat)
+            ivf = wants_ivf(len(rows), kind)
+            before = np.flatnonzero(old_codes == code)
+            kept = before[~is_stale[before]]
+            added = np.setdiff1d(rows, row_map[kept], assume_unique=True)
+            changed = len(kept) != len(before) or len(added) > 0
+            if old is None or (old.get("kind") == "ivf") != ivf or (changed and not ivf):
+                fresh.append(code)
+                continue
+            path, dest = old_dir / old["file"], out_dir / f"cat-{cat}.faiss"
+            if not changed and np.array_equal(row_map[before], before):
+                _link(path, dest)
+                actions[cat] = "kept"
+                per_cat[cat] = {**old, "file": dest.name}
+                continue
+            index = faiss.read_index(str(path))
+            if changed:
+                gone = before[is_stale[before]]
+                if len(gone):
+                    index.remove_ids(faiss.IDSelectorBatch(gone.astype(np.int64)))
+            _renumber(index, row_map)
+            if not changed:
+                faiss.write_index(index, str(dest))
+                actions[cat] = "renumbered"
+                per_cat[cat] = {**old, "file": dest.name}
+                continue
+            if len(added):
+                if mapped is None:
+                    mapped = np.load(vectors, mmap_mode="r", allow_pickle=False)
+                index.add_with_ids(np.ascontiguousarray(mapped[added], dtype=np.float32), added.astype(np.int64))
+            grown[code] = (index, old, rows)
+        for code, (index, old, rows) in grown.items():
+            cat = categories[code]
+            own = np.sort(rng.choice(rows, size=min(TUNE_QUERIES // 2, len(rows)), replace=False))
+            pool = np.flatnonzero(codes != code)
+            cross = np.sort(rng.choice(pool, size=min(len(pool), TUNE_QUERIES // 2), replace=False))
             if mapped is None:
                 mapped = np.load(vectors, mmap_mode="r", allow_pickle=False)
-            index.add_with_ids(np.ascontiguousarray(mapped[added], dtype=np.float32), added.astype(np.int64))
-        grown[code] = (index, old, rows)
-    for code, (index, old, rows) in grown.items():
-        cat = categories[code]
-        own = np.sort(rng.choice(rows, size=min(TUNE_QUERIES // 2, len(rows)), replace=False))
-        pool = np.flatnonzero(codes != code)
-        cross = np.sort(rng.choice(pool, size=min(len(pool), TUNE_QUERIES // 2), replace=False))
-        if mapped is None:
-            mapped = np.load(vectors, mmap_mode="r", allow_pickle=False)
-        queries = np.ascontiguousarray(np.vstack([mapped[own], mapped[cross]]), dtype=np.float32)
-        recall, error = _ivf_recall(index, queries, min(RECALL_K, len(rows)), int(old["nprobe"]))
-        if recall + 2 * error < TARGET_RECALL:
-            fresh.append(code)
-            continue
-        faiss.extract_index_ivf(index).nprobe = int(old["nprobe"])
-        dest = out_dir / f"cat-{cat}.faiss"
-        faiss.write_index(index, str(dest))
-        per_cat[cat] = {**old, "n": len(rows), "file": dest.name, "tuned_recall_at_50": round(recall, 4)}
-        actions[cat] = "updated"
-    grown.clear()
+            queries = np.ascontiguousarray(np.vstack([mapped[own], mapped[cross]]), dtype=np.float32)
+            recall, error = _ivf_recall(index, queries, min(RECALL_K, len(rows)), int(old["nprobe"]))
+            if recall + 2 * error < TARGET_RECALL:
+                fresh.append(code)
+                continue
+            faiss.extract_index_ivf(index).nprobe = int(old["nprobe"])
+            dest = out_dir / f"cat-{cat}.faiss"
+            faiss.write_index(index, str(dest))
+            per_cat[cat] = {**old, "n": len(rows), "file": dest.name, "tuned_recall_at_50": round(recall, 4)}
+            actions[cat] = "updated"
+        grown.clear()
+    finally:
+        faiss.omp_set_num_threads(threads)
     if fresh:
         was_ivf = {categories[c] for c in fresh if old_per.get(categories[c], {}).get("kind") == "ivf"}
         masked = np.where(np.isin(codes, fresh), codes, np.iinfo(np.uint16).max).astype(codes.dtype)
@@ -320,14 +328,16 @@ def _ivf_recall(index: faiss.Index, queries: np.ndarray, k: int, nprobe: int) ->
         recall = _recall(index, queries, k, nprobe)
         return recall, 0.0
     lists, d = ivf.invlists, ivf.d
-    blocks, owner = [], []
+    x = np.empty((index.ntotal, d), dtype=np.float32)  # one matrix product: many small ones cost far more
+    owner = np.empty(index.ntotal, dtype=np.int64)
+    at = 0
     for i in range(ivf.nlist):
         size = lists.list_size(i)
         if size:
             raw = faiss.rev_swig_ptr(lists.get_codes(i), size * lists.code_size)
-            blocks.append(np.frombuffer(raw, dtype=np.float32).reshape(size, d))
-            owner.append(np.full(size, i, dtype=np.int64))
-    x, owner = np.concatenate(blocks), np.concatenate(owner)
+            x[at : at + size] = np.frombuffer(raw, dtype=np.float32).reshape(size, d)
+            owner[at : at + size] = i
+            at += size
     sims = queries @ x.T
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     _, probed = ivf.quantizer.search(queries, nprobe)

@@ -55,16 +55,21 @@ class ItemWriter:
     def add_lines(self, item_ids: Sequence[bytes], category_codes: Sequence[int], gender_codes: Sequence[int],
                   lines: Sequence[bytes]) -> None:
         """Consecutive rows already serialised (:meth:`add_line`, many at once)."""
-        if not item_ids:
+        lengths = np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))
+        self.add_serialised(item_ids, category_codes, gender_codes, b"".join(lines), lengths)
+
+    def add_serialised(self, item_ids: Sequence[bytes], category_codes: Sequence[int], gender_codes: Sequence[int],
+                       data: bytes, lengths: np.ndarray) -> None:
+        """Consecutive rows as one run of JSON lines (``lengths``: each line's bytes)."""
+        if not len(item_ids):
             return
         if self._ids and item_ids[0] <= self._ids[-1]:
             raise ValueError(f"items must be added in increasing id order ({item_ids[0].decode('utf-8', 'replace')!r})")
         self._ids.extend(item_ids)
         self._cats.extend(category_codes)
         self._genders.extend(gender_codes)
-        self._fh.write(b"".join(lines))
-        ends = np.cumsum(np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))) + self._offsets[-1]
-        self._offsets.extend(ends.tolist())
+        self._fh.write(data)
+        self._offsets.extend((np.cumsum(lengths) + self._offsets[-1]).tolist())
 
     def close(self) -> int:
         self._fh.close()

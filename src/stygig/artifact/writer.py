@@ -110,16 +110,22 @@ class ArtifactWriter:
     def add_lines(self, item_ids: Sequence[bytes], category_codes: np.ndarray, gender_codes: np.ndarray,
                   lines: Sequence[bytes]) -> None:
         """Consecutive rows as :meth:`add_line`, many at once (ids in increasing order)."""
-        r, m = self.row, len(lines)
+        lengths = np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))
+        self.add_serialised(item_ids, category_codes, gender_codes, b"".join(lines), lengths)
+
+    def add_serialised(self, item_ids: Sequence[bytes], category_codes: np.ndarray, gender_codes: np.ndarray,
+                       data: bytes, lengths: np.ndarray) -> None:
+        """Consecutive rows as one run of JSON lines, as :meth:`add` writes them (``lengths``:
+        each line's bytes): an update copies a run of unchanged rows in one piece."""
+        r, m = self.row, len(lengths)
         if r + m > self.n:
             raise ValueError(f"more than the {self.n} rows this writer was opened for")
         codes = np.asarray(category_codes, dtype=np.uint16)
-        self._items.add_lines(item_ids, codes.tolist(), np.asarray(gender_codes).tolist(), lines)
+        self._items.add_serialised(item_ids, codes.tolist(), np.asarray(gender_codes).tolist(), data, lengths)
         self.codes[r : r + m] = codes
         present, first, count = np.unique(codes, return_index=True, return_counts=True)
         for k in np.argsort(first):  # in the order a row-by-row add would meet them
-            code = present[k]
-            category = self.taxonomy_categories[int(code)]
+            category = self.taxonomy_categories[int(present[k])]
             self.per_category[category] = self.per_category.get(category, 0) + int(count[k])
         self.row = r + m
 

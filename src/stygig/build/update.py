@@ -348,29 +348,47 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
                 writer.add_lines(run_ids, old_codes[at], old_genders[at], run_lines)
                 run_ids.clear(), run_lines.clear(), run_rows.clear()
 
-        for j, k in enumerate(plan.order.tolist()):
-            if k < plan.n_carried:
-                r = int(plan.carried[k])
-                line = blob[offsets[r] : offsets[r + 1]]
-                if r not in patched_rows:
-                    line = _renumber_thumbnail(line, r, j, old, art, known)
-                    if line is not None:
-                        run_ids.append(bytes(ids[r]))
-                        run_lines.append(line)
-                        run_rows.append(r)
-                        continue
+        # runs of unchanged rows that follow each other in both artifacts are copied in one piece
+        # when no thumbnail needs a new name; the others row by row
+        thumbs = any(rel.startswith("thumbs/") for rel in files)
+        order = plan.order
+        src = np.where(order < plan.n_carried, plan.carried[np.minimum(order, max(plan.n_carried - 1, 0))], -1) \
+            if plan.n_carried else np.full(n, -1)
+        whole = (src >= 0) & ~np.isin(src, list(patched_rows)) & (not thumbs)
+        starts = np.flatnonzero(np.r_[True, ~whole[1:] | ~whole[:-1] | (src[1:] != src[:-1] + 1)]) if n else []
+        ends = np.r_[starts[1:], n] if n else []
+        offs = np.asarray(offsets, dtype=np.int64)
+        for a, b in zip(np.asarray(starts).tolist(), np.asarray(ends).tolist()):
+            if whole[a]:
+                r0, r1 = int(src[a]), int(src[b - 1]) + 1
+                writer.add_serialised(ids[r0:r1].tolist(), old_codes[r0:r1], old_genders[r0:r1],
+                                      blob[offsets[r0] : offsets[r1]], np.diff(offs[r0 : r1 + 1]))
+                continue
+            for j in range(a, b):
+                k = int(order[j])
+                if k < plan.n_carried:
+                    r = int(plan.carried[k])
                     line = blob[offsets[r] : offsets[r + 1]]
-                flush()
-                meta = json.loads(line)
-                _patch(meta, patched_rows.get(r))
-                writer.add(_place_thumbnail(meta, j, None, old, art, known))
-            else:
-                flush()
-                row = plan.new[k - plan.n_carried]
-                meta = dict(row.meta)
-                _patch(meta, patches.get(meta["id"]))
-                fresh = row.vector is not None
-                writer.add(_place_thumbnail(meta, j, row.thumb if fresh else None, old, art, known, fresh))
+                    if r not in patched_rows:
+                        line = _renumber_thumbnail(line, r, j, old, art, known)
+                        if line is not None:
+                            run_ids.append(bytes(ids[r]))
+                            run_lines.append(line)
+                            run_rows.append(r)
+                            continue
+                        line = blob[offsets[r] : offsets[r + 1]]
+                    flush()
+                    meta = json.loads(line)
+                    _patch(meta, patched_rows.get(r))
+                    writer.add(_place_thumbnail(meta, j, None, old, art, known))
+                else:
+                    flush()
+                    row = plan.new[k - plan.n_carried]
+                    meta = dict(row.meta)
+                    _patch(meta, patches.get(meta["id"]))
+                    fresh = row.vector is not None
+                    writer.add(_place_thumbnail(meta, j, row.thumb if fresh else None, old, art, known, fresh))
+            flush()
         flush()
         del blob
         for name, positions, values, first_ids in _carried_attributes(old, plan, set(patched_rows)):
