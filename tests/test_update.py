@@ -377,3 +377,13 @@ def test_an_update_with_vectors_given_is_byte_for_byte_a_full_build(tmp_path):
     volatile = "build_report.json"  # times and the like
     assert {k: v for k, v in a["files"].items() if k != volatile} == {k: v for k, v in b["files"].items() if k != volatile}
     assert a["model_version"] == b["model_version"]
+
+
+def test_an_update_needs_a_change_and_leaves_an_item(case, tmp_path, capsys):
+    assert main(["update", str(case["base_art"]), "-o", str(tmp_path / "out")]) == 2
+    assert "update needs at least one of --add, --remove or --attributes" in capsys.readouterr().err
+    every = tmp_path / "every.txt"
+    every.write_text("".join(r["id"] + "\n" for r in _rows(case["base"])))
+    assert main(["update", str(case["base_art"]), "--remove", str(every), "-o", str(tmp_path / "out")]) == 2
+    assert "the update removes every item" in capsys.readouterr().err
+    assert _listing(tmp_path) == ["every.txt"]
