@@ -60,6 +60,8 @@ from stygig.taxonomy import GENDERS
 from stygig.wording import plural
 
 BLOCK = 65536
+#: what an update does to a category's index (stygig.artifact.index.update_indexes), re-indexing first
+INDEX_ACTIONS = ("rebuilt", "updated", "retrained", "trained", "renumbered", "kept")
 
 
 @dataclass
@@ -93,11 +95,16 @@ class UpdateSummary(BuildSummary):
             f"added {self.added}, changed {self.changed}, removed {self.removed}; attributes rewritten for "
             f"{plural(self.attributes_rewritten, 'item')}",
             f"embedded {plural(self.embedded, 'picture')}: {self.embedded - self.re_embedded} added, "
-            f"{self.re_embedded} of the {plural(self.changed, 'changed item')} (the others' pictures are unchanged)",
+            f"{self.re_embedded} changed" + (f" ({plural(kept, 'changed item')} kept {'its' if kept == 1 else 'their'} "
+                                             f"picture: not embedded)" if (kept := self.changed - self.re_embedded) else ""),
         ]
-        redone = {c: a for c, a in self.indexes.items() if a not in ("kept", "renumbered")}
-        lines.append(f"categories re-indexed: {len(redone)} of {len(self.indexes)}"
-                     + (" (" + ", ".join(f"{c} {a}" for c, a in redone.items()) + ")" if redone else ""))
+        by_action: dict[str, list[str]] = {a: [] for a in INDEX_ACTIONS}
+        for c, a in self.indexes.items():
+            by_action[a].append(c)
+        by_action = {a: cs for a, cs in by_action.items() if cs}
+        redone = sum(len(v) for a, v in by_action.items() if a not in ("kept", "renumbered"))
+        lines.append(f"categories re-indexed: {redone} of {len(self.indexes)}" + (" (" + "; ".join(
+            f"{a} {', '.join(cs) if len(cs) <= 4 else len(cs)}" for a, cs in by_action.items()) + ")" if by_action else ""))
         if self.skipped:
             lines.append(f"skipped {plural(len(self.skipped), 'bad file')}:")
             lines += [f"  {s['id']}: {s['reason']}" for s in self.skipped[:20]]
