@@ -388,3 +388,26 @@ def test_an_update_needs_a_change_and_leaves_an_item(case, tmp_path, capsys):
     assert main(["update", str(case["base_art"]), "--remove", str(every), "-o", str(tmp_path / "out")]) == 2
     assert "the update removes every item" in capsys.readouterr().err
     assert _listing(tmp_path) == ["every.txt"]
+
+
+def test_an_artifact_without_picture_hashes_re_embeds_every_changed_item(case, tmp_path, capsys):
+    """Built before builds hashed pictures: no row has image_sha256, so a changed item cannot be
+    known unchanged — it is re-embedded, and the new artifact records the hashes."""
+    from stygig.artifact.manifest import file_digests, write_manifest
+
+    old = tmp_path / "old"
+    shutil.copytree(case["base_art"], old)
+    lines = [json.loads(x) for x in (old / "items" / "meta.jsonl").read_text(encoding="utf-8").splitlines()]
+    data = [(json.dumps({k: v for k, v in row.items() if k != "image_sha256"}, ensure_ascii=False, sort_keys=True)
+             + "\n").encode() for row in lines]
+    (old / "items" / "meta.jsonl").write_bytes(b"".join(data))
+    np.save(old / "items" / "meta.offsets.npy", np.concatenate([[0], np.cumsum([len(x) for x in data])]).astype(np.int64))
+    manifest = json.loads((old / "manifest.json").read_text())
+    write_manifest(old, {**manifest, "files": file_digests(old)})
+    out = tmp_path / "out"
+    assert main(["update", str(old), "--add", str(case["add"]), "-o", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert f"{case['n_changed']} changed\n" in text and "kept their picture" not in text, text
+    new = ArtifactReader.open(out)
+    assert all(len(new.items[r].get("image_sha256", "")) == 64 for r in range(len(new.items)) if new.items[r]["id"]
+               in {row["id"] for row in _rows(case["add"])})
