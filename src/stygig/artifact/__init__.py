@@ -17,7 +17,7 @@ holding everything needed to answer a recommendation, and nothing that can run c
     build_report.json   what was built and skipped, with reasons, and where the time went
 
 Rows are written by :class:`~stygig.artifact.writer.ArtifactWriter` alone, whoever produces
-them (:mod:`stygig.build`: pictures, given vectors, merged shards); :mod:`stygig.artifact.derive`
+them (:mod:`stygig.build`: pictures, given vectors, merged shards, an update's carried and new rows); :mod:`stygig.artifact.derive`
 swaps the compatibility model; :mod:`stygig.artifact.pack` makes ``model.tar.gz``.
 
 The names below are importable from ``stygig.artifact`` itself; each loads its module when first

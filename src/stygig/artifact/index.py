@@ -22,6 +22,10 @@ Index kinds, chosen per category by size (``auto``) or forced:
   items of that category, reaches ``TARGET_RECALL``. Recorded in the manifest; overridable at
   load with ``STYGIG_NPROBE``.
 
+``stygig update`` (:func:`update_indexes`) rebuilds only the categories that changed: the others
+keep their file (its ids renumbered when rows moved), and an IVF category keeps its trained
+centroids while its measured recall holds.
+
 Indexes are read with ``IO_FLAG_MMAP_IFC``: memory-mapped, not copied, so a large artifact loads in
 milliseconds. FAISS's serialisation is plain data (no code).
 """
