@@ -32,8 +32,10 @@ milliseconds. FAISS's serialisation is plain data (no code).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -212,6 +214,7 @@ def build_indexes(
 def update_indexes(
     vectors: Path, codes: np.ndarray, categories: Sequence[str], out_dir: Path, *, kind: str,
     old_dir: Path, old_info: dict, old_codes: np.ndarray, row_map: np.ndarray, stale: np.ndarray,
+    digests: dict[str, str] | None = None,
 ) -> tuple[dict, dict[str, str]]:
     """The indexes of an updated artifact (``stygig update``), rebuilding only what changed.
 
@@ -232,9 +235,18 @@ def update_indexes(
     * otherwise built as a build builds it (``rebuilt``: exact search, identical to a full
       build's; or a new IVF, ``trained``).
 
-    Returns the manifest's index description and what was done, by category.
+    Returns the manifest's index description and what was done, by category; ``digests``, when
+    given, receives the sha256 of every file written here (by file name), hashed by a thread
+    while the next category is worked on.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    hasher = ThreadPoolExecutor(max_workers=1)
+    hashing: dict[str, Future] = {}
+
+    def written(dest: Path) -> None:
+        if digests is not None:
+            hashing[dest.name] = hasher.submit(_sha256, dest)
+
     codes, old_codes = np.asarray(codes), np.asarray(old_codes)
     old_per = (old_info or {}).get("per_category", {})
     is_stale = np.zeros(len(old_codes), dtype=bool)
@@ -278,6 +290,7 @@ def update_indexes(
             _renumber(index, row_map)
             if not changed:
                 faiss.write_index(index, str(dest))
+                written(dest)
                 actions[cat] = "renumbered"
                 per_cat[cat] = {**old, "file": dest.name}
                 continue
@@ -301,6 +314,7 @@ def update_indexes(
             faiss.extract_index_ivf(index).nprobe = int(old["nprobe"])
             dest = out_dir / f"cat-{cat}.faiss"
             faiss.write_index(index, str(dest))
+            written(dest)
             per_cat[cat] = {**old, "n": len(rows), "file": dest.name, "tuned_recall_at_50": round(recall, 4)}
             actions[cat] = "updated"
         grown.clear()
@@ -316,7 +330,15 @@ def update_indexes(
     per_cat = {cat: per_cat[cat] for cat in categories if cat in per_cat}
     info = {"metric": "inner_product", "kind": kind, "exact_max": EXACT_MAX, "target_recall_at_50": TARGET_RECALL,
             "per_category": per_cat}
+    if digests is not None:
+        digests.update({name: f.result() for name, f in hashing.items()})
+    hasher.shutdown()
     return info, {cat: actions[cat] for cat in per_cat}
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _ivf_recall(index: faiss.Index, queries: np.ndarray, k: int, nprobe: int) -> tuple[float, float]:

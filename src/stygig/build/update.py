@@ -598,10 +598,12 @@ def _carried_attributes(old: ArtifactReader, plan: _Plan, patched: set[int]):
 def _indexer(vectors: Path, codes: np.ndarray, categories: list[str], index_dir: Path, kind: str, *,
              old: ArtifactReader, old_codes: np.ndarray, row_map: np.ndarray, stale: np.ndarray,
              known: dict[str, str], actions: dict[str, str]) -> dict:
+    digests: dict[str, str] = {}
     info, done_ = update_indexes(vectors, codes, categories, index_dir, kind=kind, old_dir=old.root / "index",
                                  old_info=old.manifest.get("index", {}), old_codes=old_codes, row_map=row_map,
-                                 stale=stale)
+                                 stale=stale, digests=digests)
     actions.update(done_)
+    known.update({f"index/{name}": digest for name, digest in digests.items()})
     for cat, what in done_.items():
         if what == "kept":
             rel = f"index/{info['per_category'][cat]['file']}"
