@@ -126,6 +126,9 @@ def test_an_update_holds_what_a_full_build_of_the_new_catalog_holds(case, update
             assert (up.root / a["thumbnail"]).read_bytes() == (full.root / b["thumbnail"]).read_bytes(), b["id"]
     # the same code on the same pictures: the vectors agree to float tolerance (carried rows bitwise)
     np.testing.assert_allclose(np.asarray(up.vectors), np.asarray(full.vectors), atol=1e-5)
+    given = {r["id"] for r in _rows(case["add"])}
+    carried = [r for r in range(len(full.items)) if full.items[r]["id"] not in given]
+    assert np.array_equal(np.asarray(up.vectors)[carried], np.asarray(full.vectors)[carried])
     np.testing.assert_allclose(np.asarray(up.colours), np.asarray(full.colours), atol=1e-4)
     assert up.manifest["attributes"].keys() == full.manifest["attributes"].keys()
     for name, entry in full.manifest["attributes"].items():
