@@ -90,8 +90,10 @@ def measure(art: Path, n_queries: int, block: int = 20) -> dict:
                                len(rec.taxonomy.categories))
     mask_ms = (time.perf_counter() - t) * 1000
     selectivity = allowed.n / rec.n_items
-    cached = rec._allowed
-    uncached = F.FilterCache(size=0)
+    from dataclasses import replace
+
+    cached = rec.attribute_state
+    uncached = replace(cached, cache=F.FilterCache(size=0))
     for i in ids[:10]:  # warm both paths
         rec.recommend(Query(item_id=i), plain)
         rec.recommend(Query(item_id=i), filtered)
@@ -99,14 +101,14 @@ def measure(art: Path, n_queries: int, block: int = 20) -> dict:
     starved = 0
     for start in range(0, n_queries, block):
         for name, opts in (("none", plain), ("filtered", filtered), ("uncached", filtered)):
-            rec._allowed = uncached if name == "uncached" else cached
+            rec.swap_attributes(uncached if name == "uncached" else cached)
             for i in ids[start : start + block]:
                 t = time.perf_counter()
                 out = rec.recommend(Query(item_id=i), opts)
                 times[name].append((time.perf_counter() - t) * 1000)
                 if name == "filtered" and len(out["recommendations"]) < opts.top_k:
                     starved += 1
-    rec._allowed = cached
+    rec.swap_attributes(cached)
     # recall@50 of filtered search against exact filtered search, within IVF categories
     codes = np.asarray(rec.items.category_codes)
     cats = list(rec.taxonomy.categories)

@@ -187,6 +187,17 @@ class Column:
         except (OSError, ValueError, KeyError) as e:
             raise ArtifactError(f"artifact attribute {self.name!r} is unreadable: {e}") from None
 
+    @classmethod
+    def in_memory(cls, name: str, type: str, *, values: np.ndarray | None = None, offsets: np.ndarray | None = None,
+                  vocabulary: np.ndarray | None = None, items: int | None = None) -> "Column":
+        """A column whose arrays are held in memory (a live overlay's, :mod:`stygig.artifact.overlay`),
+        read exactly as an artifact's: the arrays fill the cached properties."""
+        col = cls(name, type, Path("."), {"type": type, **({} if items is None else {"items": items})})
+        for key, arr in (("values", values), ("offsets", offsets), ("vocabulary", vocabulary)):
+            if arr is not None:
+                col.__dict__[key] = arr  # what functools.cached_property would have stored
+        return col
+
     @property
     def filterable(self) -> bool:
         return self.type in FILTERABLE

@@ -35,6 +35,7 @@ from stygig.artifact.index import Indexes
 from stygig.artifact.attributes import Column, load_columns
 from stygig.artifact.items import ItemStore
 from stygig.recommend import boost, compose, explain, filters, infer, retrieve
+from stygig.recommend.attribute_state import AttributeState
 from stygig.recommend.compat import Compatibility, ContextScores, Pieces, against_context, load_compatibility, mean_off_diagonal, pairs_within
 from stygig.recommend.compat.registry import MANIFEST_KEY
 from stygig.recommend.query import Piece, Query, ResolvedPiece, check_wearable, resolve
@@ -70,11 +71,9 @@ class Recommender:
         self.indexes = indexes
         self.category_text = category_text
         self.compatibility = compatibility
-        #: typed attribute columns by name (memory-mapped when a filter first reads them)
-        self.attributes: dict[str, Column] = load_columns(artifact_dir, manifest, len(items))
-        self._allowed = filters.FilterCache()
-        #: attribute name -> (its column, the quantile of each row): read when a boost first names it
-        self._quantiles: dict[str, tuple[Column, np.ndarray]] = {}
+        #: typed attribute columns and their filter cache, swapped whole by a live overlay (one
+        #: reference: a request reads it once, see :meth:`swap_attributes`)
+        self._attribute_state = AttributeState(load_columns(artifact_dir, manifest, len(items)))
         self.model_version = manifest["model_version"]
         self.n_items = len(items)
         self._cat_names = list(taxonomy.categories)
@@ -84,6 +83,27 @@ class Recommender:
         self._comp_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray, list[str], np.ndarray, SlotPlan]] = {}
         self._together_cache: dict[tuple[str, ...], np.ndarray] = {}
         self._sizes_cache: dict[tuple[str, ...], list[int]] = {}
+
+    @property
+    def attribute_state(self) -> AttributeState:
+        """The attributes requests read now (take it once per request: a swap may follow)."""
+        return self._attribute_state
+
+    @property
+    def attributes(self) -> dict[str, Column]:
+        """Typed attribute columns by name (memory-mapped when a filter first reads them), the
+        live overlay's where one is applied."""
+        return self._attribute_state.columns  # type: ignore[return-value]
+
+    def swap_attributes(self, state: AttributeState) -> AttributeState:
+        """Serve ``state`` from the next request on (one reference assignment); returns the old one."""
+        old, self._attribute_state = self._attribute_state, state
+        return old
+
+    def build_allowed(self, f: "filters.Filter", state: AttributeState) -> retrieve.Allowed:
+        """The pass mask of ``f`` over ``state``'s columns, as retrieval searches within it."""
+        return retrieve.Allowed(filters.compile_mask(f, state.columns, self.n_items), self.items.category_codes,
+                                len(self._cat_names))
 
     @property
     def weights(self) -> dict[str, float] | None:
@@ -168,32 +188,33 @@ class Recommender:
             "category_display": {c: self.taxonomy.categories[c].display for c in self._cat_names},
             "compatibility": self.compatibility.kind,
             "weights": self.weights,
-            "attributes": {name: col.type for name, col in self.attributes.items()},
+            "attributes": {name: col.type for name, col in self._attribute_state.columns.items()},
         }
 
-    def allowed(self, f: "filters.Filter | None") -> retrieve.Allowed | None:
-        """The rows attribute filter ``f`` lets through, as retrieval searches within them (None:
-        no filter). An unknown attribute or a wrongly typed value is an InvalidInput naming it."""
+    def allowed(self, f: "filters.Filter | None", state: AttributeState | None = None) -> retrieve.Allowed | None:
+        """The rows attribute filter ``f`` lets through in ``state`` (default: the current one), as
+        retrieval searches within them (None: no filter). An unknown attribute or a wrongly typed
+        value is an InvalidInput naming it."""
         if not f:
             return None
-        filters.check(f, self.attributes)  # before the cache: 1 == True, but 1 is no boolean
-        return self._allowed.get(f, lambda f: retrieve.Allowed(
-            filters.compile_mask(f, self.attributes, self.n_items), self.items.category_codes, len(self._cat_names)))
+        state = state or self._attribute_state
+        filters.check(f, state.columns)  # before the cache: 1 == True, but 1 is no boolean
+        return state.cache.get(f, lambda f: self.build_allowed(f, state))
 
-    def boosted(self, b: "boost.Boost | None", rows: np.ndarray) -> boost.Applied | None:
-        """Boost ``b`` read for the items at ``rows`` (None: no boost). An attribute the artifact
-        lacks, or one that is not a number, is an InvalidInput naming it."""
+    def boosted(self, b: "boost.Boost | None", rows: np.ndarray, state: AttributeState | None = None) -> boost.Applied | None:
+        """Boost ``b`` read for the items at ``rows`` in ``state`` (default: the current one; None: no
+        boost). An attribute the artifact lacks, or one that is not a number, is an InvalidInput naming it."""
         if not b:
             return None
-        columns = self.attributes
+        state = state or self._attribute_state
+        columns = state.columns
         boost.check(b, columns)
         quantiles = {}
         for name, _ in b.terms:
-            col = columns[name]
-            hit = self._quantiles.get(name)
-            if hit is None or hit[0] is not col:  # computed once per column (a new column: anew)
-                hit = self._quantiles[name] = (col, boost.quantiles(col.values))
-            quantiles[name] = hit[1]
+            hit = state.quantiles.get(name)
+            if hit is None:  # computed once per column of a state (a live overlay's state: its own)
+                hit = state.quantiles[name] = boost.quantiles(columns[name].values)
+            quantiles[name] = hit
         return boost.apply(b, quantiles, rows)
 
     # ---- the category vote (also measured on the catalog itself) ---------------------------
@@ -293,8 +314,9 @@ class Recommender:
         categories = tuple(d["category"] for _, d in described)
         cats, cat_codes, groups, cat_slot, plan = self._complementary(categories)
         query_rows = tuple(p.row for p in pieces if p.row is not None)
+        state = self._attribute_state  # once: this request reads these attributes throughout
         passes = retrieve.Filters(gender=opts.gender, exclude_ids=opts.exclude_ids, exclude_rows=query_rows,
-                                  allowed=self.allowed(opts.filters))
+                                  allowed=self.allowed(opts.filters, state))
         pool = max(MIN_POOL, POOL_PER_ITEM * opts.items_per_category)
         cand = retrieve.candidates_for_all(self.indexes, self.items, self.vectors, [p.vector for p in pieces], cats, pool, passes)
         empty = {"pieces": [], "score": None, "coherence": None} if compose_outfit else None
@@ -317,14 +339,14 @@ class Recommender:
             vectors=np.asarray(self.vectors[cand.rows], dtype=np.float32) if self.compatibility.needs_vectors else None,
         )
         scores = against_context(self.compatibility, context, candidates, similarity=cand.sims)
-        lift = self.boosted(opts.boost, cand.rows)
+        lift = self.boosted(opts.boost, cand.rows, state)
         if lift is not None:  # the boost is a part of the score, and shapes the outfit as the list
             scores = ContextScores(lift.blend(scores.total), {**scores.parts, "boost": lift.part}, scores.pairs)
         ranked = compose.group_first(
             scores.total, cand.rows, cand.slot, groups,
             items_per_category=opts.items_per_category, min_score=opts.min_score, top_k=opts.top_k,
         )
-        ctx = _Context(self, cand, scores, categories, pieces, lift)
+        ctx = _Context(self, cand, scores, categories, pieces, state, lift)
         if not compose_outfit:
             return [ctx.piece(i, rank) for rank, i in enumerate(ranked, start=1)], None
         composition, short, full = self._compose(plan, context, candidates, cat_slot[cand.slot], scores, opts, lift)
@@ -414,9 +436,9 @@ class _Context:
     with its scores against the query pieces, explained against the piece it goes with best."""
 
     def __init__(self, rec: Recommender, cand, scores, categories: tuple[str, ...], pieces: list[ResolvedPiece],
-                 lift: boost.Applied | None = None):
+                 state: AttributeState, lift: boost.Applied | None = None):
         self.rec, self.cand, self.scores, self.categories, self.pieces = rec, cand, scores, categories, pieces
-        self.lift = lift
+        self.state, self.lift = state, lift
         self.best_piece = np.argmax(scores.pairs.total, axis=0)
         self.relation = scores.pairs.relation
         self.part_keys = [(f"{name}_score", values) for name, values in scores.parts.items()]
@@ -444,7 +466,8 @@ class _Context:
 
     def piece(self, i: int, rank: int) -> dict[str, Any]:
         rec, scores = self.rec, self.scores
-        it = rec.items[int(self.cand.rows[i])]
+        row = int(self.cand.rows[i])
+        it = rec.items[row]
         q = int(self.best_piece[i])
         rel = None if self.relation is None else int(self.relation[q, i])
         out = {
@@ -461,7 +484,7 @@ class _Context:
         out["colors"] = it["colors"]
         out["path"] = it.get("path", "")
         out["thumbnail"] = it["thumbnail"]
-        out["attributes"] = it.get("attributes") or {}
+        out["attributes"] = self.state.attributes_of(row, it.get("attributes"))
         out["reason"] = explain.reason(
             rec.taxonomy, it,
             relation=RELATIONS[rel] if rel is not None and 0 <= rel < len(RELATIONS) else None,

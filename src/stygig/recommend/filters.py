@@ -282,6 +282,11 @@ class FilterCache:
         self._built: OrderedDict[Filter, Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    def filters(self) -> list[Filter]:
+        """The filters held, least recently used first (a new attribute state builds them ahead)."""
+        with self._lock:
+            return list(self._built)
+
     def get(self, f: Filter, build: Callable[[Filter], T]) -> T:
         with self._lock:
             if f in self._built:

@@ -1,0 +1,247 @@
+"""An attribute overlay: new attribute values for an artifact's items, without a rebuild (issue 14.5).
+
+An overlay is JSON Lines, one item a line::
+
+    {"id": "shirt-0003", "price": 49.99, "in_stock": false}
+    {"id": "dress-0001", "sizes": ["S", "M"], "sale": true}
+
+Each line replaces the named attributes of one existing item; what a line leaves out keeps the
+artifact's value, and ``null`` removes the value (the item no longer has it). An overlay is
+whole: applying one means *the artifact plus this overlay*, never the previous overlay plus this
+one. :func:`apply_overlay` checks all of it before anything is used, and every mistake is one
+:class:`OverlayError` naming the source and the line:
+
+* a line that is not a JSON object, has no ``"id"`` string, or repeats an earlier line's id;
+* an id the artifact does not hold;
+* a value whose type differs from the artifact's recorded type for that attribute (a string for
+  the number ``price``; a string longer than 128 bytes for a ``string`` attribute);
+* an attribute the artifact does not have is *added*, typed as a build would type it from the
+  overlay's values (mixed types are an error naming a line of each); items the overlay does not
+  name lack it.
+
+The result is new columns for the attributes the overlay touches (copies of the artifact's with
+the overlay's values written in; the others stay the artifact's memory-mapped ones) and the
+overlay's own values by row, which responses merge into an item's stored ``attributes``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from stygig.artifact.attributes import BOOLEAN, JSON, NUMBER, STRING, STRINGS, TEXT, Column, value_type
+from stygig.errors import StygigError
+
+#: the largest overlay read (bytes): about 2 M rows of a few attributes
+MAX_OVERLAY_BYTES = 512 * 1024 * 1024
+ID = "id"
+
+
+class OverlayError(StygigError):
+    """An overlay that is refused (the last good one stays)."""
+
+    status = 422
+    code = "overlay_error"
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """An overlay applied to an artifact's columns."""
+
+    #: every attribute column by name: the artifact's, replaced or added where the overlay sets it
+    columns: dict[str, Column]
+    #: row -> the overlay's attribute values for that item (None: removed)
+    values: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: attributes the overlay sets, and those of them the artifact did not have (name -> type)
+    attributes: tuple[str, ...] = ()
+    added: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return len(self.values)
+
+
+_A = {NUMBER: "a number", BOOLEAN: "a boolean", STRING: "a string", STRINGS: "a list of strings",
+      TEXT: "a long string", JSON: "a JSON value"}
+
+
+def apply_overlay(data: bytes, source: str, ids: np.ndarray, columns: Mapping[str, Column]) -> Overlay:
+    """The overlay in ``data`` (JSON Lines) against an artifact's sorted ``ids`` and its attribute
+    ``columns``. Raises :class:`OverlayError` naming ``source`` and the line."""
+    n = len(ids)
+    if len(data) > MAX_OVERLAY_BYTES:
+        raise OverlayError(f"overlay {source} is {len(data)} bytes, over the {MAX_OVERLAY_BYTES}-byte limit")
+    lines: list[int] = []
+    keys: list[str] = []
+    objs: list[dict[str, Any]] = []
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        where = f"overlay {source} line {lineno}"
+        try:
+            obj = json.loads(raw)
+        except (ValueError, RecursionError) as e:
+            raise OverlayError(f"{where}: not JSON ({getattr(e, 'msg', type(e).__name__)})") from None
+        if not isinstance(obj, dict):
+            raise OverlayError(f"{where}: must be a JSON object {{\"id\": ..., attribute: value, ...}}")
+        item_id = obj.pop(ID, None)
+        if not isinstance(item_id, str) or not item_id:
+            raise OverlayError(f"{where}: needs an \"id\" string naming a catalog item")
+        lines.append(lineno)
+        keys.append(item_id)
+        objs.append(obj)
+    rows = _rows_of(keys, lines, ids, source)
+
+    # every value against its attribute's type (the artifact's, or the one the overlay gives it)
+    per: dict[str, tuple[list[int], list[Any]]] = {}
+    first_line: dict[str, dict[str, int]] = {}
+    for lineno, row, obj in zip(lines, rows, objs):
+        for name, value in obj.items():
+            t = value_type(value)
+            col = columns.get(name)
+            if col is not None and t is not None and not _fits(t, col.type):
+                raise OverlayError(f"overlay {source} line {lineno}: attribute {name[:60]!r} is {_A[t]} here but "
+                                   f"{_A[col.type]} in the artifact ({col.type}); give it the artifact's type or null")
+            if col is None and t is not None:
+                first_line.setdefault(name, {}).setdefault(t, lineno)
+            got = per.get(name)
+            if got is None:
+                got = per[name] = ([], [])
+            got[0].append(row)
+            got[1].append(value)
+    added = {name: _new_type(name, first_line.get(name, {}), source) for name in per if name not in columns}
+
+    out = dict(columns)
+    for name, (rs, vs) in per.items():
+        col = columns.get(name)
+        kind = col.type if col is not None else added[name]
+        out[name] = _column(name, kind, col, np.asarray(rs, dtype=np.int64), vs, n)
+    values = {row: obj for row, obj in zip(rows.tolist(), objs) if obj}
+    return Overlay(out, values, tuple(sorted(per)), added)
+
+
+def _rows_of(keys: list[str], lines: list[int], ids: np.ndarray, source: str) -> np.ndarray:
+    """Each id's row (one binary search over the artifact's sorted ids, for all of them at once)."""
+    if not keys:
+        return np.zeros(0, dtype=np.int64)
+    width = ids.dtype.itemsize
+    enc = [k.encode("utf-8") for k in keys]
+    fits = np.fromiter((len(e) <= width and b"\0" not in e for e in enc), dtype=bool, count=len(enc))
+    probe = np.array([e if ok else b"" for e, ok in zip(enc, fits)], dtype=f"S{max(width, 1)}")
+    pos = np.searchsorted(ids, probe)
+    inside = pos < len(ids)
+    found = fits & inside
+    found[inside] &= np.asarray(ids)[pos[inside]] == probe[inside]
+    if not found.all():
+        i = int(np.flatnonzero(~found)[0])
+        raise OverlayError(f"overlay {source} line {lines[i]}: unknown item id {keys[i][:100]!r} "
+                           "(an overlay changes the attributes of the artifact's items)")
+    rows = pos.astype(np.int64)
+    order = np.argsort(rows, kind="stable")
+    dup = np.flatnonzero(np.diff(rows[order]) == 0)
+    if len(dup):
+        a, b = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
+        raise OverlayError(f"overlay {source} line {lines[b]}: item {keys[b][:100]!r} is already on line {lines[a]}; "
+                           "give each item one line")
+    return rows
+
+
+def _fits(t: str, kind: str) -> bool:
+    """Whether a value of type ``t`` may stand in an attribute of type ``kind``."""
+    if kind == JSON:
+        return True
+    if kind == TEXT:
+        return t in (STRING, TEXT)
+    return t == kind
+
+
+def _new_type(name: str, seen: dict[str, int], source: str) -> str:
+    """An added attribute's type from the overlay's values (type -> first line), as a build types it."""
+    kinds = set(seen)
+    if not kinds:
+        return JSON  # only nulls: nothing to type, nothing to filter
+    if kinds <= {STRING, TEXT}:
+        return TEXT if TEXT in kinds else STRING
+    if JSON in kinds:
+        return JSON
+    if len(kinds) == 1:
+        return kinds.pop()
+    (t1, l1), (t2, l2) = sorted(seen.items(), key=lambda kv: kv[1])[:2]
+    raise OverlayError(f"overlay {source} line {l2}: attribute {name[:60]!r} is {_A[t2]} here but {_A[t1]} on line "
+                       f"{l1}; give it one type (the artifact does not have it)")
+
+
+def _column(name: str, kind: str, col: Column | None, rows: np.ndarray, values: list[Any], n: int) -> Column:
+    """``col`` (None: an empty one) with ``values`` written at ``rows``."""
+    if kind == NUMBER:
+        out = np.full(n, np.nan) if col is None else np.array(col.values, dtype=np.float64)
+        out[rows] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        return Column.in_memory(name, kind, values=out, items=int(np.count_nonzero(~np.isnan(out))))
+    if kind == BOOLEAN:
+        out = np.full(n, -1, dtype=np.int8) if col is None else np.array(col.values, dtype=np.int8)
+        out[rows] = np.array([-1 if v is None else int(v) for v in values], dtype=np.int8)
+        return Column.in_memory(name, kind, values=out, items=int(np.count_nonzero(out >= 0)))
+    if kind == STRING:
+        old_vocab = _vocab(col)
+        vocab, remap = _extend(old_vocab, {v.encode("utf-8") for v in values if v is not None})
+        codes = np.full(n, -1, dtype=np.int32) if col is None else _remapped(np.asarray(col.values), remap)
+        index = {v: i for i, v in enumerate(vocab.tolist())}
+        codes[rows] = np.array([-1 if v is None else index[v.encode("utf-8")] for v in values], dtype=np.int32)
+        return Column.in_memory(name, kind, values=codes, vocabulary=vocab, items=int(np.count_nonzero(codes >= 0)))
+    if kind == STRINGS:
+        return _strings(name, col, rows, values, n)
+    # text, json: carried in the rows only (the overlay's values reach responses; nothing to filter)
+    return col if col is not None else Column.in_memory(name, kind)
+
+
+def _vocab(col: Column | None) -> list[bytes]:
+    return [] if col is None else np.asarray(col.vocabulary).tolist()
+
+
+def _extend(old: list[bytes], new: set[bytes]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sorted vocabulary holding ``old`` and ``new``, and how old codes map into it (None: unchanged)."""
+    missing = new.difference(old)
+    merged = sorted(set(old) | missing) if missing else old
+    width = max((len(v) for v in merged), default=1) or 1
+    vocab = np.array(merged, dtype=f"S{width}")
+    if not missing:
+        return vocab, None
+    remap = np.searchsorted(vocab, np.array(old, dtype=f"S{width}")).astype(np.int32) if old else np.zeros(0, np.int32)
+    return vocab, remap
+
+
+def _remapped(codes: np.ndarray, remap: np.ndarray | None) -> np.ndarray:
+    if remap is None:
+        return np.array(codes, dtype=np.int32)
+    return np.where(codes >= 0, remap[np.maximum(codes, 0)] if len(remap) else -1, -1).astype(np.int32)
+
+
+def _strings(name: str, col: Column | None, rows: np.ndarray, values: list[Any], n: int) -> Column:
+    """A list-of-strings column with the overlay's lists at ``rows``: every other row's codes moved
+    to their new places in one pass."""
+    vocab, remap = _extend(_vocab(col), {s.encode("utf-8") for v in values if v is not None for s in v})
+    if col is None:
+        old_off, flat = np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    else:
+        old_off, flat = np.asarray(col.offsets, dtype=np.int64), _remapped(np.asarray(col.values), remap)
+    old_len = np.diff(old_off)
+    new_len = old_len.copy()
+    new_len[rows] = [0 if v is None else len(v) for v in values]
+    new_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(new_len, out=new_off[1:])
+    out = np.empty(int(new_off[-1]), dtype=np.int32)
+    kept = np.ones(n, dtype=bool)
+    kept[rows] = False
+    keep = np.repeat(kept, old_len)
+    shift = np.repeat(new_off[:-1] - old_off[:-1], old_len)
+    out[(np.arange(len(flat), dtype=np.int64) + shift)[keep]] = flat[keep]
+    index = {v: i for i, v in enumerate(vocab.tolist())}
+    for row, v in zip(rows.tolist(), values):
+        if v:
+            start = int(new_off[row])
+            out[start:start + len(v)] = [index[s.encode("utf-8")] for s in v]
+    return Column.in_memory(name, STRINGS, values=out, offsets=new_off, vocabulary=vocab,
+                            items=int(np.count_nonzero(new_len)))
