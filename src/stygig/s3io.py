@@ -202,6 +202,18 @@ def read_s3_bytes(uri: str, *, allowed_buckets: set[str] | frozenset[str] | None
         body.close()
 
 
+def head_s3(uri: str, *, allowed_buckets: set[str] | frozenset[str] | None) -> dict[str, Any]:
+    """HeadObject of one object (``ETag``, ``LastModified``, ``ContentLength``), within the allow-list."""
+    bucket, key = parse_s3_uri(uri)
+    if not key or key.endswith("/"):
+        raise InvalidInput(f"s3 URI names no object: {uri[:200]!r}", code="invalid_s3_uri")
+    _check_allowed(bucket, uri, allowed_buckets)
+    try:
+        return s3_client().head_object(Bucket=bucket, Key=key)
+    except Exception as e:  # noqa: BLE001 - translated to one line
+        raise _translate(e, uri) from e
+
+
 def exists(uri: str) -> bool:
     """Whether the object exists (HeadObject). Access problems other than 404 raise."""
     bucket, key = parse_s3_uri(uri)

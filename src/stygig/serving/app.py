@@ -292,7 +292,7 @@ def create_app(
     on_load_failure: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The ASGI app for one worker. The model starts loading when the app starts (lifespan)."""
-    model = state or ModelState(config.artifact_dir, on_failure=on_load_failure, compatibility=config.compatibility)
+    model = state or ModelState(config.artifact_dir, on_failure=on_load_failure, **model_state_options(config))
     runner = EngineRunner(config.concurrency)
     ctx = ServerContext(
         config=config,
@@ -425,9 +425,12 @@ def create_app(
     # ---- catalog (read-only) -----------------------------------------------------------------
     @app.get("/model", tags=["catalog"], responses={503: {"model": codec.ErrorResponse}})
     async def model_info() -> dict[str, Any]:
-        """What the loaded artifact holds: version, encoder (text queries need supports_text), categories."""
+        """What the loaded artifact holds: version, encoder (text queries need supports_text), categories,
+        typed attributes, and the live overlay this worker applies (STYGIG_OVERLAY: source, rows, age;
+        null without one)."""
         recommender = await model.wait_ready(time.monotonic() + config.timeout_s, config.timeout_s)
         info = recommender.describe()
+        info["overlay"] = model.overlay.describe() if model.overlay is not None else None
         info["stygig_version"] = __version__
         return info
 
@@ -633,4 +636,10 @@ def worker_app() -> FastAPI:
 
     verified = settings.ARTIFACT_VERIFIED.read()
     return create_app(config, state=ModelState(config.artifact_dir, on_failure=fatal, verify=not verified,
-                                                compatibility=config.compatibility))
+                                                **model_state_options(config)))
+
+
+def model_state_options(config: ServingConfig) -> dict[str, Any]:
+    """What a worker's :class:`ModelState` takes from the server's settings."""
+    return dict(compatibility=config.compatibility, overlay=config.overlay, overlay_seconds=config.overlay_seconds,
+                allowed_s3_buckets=config.allowed_s3_buckets)

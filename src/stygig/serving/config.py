@@ -15,6 +15,7 @@ from typing import Mapping
 from stygig import settings
 from stygig.errors import StygigError
 from stygig.recommend.compat.registry import CHOICE_ENV, KINDS
+from stygig.serving.overlay import check_source
 
 #: where SageMaker unpacks model.tar.gz
 SAGEMAKER_MODEL_DIR = str(settings.ARTIFACT.default)
@@ -57,6 +58,10 @@ class ServingConfig:
     log_level: str = "info"
     #: compatibility kind the workers load (STYGIG_COMPATIBILITY, --compatibility): None = the artifact's
     compatibility: str | None = None
+    #: the live attribute overlay, a JSON Lines file or s3:// URI (STYGIG_OVERLAY), and how often
+    #: each worker looks whether it changed (STYGIG_OVERLAY_SECONDS)
+    overlay: str | None = None
+    overlay_seconds: int = settings.OVERLAY_SECONDS.default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "ServingConfig":
@@ -74,6 +79,8 @@ class ServingConfig:
             max_queue=settings.MAX_QUEUE.read(env),
             log_level=settings.LOG_LEVEL.read(env),
             compatibility=settings.COMPATIBILITY.read(env),
+            overlay=settings.OVERLAY.read(env),
+            overlay_seconds=settings.OVERLAY_SECONDS.read(env),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         config = cls(**values)
@@ -83,6 +90,8 @@ class ServingConfig:
             raise StygigError(f"--port must be 1..65535, got {config.port}")
         if config.compatibility is not None and config.compatibility not in KINDS:
             raise StygigError(f"{CHOICE_ENV} must be one of {', '.join(sorted(KINDS))}, got {config.compatibility!r}")
+        if config.overlay:
+            check_source(config.overlay, config.allowed_s3_buckets)
         return config
 
     def with_(self, **changes) -> "ServingConfig":
@@ -102,4 +111,6 @@ class ServingConfig:
             settings.MAX_QUEUE.name: str(self.max_queue),
             settings.LOG_LEVEL.name: self.log_level,
             CHOICE_ENV: self.compatibility or "",
+            settings.OVERLAY.name: self.overlay or "",
+            settings.OVERLAY_SECONDS.name: str(self.overlay_seconds),
         }

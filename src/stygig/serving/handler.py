@@ -60,11 +60,18 @@ def to_toolkit_error(e: StygigError) -> Exception:
 
 @_toolkit_errors
 def model_fn(model_dir: str):
-    """Load (and verify) the artifact SageMaker unpacked in ``model_dir``, then warm it up."""
+    """Load (and verify) the artifact SageMaker unpacked in ``model_dir``, apply and watch the live
+    overlay (``STYGIG_OVERLAY``), then warm it up."""
     from stygig.recommend.engine import Recommender
     from stygig.serving.state import warm_up
 
+    from stygig import settings
+    from stygig.s3io import allowed_buckets_from_env
+    from stygig.serving.overlay import watch
+
     recommender = Recommender.load(model_dir)
+    # the live overlay (STYGIG_OVERLAY), watched by this worker as the HTTP server's workers do
+    watch(recommender, settings.OVERLAY.read(), settings.OVERLAY_SECONDS.read(), frozenset(allowed_buckets_from_env()))
     warm_up(recommender)
     return recommender
 

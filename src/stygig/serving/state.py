@@ -21,6 +21,7 @@ from stygig import settings
 from stygig.errors import StygigError
 from stygig.serving import logs
 from stygig.serving.errors import InferenceTimeout, ModelNotReady
+from stygig.serving.overlay import OverlayWatcher, watch
 
 if TYPE_CHECKING:  # pragma: no cover
     from stygig.recommend.engine import Recommender
@@ -64,6 +65,9 @@ class ModelState:
         on_failure: Callable[[str], None] | None = None,
         verify: bool = True,
         compatibility: str | None = None,
+        overlay: str | None = None,
+        overlay_seconds: float = settings.OVERLAY_SECONDS.default,
+        allowed_s3_buckets: frozenset[str] = frozenset(),
     ):
         self.artifact_dir = Path(artifact_dir)
         #: the compatibility kind to load (None: STYGIG_COMPATIBILITY, else the artifact's)
@@ -74,6 +78,11 @@ class ModelState:
         self.error: str | None = None
         self.recommender: "Recommender | None" = None
         self.load_seconds: float | None = None
+        #: the live attribute overlay (STYGIG_OVERLAY), watched by this worker once its model is loaded
+        self.overlay_source = overlay
+        self.overlay_seconds = overlay_seconds
+        self.allowed_s3_buckets = frozenset(allowed_s3_buckets)
+        self.overlay: OverlayWatcher | None = None
         self._on_failure = on_failure
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
@@ -133,6 +142,8 @@ class ModelState:
     def _run(self) -> None:
         try:
             recommender = self._load()
+            # the overlay's first look before /ping says 200 (a bad one is logged; the artifact's stays)
+            self.overlay = watch(recommender, self.overlay_source, self.overlay_seconds, self.allowed_s3_buckets)
             warm_up(recommender, settings.WARMUP_ROUNDS.read())
         except StygigError as e:
             self._fail(e.message, None)

@@ -1,0 +1,308 @@
+"""The live overlay (issue 14.5): STYGIG_OVERLAY re-read while serving, validated, swapped in whole.
+
+The format's checks and the swap against the real Recommender; then the real server (`serve`,
+two workers) with a local overlay file changed under it while a bounded loop of requests runs,
+a bad overlay refused with one log line per worker, GET /model's age and rows; an s3:// overlay
+on moto's server (its ETag) and the allow-list that covers it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from stygig.artifact.overlay import OverlayError, apply_overlay
+from stygig.recommend import filters as F
+from stygig.recommend.engine import Recommender
+from stygig.recommend.query import Query
+from stygig.schema import Options
+from stygig.serving.child import free_port, stop
+from stygig.serving.overlay import OverlayWatcher
+from test_serving_server import start_server, wait_for, wait_workers_ready
+
+
+@pytest.fixture(scope="module")
+def rec(lite_artifact) -> Recommender:
+    return Recommender.load(lite_artifact, verify=False)
+
+
+def lines(*rows: dict) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def rows_passing(rec: Recommender, f: dict, state=None) -> set[int]:
+    allowed = rec.allowed(F.parse(f), state)
+    return set(np.flatnonzero(allowed.mask).tolist())
+
+
+# ---- the format --------------------------------------------------------------------------------
+def test_overlay_replaces_values_and_keeps_the_rest(rec):
+    ids = [it["id"] for it in rec.items]
+    first, second = rec.items[0], rec.items[1]
+    over = apply_overlay(lines(
+        {"id": first["id"], "price": 1.5, "in_stock": not first["attributes"]["in_stock"], "brand": "Brand-New",
+         "sizes": ["XXS", "M"]},
+        {"id": second["id"], "price": None},
+    ), "o.jsonl", rec.items.ids, rec.attributes)
+    assert over.rows == 2 and over.attributes == ("brand", "in_stock", "price", "sizes") and over.added == {}
+    cols = over.columns
+    assert cols["price"].values[0] == 1.5 and np.isnan(cols["price"].values[1])
+    assert np.array_equal(np.asarray(cols["price"].values)[2:], np.asarray(rec.attributes["price"].values)[2:])
+    assert cols["in_stock"].values[0] == int(not first["attributes"]["in_stock"])
+    # a new brand joins the vocabulary; every other item keeps its own brand
+    vocab = np.asarray(cols["brand"].vocabulary)
+    assert vocab[cols["brand"].values[0]] == b"Brand-New"
+    for row in (1, len(ids) - 1):
+        assert vocab[cols["brand"].values[row]].decode() == rec.items[row]["attributes"]["brand"]
+    # lists: the overlaid row's new list, the others' unchanged
+    s = cols["sizes"]
+    sv, so = np.asarray(s.vocabulary), np.asarray(s.offsets)
+    def sizes(row):
+        return [sv[c].decode() for c in np.asarray(s.values)[so[row]:so[row + 1]]]
+    assert sizes(0) == ["XXS", "M"]
+    for row in (1, 7, len(ids) - 1):
+        assert sizes(row) == rec.items[row]["attributes"]["sizes"]
+    # the artifact's own columns are untouched
+    assert rec.attributes["price"].values[0] == first["attributes"]["price"]
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"id": "nope-0001", "price": 3}\n', "line 1: unknown item id 'nope-0001'"),
+    (b'\n{"id": "%(a)s", "price": "cheap"}\n', "line 2: attribute 'price' is a string here but a number in the artifact"),
+    (b'{"id": "%(a)s", "in_stock": 1}\n', "line 1: attribute 'in_stock' is a number here but a boolean"),
+    (b'{"id": "%(a)s", "brand": "%(long)s"}\n', "attribute 'brand' is a long string here but a string"),
+    (b'{"id": "%(a)s"}\n{"id": "%(a)s", "price": 2}\n', "line 2: item '%(a)s' is already on line 1"),
+    (b'{"id": "%(a)s", "price": 2\n', "line 1: not JSON"),
+    (b'[1, 2]\n', "line 1: must be a JSON object"),
+    (b'{"price": 2}\n', "line 1: needs an \"id\" string"),
+    (b'{"id": "%(a)s", "sale": true}\n{"id": "%(b)s", "sale": "yes"}\n',
+     "line 2: attribute 'sale' is a string here but a boolean on line 1"),
+])
+def test_bad_overlays_name_the_line(rec, body, message):
+    subst = {"a": rec.items[0]["id"], "b": rec.items[1]["id"], "long": "x" * 200}
+    with pytest.raises(OverlayError) as e:
+        apply_overlay(body % {k.encode(): v.encode() for k, v in subst.items()}, "o.jsonl", rec.items.ids, rec.attributes)
+    assert "overlay o.jsonl " in e.value.message
+    assert (message % subst) in e.value.message, e.value.message
+
+
+def test_a_new_attribute_is_typed_and_filterable(rec):
+    a, b = rec.items[0]["id"], rec.items[3]["id"]
+    over = apply_overlay(lines({"id": a, "sale": True, "popularity": 7}, {"id": b, "sale": False, "popularity": 2.5}),
+                         "o.jsonl", rec.items.ids, rec.attributes)
+    assert over.added == {"popularity": "number", "sale": "boolean"}
+    from stygig.recommend.attribute_state import AttributeState
+
+    state = AttributeState(over.columns, values=over.values)
+    assert rows_passing(rec, {"sale": True}, state) == {0}
+    assert rows_passing(rec, {"popularity": {"gte": 2}}, state) == {0, 3}
+    with pytest.raises(Exception, match="unknown attribute 'sale'"):
+        rec.allowed(F.parse({"sale": True}))  # the artifact's own state does not have it
+
+
+# ---- the swap, in process ----------------------------------------------------------------------
+def test_swap_changes_filters_and_responses_and_keeps_the_artifact_as_base(rec, tmp_path):
+    shirt = next(it for it in rec.items if it["category"] == "shirt")
+    query = Query(item_id=shirt["id"])
+    opts = Options.from_dict({"filters": {"in_stock": True}, "top_k": 5}, rec.taxonomy)
+    before = rec.recommend(query, opts)
+    chosen = [r["item_id"] for r in before["recommendations"]]
+    base = rec.attribute_state
+    path = tmp_path / "overlay.jsonl"
+    path.write_bytes(lines(*({"id": i, "in_stock": False, "price": 0.5} for i in chosen[1:]),
+                           {"id": chosen[0], "price": 0.25, "brand": "Overlaid"}))
+    watcher = OverlayWatcher(rec, str(path), 3600, frozenset())
+    try:
+        assert watcher.check() is True
+        after = rec.recommend(query, opts)
+        got = {r["item_id"]: r for r in after["recommendations"]}
+        assert not set(chosen[1:]) & set(got), "items the overlay put out of stock still pass in_stock=true"
+        assert got[chosen[0]]["attributes"]["price"] == 0.25 and got[chosen[0]]["attributes"]["brand"] == "Overlaid"
+        assert rec.describe()["attributes"] == {n: c.type for n, c in base.columns.items()}
+        assert watcher.check() is False  # unchanged: not read again
+        # a bad overlay is refused; the last good one stays
+        write_atomically(path, b'{"id": "no-such-item", "price": 1}\n')
+        assert watcher.check() is False
+        assert "unknown item id 'no-such-item'" in watcher.refused["message"]
+        assert rec.recommend(query, opts)["recommendations"] == after["recommendations"]
+        # the next overlay applies over the artifact, not over the previous overlay
+        write_atomically(path, lines({"id": chosen[0], "price": 9.75}))
+        assert watcher.check() is True
+        again = rec.recommend(query, opts)
+        assert [r["item_id"] for r in again["recommendations"]] == chosen
+        first = again["recommendations"][0]["attributes"]
+        assert first["price"] == 9.75 and first["brand"] == shirt_brand(rec, chosen[0])
+        assert watcher.describe()["rows"] == 1 and watcher.describe()["refused"] is None
+    finally:
+        rec.swap_attributes(base)
+
+
+def shirt_brand(rec: Recommender, item_id: str) -> str:
+    return rec.item(item_id)["attributes"]["brand"]
+
+
+def test_recent_filters_are_built_before_the_swap(rec, tmp_path):
+    base = rec.attribute_state
+    try:
+        rec.allowed(F.parse({"price": {"lte": 50}}))
+        path = tmp_path / "o.jsonl"
+        path.write_bytes(lines({"id": rec.items[0]["id"], "price": 10.0}))
+        watcher = OverlayWatcher(rec, str(path), 3600, frozenset())
+        watcher.check()
+        assert F.parse({"price": {"lte": 50}}) in rec.attribute_state.cache.filters()
+        assert 0 in rows_passing(rec, {"price": {"lte": 50}})
+    finally:
+        rec.swap_attributes(base)
+
+
+# ---- the real server ---------------------------------------------------------------------------
+def _ask(url: str, item_id: str) -> httpx.Response:
+    return httpx.post(url + "/invocations", json={"item_id": item_id, "top_k": 6, "filters": {"in_stock": True}},
+                      timeout=30)
+
+
+def _until(predicate, timeout: float, what: str):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def test_server_applies_a_changed_overlay_without_a_restart_and_no_request_fails(lite_artifact, rec, tmp_path):
+    shirt = next(it for it in rec.items if it["category"] == "shirt")
+    path = tmp_path / "overlay.jsonl"
+    first = _ask_engine(rec, shirt["id"])
+    path.write_bytes(lines({"id": first[0], "price": 1.25}))
+    srv = start_server(lite_artifact, tmp_path, workers=2,
+                       env={"STYGIG_OVERLAY": str(path), "STYGIG_OVERLAY_SECONDS": "1"})
+    try:
+        wait_for(srv)
+        wait_workers_ready(srv, 2)
+        # the overlay applied before /ping said 200, in every worker
+        applied = [l for l in srv.log_lines() if l.get("event") == "overlay_applied"]
+        assert len({l["pid"] for l in applied}) == 2 and all(l["rows"] == 1 for l in applied)
+        out = _ask(srv.url, shirt["id"]).json()
+        by_id = {r["item_id"]: r for r in out["recommendations"]}
+        assert by_id[first[0]]["attributes"]["price"] == 1.25
+        model = httpx.get(srv.url + "/model", timeout=10).json()
+        assert model["overlay"]["rows"] == 1 and model["overlay"]["source"] == str(path)
+        assert 0 <= model["overlay"]["age_seconds"] < 120 and model["overlay"]["every_seconds"] == 1
+
+        # requests run while the overlay changes: none fails, and the answers change
+        statuses: list = []
+        seen: list[list[str]] = []
+        stop_at = time.monotonic() + 30
+
+        def load() -> None:
+            with httpx.Client(timeout=30) as client:
+                while time.monotonic() < stop_at and len(statuses) < 400:
+                    try:
+                        r = client.post(srv.url + "/invocations",
+                                        json={"item_id": shirt["id"], "top_k": 6, "filters": {"in_stock": True}})
+                        statuses.append(r.status_code)
+                        if r.status_code == 200:
+                            seen.append([x["item_id"] for x in r.json()["recommendations"]])
+                    except httpx.HTTPError as e:  # pragma: no cover - reported by the assertion
+                        statuses.append(type(e).__name__)
+
+        threads = [threading.Thread(target=load) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        gone = first[:3]
+        t_change = time.monotonic()
+        write_atomically(path, lines(*({"id": i, "in_stock": False} for i in gone)))
+        # both workers answer without the items the overlay took out of stock (within the interval)
+        _until(lambda: len(seen) > 10 and all(not set(gone) & set(s) for s in seen[-10:]), 15, "answers change")
+        assert time.monotonic() - t_change < 10
+        stop_at = 0
+        for t in threads:
+            t.join()
+        assert statuses and all(s == 200 for s in statuses), sorted(set(map(str, statuses)))
+        assert any(set(gone) & set(s) for s in seen), "no request ran before the swap"
+        pids = {l["pid"] for l in srv.log_lines() if l.get("event") == "overlay_applied"}
+        assert len(pids) == 2
+
+        # a bad overlay: one log line per worker, the last good one stays
+        write_atomically(path, b'{"id": "no-such-item", "in_stock": true}\n')
+        refused = _until(lambda: (lambda r: r if len({l["pid"] for l in r}) == 2 else None)(
+            [l for l in srv.log_lines() if l.get("event") == "overlay_refused"]), 15, "both workers refuse")
+        time.sleep(2.5)  # more looks at the same bad file log nothing more
+        refused = [l for l in srv.log_lines() if l.get("event") == "overlay_refused"]
+        assert len(refused) == 2 and all("line 1: unknown item id 'no-such-item'" in l["message"] for l in refused)
+        for _ in range(6):
+            ids = [x["item_id"] for x in _ask(srv.url, shirt["id"]).json()["recommendations"]]
+            assert not set(gone) & set(ids)
+        model = httpx.get(srv.url + "/model", timeout=10).json()
+        assert model["overlay"]["rows"] == 3 and "no-such-item" in model["overlay"]["refused"]["message"]
+    finally:
+        assert stop(srv.proc) == 0
+
+
+def _ask_engine(rec: Recommender, item_id: str) -> list[str]:
+    opts = Options.from_dict({"filters": {"in_stock": True}, "top_k": 6}, rec.taxonomy)
+    return [r["item_id"] for r in rec.recommend(Query(item_id=item_id), opts)["recommendations"]]
+
+
+# ---- S3 ----------------------------------------------------------------------------------------
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def s3_url():
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    yield f"http://127.0.0.1:{port}"
+    moto.stop()
+
+
+def test_s3_overlay_follows_its_etag_within_the_allow_list(lite_artifact, rec, tmp_path, s3_url):
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket="shop-data")
+    shirt = next(it for it in rec.items if it["category"] == "shirt")
+    first = _ask_engine(rec, shirt["id"])
+    s3.put_object(Bucket="shop-data", Key="live/overlay.jsonl", Body=lines({"id": first[0], "price": 2.5}))
+    env = dict(CREDS, AWS_ENDPOINT_URL_S3=s3_url, STYGIG_OVERLAY="s3://shop-data/live/overlay.jsonl",
+               STYGIG_OVERLAY_SECONDS="1", STYGIG_ALLOWED_S3_BUCKETS="shop-data")
+    srv = start_server(lite_artifact, tmp_path, workers=1, env=env)
+    try:
+        wait_for(srv)
+        by_id = {r["item_id"]: r for r in _ask(srv.url, shirt["id"]).json()["recommendations"]}
+        assert by_id[first[0]]["attributes"]["price"] == 2.5
+        model = httpx.get(srv.url + "/model", timeout=10).json()["overlay"]
+        assert model["rows"] == 1 and model["version"].strip('"') and model["age_seconds"] is not None
+        s3.put_object(Bucket="shop-data", Key="live/overlay.jsonl", Body=lines({"id": first[0], "in_stock": False}))
+        _until(lambda: first[0] not in [r["item_id"] for r in _ask(srv.url, shirt["id"]).json()["recommendations"]],
+               15, "the new object applies")
+    finally:
+        assert stop(srv.proc) == 0
+    # an overlay in a bucket outside the allow-list stops serve at start, in one line
+    env["STYGIG_ALLOWED_S3_BUCKETS"] = "other-bucket"
+    srv = start_server(lite_artifact, tmp_path, workers=1, env=env)
+    code = srv.proc.wait(60)
+    text = srv.log.read_text()
+    assert code == 2, text
+    assert "STYGIG_OVERLAY s3://shop-data/live/overlay.jsonl: bucket 'shop-data' is not in STYGIG_ALLOWED_S3_BUCKETS" in text
+    assert len(text.strip().splitlines()) == 1, text
