@@ -306,3 +306,81 @@ def test_s3_overlay_follows_its_etag_within_the_allow_list(lite_artifact, rec, t
     assert code == 2, text
     assert "STYGIG_OVERLAY s3://shop-data/live/overlay.jsonl: bucket 'shop-data' is not in STYGIG_ALLOWED_S3_BUCKETS" in text
     assert len(text.strip().splitlines()) == 1, text
+
+
+# ---- AWS: deploy --overlay, the config file's key, doctor (moto's server) ----------------------
+from aws_conftest import BUCKET, aws, moto_server  # noqa: E402,F401 - fixtures
+
+
+def _archive(aws) -> str:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = 2
+        tf.addfile(info, io.BytesIO(b"{}"))
+    aws.client("s3").put_object(Bucket=BUCKET, Key="models/m/model.tar.gz", Body=buf.getvalue())
+    return f"s3://{BUCKET}/models/m/model.tar.gz"
+
+
+def _model_env(aws, endpoint: str) -> dict:
+    sm = aws.client("sagemaker")
+    ec = sm.describe_endpoint_config(EndpointConfigName=sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"])
+    return sm.describe_model(ModelName=ec["ProductionVariants"][0]["ModelName"])["PrimaryContainer"]["Environment"]
+
+
+def test_deploy_overlay_reaches_the_model_and_doctor_shows_its_rows_and_age(aws, tmp_path, capsys):
+    from stygig.cli import main
+
+    uri = _archive(aws)
+    overlay = f"s3://{BUCKET}/live/overlay.jsonl"
+    aws.client("s3").put_object(Bucket=BUCKET, Key="live/overlay.jsonl",
+                                Body=lines({"id": "a", "price": 1}, {"id": "b", "in_stock": False}, {"id": "c"}))
+    rc = main(["aws", "deploy", "--model-uri", uri, "--endpoint-name", "shop", "--overlay", overlay,
+               "--overlay-seconds", "10", "--allowed-s3-bucket", "catalog-images", *aws.base_args()])
+    assert rc == 0, capsys.readouterr()
+    env = _model_env(aws, "shop")
+    assert env["STYGIG_OVERLAY"] == overlay and env["STYGIG_OVERLAY_SECONDS"] == "10"
+    assert env["STYGIG_ALLOWED_S3_BUCKETS"] == f"catalog-images,{BUCKET}"  # the allow-list covers the overlay
+    capsys.readouterr()
+    rc = main(["aws", "doctor", "shop", "--region", "us-east-1"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    (line,) = [l for l in out.splitlines() if l.startswith("overlay ")]
+    assert " ok " in line and f"{overlay}: 3 rows, " in line and " s old (looked at every 10 s)" in line, line
+    # an overlay not (yet) written: a warning, the endpoint serves the artifact's attributes
+    aws.client("s3").delete_object(Bucket=BUCKET, Key="live/overlay.jsonl")
+    rc = main(["aws", "doctor", "shop", "--region", "us-east-1"])
+    out = capsys.readouterr().out
+    (line,) = [l for l in out.splitlines() if l.startswith("overlay ")]
+    assert rc == 0 and " warn " in line and "not found" in line, line
+
+
+def test_config_file_carries_the_overlay_and_bad_ones_are_refused(aws, tmp_path, capsys):
+    from stygig.aws.config import load_config
+    from stygig.cli import main
+
+    cfg_file = tmp_path / "stygig.toml"
+    cfg_file.write_text(f'[endpoint]\noverlay = "s3://{BUCKET}/live/o.jsonl"\noverlay_seconds = 45\n', encoding="utf-8")
+    cfg = load_config(cfg_file, environ={})
+    env = cfg.container_environment()
+    assert env["STYGIG_OVERLAY"] == f"s3://{BUCKET}/live/o.jsonl" and env["STYGIG_OVERLAY_SECONDS"] == "45"
+    assert env["STYGIG_ALLOWED_S3_BUCKETS"] == BUCKET
+    assert cfg.sources["endpoint.overlay"] == f"file {cfg_file}"
+    rc = main(["aws", "doctor", "--config", str(cfg_file)])
+    out = capsys.readouterr().out
+    assert any(l.startswith("overlay ") and f"s3://{BUCKET}/live/o.jsonl (looked at every 45 s" in l
+               for l in out.splitlines()), out
+    uri = _archive(aws)
+    for extra, message in (
+        (["--overlay", "/data/overlay.jsonl"], "endpoint.overlay must be an s3:// URI of a JSON Lines object"),
+        (["--overlay", f"s3://{BUCKET}/live/"], "names no object"),
+        (["--overlay", f"s3://{BUCKET}/o.jsonl", "--network-isolation"], "endpoint.overlay needs the network"),
+        (["--overlay", f"s3://{BUCKET}/o.jsonl", "--overlay-seconds", "0"], "endpoint.overlay_seconds must be between 1"),
+    ):
+        rc = main(["aws", "deploy", "--model-uri", uri, "--endpoint-name", "bad", *extra, *aws.base_args()])
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and err.count("\n") == 1, err
+    assert not aws.client("sagemaker").list_models()["Models"]

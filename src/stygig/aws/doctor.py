@@ -8,7 +8,11 @@ whether the model archive is reachable, the async output location and autoscalin
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Mapping
+
+from stygig import settings
+from stygig.artifact.overlay import MAX_OVERLAY_BYTES
 
 from stygig.aws.autoscaling import scalable_target
 from stygig.aws.config import FAIL, OK, WARN, Check, DeploymentConfig, audit_settings
@@ -115,10 +119,12 @@ def _model_checks(session: AwsSession, model_name: str | None, variant: dict[str
         return [Check(f"{where} model".strip(), FAIL, f"{model_name}: {e.message}"),
                 *audit_settings(None, variant, where=where)]
     container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    environment = container.get("Environment", {})
     return [
         Check(f"{where} image".strip(), OK, str(container.get("Image"))),
-        *audit_settings(container.get("Environment", {}), variant, where=where),
+        *audit_settings(environment, variant, where=where),
         _model_data_check(session, container, where),
+        *overlay_checks(session, environment, where),
         *network_checks(model.get("VpcConfig"), _is_dlc_image(str(container.get("Image", ""))), where),
         network_isolation_check(bool(model.get("EnableNetworkIsolation")), where),
     ]
@@ -157,6 +163,52 @@ def _model_data_check(session: AwsSession, container: dict[str, Any], where: str
     return Check(item, OK, f"{url} ({size / 1e6:.1f} MB)" if isinstance(size, int) else url)
 
 
+def overlay_checks(session: AwsSession, environment: Mapping[str, Any], where: str = "") -> list[Check]:
+    """The live overlay a model's environment names (STYGIG_OVERLAY): in the allow-list, readable,
+    its rows and its age (none when the model has no overlay)."""
+    from stygig.s3io import parse_s3_uri
+
+    uri = environment.get(settings.OVERLAY.name)
+    if not uri:
+        return []
+    item = f"{where} overlay".strip()
+    every = environment.get(settings.OVERLAY_SECONDS.name) or settings.OVERLAY_SECONDS.default
+    try:
+        bucket, key = parse_s3_uri(str(uri))
+    except Exception as e:  # noqa: BLE001 - reported in the table
+        return [Check(item, FAIL, f"{str(uri)[:200]}: {e}")]
+    allowed = settings.ALLOWED_S3_BUCKETS.read({settings.ALLOWED_S3_BUCKETS.name: str(
+        environment.get(settings.ALLOWED_S3_BUCKETS.name, ""))})
+    if bucket not in allowed:
+        return [Check(item, FAIL, f"{uri}: bucket {bucket!r} is not in {settings.ALLOWED_S3_BUCKETS.name}: the "
+                      "server refuses to start")]
+    try:
+        obj = session.client("s3").get_object(Bucket=bucket, Key=key)
+    except AwsError as e:
+        if e.no_such_object:
+            return [Check(item, WARN, f"{uri}: not found (the endpoint serves the artifact's attributes until it "
+                          f"appears; looked at every {every} s)")]
+        return [Check(item, FAIL, f"{uri}: {e.message}")]
+    data = obj["Body"].read(MAX_OVERLAY_BYTES + 1)
+    if len(data) > MAX_OVERLAY_BYTES:
+        return [Check(item, FAIL, f"{uri}: over the {MAX_OVERLAY_BYTES}-byte limit (the endpoint refuses it)")]
+    rows = sum(1 for line in data.split(b"\n") if line.strip())
+    modified = obj.get("LastModified")
+    age = f", {_age(time.time() - modified.timestamp())} old" if modified is not None else ""
+    return [Check(item, OK, f"{uri}: {plural(rows, 'row')}{age} (looked at every {every} s)")]
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def _is_dlc_image(uri: str) -> bool:
     return "/pytorch-inference:" in uri
 
@@ -192,6 +244,9 @@ def doctor_config(cfg: DeploymentConfig) -> list[Check]:
         except Exception as e:  # noqa: BLE001
             checks.append(Check("image", FAIL, str(e)))
     checks.append(network_isolation_check(cfg.endpoint.network_isolation))
+    if cfg.endpoint.overlay and not any(c.item == "config" and "endpoint.overlay" in c.detail for c in checks):
+        checks.append(Check("overlay", OK, f"{cfg.endpoint.overlay} (looked at every {cfg.endpoint.overlay_seconds} s; "
+                            f"its bucket joins {settings.ALLOWED_S3_BUCKETS.name})"))
     for key, value in (("aws.role_arn", cfg.aws.role_arn), ("aws.bucket", cfg.aws.bucket)):
         if not value:
             checks.append(Check(key, WARN, "not set: needed to deploy"))

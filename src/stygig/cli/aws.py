@@ -202,7 +202,8 @@ def _endpoint_flags(p: argparse.ArgumentParser, *, instance_count: bool = True) 
         _setting_flag(g, "endpoint.instance_count")
     g.add_argument("--env", action="append", default=None, metavar="KEY=VALUE", help="container environment (repeatable)")
     for key in ("endpoint.startup_health_check_timeout", "endpoint.model_data_download_timeout",
-                "endpoint.allow_short_timeouts", "endpoint.allowed_s3_buckets", "endpoint.network_isolation"):
+                "endpoint.allow_short_timeouts", "endpoint.allowed_s3_buckets", "endpoint.network_isolation",
+                "endpoint.overlay", "endpoint.overlay_seconds"):
         _setting_flag(g, key)
 
 

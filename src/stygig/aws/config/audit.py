@@ -59,6 +59,7 @@ INTEGER_ENV_KEYS = frozenset(
         settings.TS_DEFAULT_WORKERS_PER_MODEL,
         settings.MAX_REQUEST_SIZE.name,
         settings.TS_MAX_RESPONSE_SIZE,
+        settings.OVERLAY_SECONDS.name,
         "OMP_NUM_THREADS",
         "MKL_NUM_THREADS",
     }

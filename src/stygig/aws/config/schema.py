@@ -170,6 +170,12 @@ class EndpointSettings:
     allowed_s3_buckets: tuple[str, ...] = setting((), flag="--allowed-s3-bucket", metavar="BUCKET",
                                                   help="a bucket the endpoint may read image_s3_uri pictures from "
                                                   "(repeatable; default none)")
+    overlay: str | None = setting(None, flag="--overlay", metavar="S3_URI",
+                                  help="s3:// JSON Lines attribute overlay the endpoint re-reads when it changes "
+                                  "(STYGIG_OVERLAY; its bucket joins the allow-list)")
+    overlay_seconds: int = setting(settings.OVERLAY_SECONDS.default, flag="--overlay-seconds", metavar="SECONDS",
+                                   range=(1, 86_400), help="how often each worker looks whether the overlay changed "
+                                   f"(STYGIG_OVERLAY_SECONDS; default {settings.OVERLAY_SECONDS.default})")
     wait_timeout: int = setting(1800, flag="--wait-timeout", metavar="SECONDS", range=(1, 6 * 3600),
                                 help="how long to wait for the endpoint to be InService (default 1800)")
     network_isolation: bool = setting(False, flag="--network-isolation",
@@ -301,8 +307,15 @@ class DeploymentConfig:
         if self.is_dlc:
             env.update(DLC_ENVIRONMENT)
             env[settings.SAGEMAKER_REGION] = self.aws.region
-        if self.endpoint.allowed_s3_buckets:
-            env[settings.ALLOWED_S3_BUCKETS.name] = ",".join(sorted(self.endpoint.allowed_s3_buckets))
+        buckets = set(self.endpoint.allowed_s3_buckets)
+        if self.endpoint.overlay:
+            env[settings.OVERLAY.name] = self.endpoint.overlay
+            env[settings.OVERLAY_SECONDS.name] = str(self.endpoint.overlay_seconds)
+            bucket = _bucket_of(self.endpoint.overlay)
+            if bucket:
+                buckets.add(bucket)  # the allow-list covers the overlay: the server reads it only there
+        if buckets:
+            env[settings.ALLOWED_S3_BUCKETS.name] = ",".join(sorted(buckets))
         return env
 
     def s3_prefix_uri(self, *parts: str) -> str:
@@ -385,6 +398,8 @@ class DeploymentConfig:
         for name in e.allowed_s3_buckets:
             if not is_valid_bucket_name(name):
                 out.append(f"endpoint.allowed_s3_buckets: {name!r} is not a valid S3 bucket name")
+        if e.overlay is not None:
+            out += _overlay_problems(e.overlay, e.network_isolation)
         for name in r.rollback_alarms:
             if not name.strip() or len(name) > 255:
                 out.append(f"redeploy.rollback_alarms: {name!r} is not a CloudWatch alarm name")
@@ -546,6 +561,27 @@ def _image_problems(key: str, image: str, region: str, *, training: bool = False
     if not _IMAGE_RE.match(image):
         return [f'{key} {image!r} must be "dlc", "stygig" or an image URI (<registry>/<repository>:<tag>)']
     return []
+
+
+def _bucket_of(uri: str) -> str | None:
+    from stygig.s3io import parse_s3_uri
+
+    try:
+        return parse_s3_uri(uri)[0]
+    except StygigError:
+        return None
+
+
+def _overlay_problems(uri: str, network_isolation: bool) -> list[str]:
+    if not uri.startswith("s3://"):
+        return [f"endpoint.overlay must be an s3:// URI of a JSON Lines object, got {uri[:200]!r}"]
+    out = _s3_uri_problems("endpoint.overlay", uri)
+    if not out and (uri.endswith("/") or uri.count("/") < 3):
+        out.append(f"endpoint.overlay {uri[:200]} names no object (s3://BUCKET/KEY.jsonl)")
+    if network_isolation:
+        out.append("endpoint.overlay needs the network, but endpoint.network_isolation is on: the container "
+                   "could not read it")
+    return out
 
 
 def _s3_uri_problems(key: str, uri: str) -> list[str]:
