@@ -384,3 +384,54 @@ def test_config_file_carries_the_overlay_and_bad_ones_are_refused(aws, tmp_path,
         err = capsys.readouterr().err
         assert rc == 2 and message in err and err.count("\n") == 1, err
     assert not aws.client("sagemaker").list_models()["Models"]
+
+
+def test_overlay_settings_are_checked_at_start(tmp_path):
+    from stygig.errors import StygigError
+    from stygig.serving.config import ServingConfig
+
+    with pytest.raises(StygigError, match="STYGIG_OVERLAY_SECONDS must be between 1 and 86400, got 0"):
+        ServingConfig.from_env({"STYGIG_OVERLAY": "o.jsonl", "STYGIG_OVERLAY_SECONDS": "0"})
+    with pytest.raises(StygigError, match="STYGIG_OVERLAY s3://b-1/ names no object"):
+        ServingConfig.from_env({"STYGIG_OVERLAY": "s3://b-1/", "STYGIG_ALLOWED_S3_BUCKETS": "b-1"})
+    config = ServingConfig.from_env({"STYGIG_OVERLAY": "s3://b-1/o.jsonl", "STYGIG_ALLOWED_S3_BUCKETS": "b-1"})
+    assert (config.overlay, config.overlay_seconds) == ("s3://b-1/o.jsonl", 30)
+    assert ServingConfig.from_env(config.to_env()).overlay == "s3://b-1/o.jsonl"
+
+
+def test_a_missing_file_is_one_line_and_applies_when_it_appears(rec, tmp_path, caplog):
+    import logging
+
+    base = rec.attribute_state
+    path = tmp_path / "later.jsonl"
+    watcher = OverlayWatcher(rec, str(path), 3600, frozenset())
+    try:
+        with caplog.at_level(logging.WARNING, logger="stygig.serving"):
+            assert watcher.check() is False and watcher.check() is False
+        refused = [r for r in caplog.records if getattr(r, "fields", {}).get("event") == "overlay_refused"]
+        assert len(refused) == 1 and "no such file" in refused[0].getMessage()
+        assert rec.attribute_state is base
+        path.write_bytes(lines({"id": rec.items[2]["id"], "price": 4.0}))
+        assert watcher.check() is True and rec.attributes["price"].values[2] == 4.0
+    finally:
+        rec.swap_attributes(base)
+
+
+def test_dlc_model_fn_applies_and_watches_the_overlay(lite_artifact, rec, tmp_path, monkeypatch):
+    from stygig.serving.handler import input_fn, model_fn, predict_fn
+
+    shirt = next(it for it in rec.items if it["category"] == "shirt")
+    first = _ask_engine(rec, shirt["id"])
+    path = tmp_path / "dlc-overlay.jsonl"
+    path.write_bytes(lines({"id": first[0], "price": 3.5}))
+    monkeypatch.setenv("STYGIG_OVERLAY", str(path))
+    monkeypatch.setenv("STYGIG_OVERLAY_SECONDS", "1")
+    model = model_fn(str(lite_artifact))
+    body = json.dumps({"item_id": shirt["id"], "top_k": 6, "filters": {"in_stock": True}})
+
+    def answer() -> dict:
+        return {r["item_id"]: r for r in predict_fn(input_fn(body, "application/json"), model)["recommendations"]}
+
+    assert answer()[first[0]]["attributes"]["price"] == 3.5
+    write_atomically(path, lines({"id": first[0], "in_stock": False}))
+    _until(lambda: first[0] not in answer(), 10, "the DLC worker applies the changed overlay")

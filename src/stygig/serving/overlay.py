@@ -110,11 +110,15 @@ class OverlayWatcher:
             t0 = time.perf_counter()
             state = self.build(self._read(), version, modified)
             seconds = time.perf_counter() - t0
-        except StygigError as e:
-            self._refuse(version, e.message)
+        except OverlayError as e:  # this version is refused until it changes
+            self._refuse(version or e.message, e.message)
+            return False
+        except StygigError as e:  # S3 unreachable, the object unreadable: looked at again next time
+            self._refuse(e.message, e.message)
             return False
         except Exception as e:  # noqa: BLE001 - a fault of ours must not stop the watch
-            self._refuse(version, f"{type(e).__name__}: {e}".splitlines()[0])
+            message = f"{type(e).__name__}: {e}".splitlines()[0]
+            self._refuse(message, message)
             return False
         self.recommender.swap_attributes(state)
         self.version = self.seen = version
@@ -139,8 +143,8 @@ class OverlayWatcher:
                 pass  # a filter the new attributes no longer allow is a 422 when asked again
         return state
 
-    def _refuse(self, version: str | None, message: str) -> None:
-        key = version or message  # one line per version seen (or per reason a version cannot be read)
+    def _refuse(self, key: str, message: str) -> None:
+        """One log line per refused version (or per reason the source cannot be read)."""
         self.refused = {"message": message, "at": _iso(time.time())}
         if key == self.seen:
             return
