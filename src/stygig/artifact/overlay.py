@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from stygig.artifact.attributes import BOOLEAN, JSON, NUMBER, STRING, STRINGS, TEXT, Column, value_type
+from stygig.artifact.attributes import (BOOLEAN, JSON, MAX_VALUE_BYTES, NUMBER, STRING, STRINGS, TEXT, Column,
+                                        value_type)
 from stygig.errors import StygigError
 
 #: the largest overlay read (bytes): about 2 M rows of a few attributes
@@ -68,59 +69,109 @@ _A = {NUMBER: "a number", BOOLEAN: "a boolean", STRING: "a string", STRINGS: "a 
       TEXT: "a long string", JSON: "a JSON value"}
 
 
-def apply_overlay(data: bytes, source: str, ids: np.ndarray, columns: Mapping[str, Column]) -> Overlay:
+_DECODER = json.JSONDecoder()
+#: lines parsed between two pauses that let a serving thread take the interpreter (a request
+#: waiting for the GIL then waits about this many lines' parsing, not Python's 5 ms switch interval)
+YIELD_EVERY = 256
+
+
+def apply_overlay(data: bytes, source: str, ids: np.ndarray, columns: Mapping[str, Column], *,
+                  pause: Callable[[], None] | None = None) -> Overlay:
     """The overlay in ``data`` (JSON Lines) against an artifact's sorted ``ids`` and its attribute
-    ``columns``. Raises :class:`OverlayError` naming ``source`` and the line."""
+    ``columns``. Raises :class:`OverlayError` naming ``source`` and the line. ``pause`` is called
+    every :data:`YIELD_EVERY` lines (the server passes ``time.sleep(0)``)."""
     n = len(ids)
     if len(data) > MAX_OVERLAY_BYTES:
         raise OverlayError(f"overlay {source} is {len(data)} bytes, over the {MAX_OVERLAY_BYTES}-byte limit")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise OverlayError(f"overlay {source} line {line}: not UTF-8 (byte {e.start})") from None
     lines: list[int] = []
     keys: list[str] = []
     objs: list[dict[str, Any]] = []
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
+    decode = _DECODER.raw_decode
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        if pause is not None and lineno % YIELD_EVERY == 0:
+            pause()
+        raw = raw.strip()
+        if not raw:
             continue
-        where = f"overlay {source} line {lineno}"
         try:
-            obj = json.loads(raw)
+            obj, end = decode(raw)
         except (ValueError, RecursionError) as e:
-            raise OverlayError(f"{where}: not JSON ({getattr(e, 'msg', type(e).__name__)})") from None
-        if not isinstance(obj, dict):
-            raise OverlayError(f"{where}: must be a JSON object {{\"id\": ..., attribute: value, ...}}")
+            raise OverlayError(f"overlay {source} line {lineno}: not JSON ({getattr(e, 'msg', type(e).__name__)})") from None
+        if end != len(raw):
+            raise OverlayError(f"overlay {source} line {lineno}: not JSON (extra data after the object)")
+        if type(obj) is not dict:
+            raise OverlayError(f"overlay {source} line {lineno}: must be a JSON object {{\"id\": ..., attribute: value, ...}}")
         item_id = obj.pop(ID, None)
-        if not isinstance(item_id, str) or not item_id:
-            raise OverlayError(f"{where}: needs an \"id\" string naming a catalog item")
+        if type(item_id) is not str or not item_id:
+            raise OverlayError(f"overlay {source} line {lineno}: needs an \"id\" string naming a catalog item")
         lines.append(lineno)
         keys.append(item_id)
         objs.append(obj)
     rows = _rows_of(keys, lines, ids, source)
 
-    # every value against its attribute's type (the artifact's, or the one the overlay gives it)
+    # each attribute's values, then checked against its type (the artifact's, or the overlay's own)
     per: dict[str, tuple[list[int], list[Any]]] = {}
-    first_line: dict[str, dict[str, int]] = {}
-    for lineno, row, obj in zip(lines, rows, objs):
+    for k, obj in enumerate(objs):
+        if pause is not None and k % (4 * YIELD_EVERY) == 0:
+            pause()
         for name, value in obj.items():
-            t = value_type(value)
-            col = columns.get(name)
-            if col is not None and t is not None and not _fits(t, col.type):
-                raise OverlayError(f"overlay {source} line {lineno}: attribute {name[:60]!r} is {_A[t]} here but "
-                                   f"{_A[col.type]} in the artifact ({col.type}); give it the artifact's type or null")
-            if col is None and t is not None:
-                first_line.setdefault(name, {}).setdefault(t, lineno)
             got = per.get(name)
             if got is None:
                 got = per[name] = ([], [])
-            got[0].append(row)
+            got[0].append(k)
             got[1].append(value)
-    added = {name: _new_type(name, first_line.get(name, {}), source) for name in per if name not in columns}
+    added: dict[str, str] = {}
+    for name, (at, vs) in per.items():
+        col = columns.get(name)
+        if col is None:
+            added[name] = _new_type(name, vs, [lines[k] for k in at], source)
+        elif not _all_fit(vs, col.type):
+            _first_misfit(name, col.type, vs, [lines[k] for k in at], source)
 
     out = dict(columns)
-    for name, (rs, vs) in per.items():
+    for name, (at, vs) in per.items():
+        if pause is not None:
+            pause()
         col = columns.get(name)
         kind = col.type if col is not None else added[name]
-        out[name] = _column(name, kind, col, np.asarray(rs, dtype=np.int64), vs, n)
+        out[name] = _column(name, kind, col, rows[np.asarray(at, dtype=np.int64)], vs, n)
     values = {row: obj for row, obj in zip(rows.tolist(), objs) if obj}
     return Overlay(out, values, tuple(sorted(per)), added)
+
+
+_NONE = type(None)
+_PLAIN = {NUMBER: {int, float, _NONE}, BOOLEAN: {bool, _NONE}, STRING: {str, _NONE}, TEXT: {str, _NONE},
+          STRINGS: {list, _NONE}}
+
+
+def _all_fit(values: list[Any], kind: str) -> bool:
+    """Whether every value may stand in an attribute of type ``kind`` (fast: by Python type first)."""
+    if kind == JSON:
+        return True
+    if not set(map(type, values)) <= _PLAIN[kind]:
+        return False
+    if kind == NUMBER:
+        nums = np.array([v for v in values if v is not None], dtype=np.float64)
+        return bool(np.isfinite(nums).all())
+    if kind == STRING:
+        return all(len(v) * 4 <= MAX_VALUE_BYTES or len(v.encode("utf-8")) <= MAX_VALUE_BYTES
+                   for v in values if v is not None)
+    if kind == STRINGS:
+        return all(value_type(v) == STRINGS for v in values if v is not None)
+    return True
+
+
+def _first_misfit(name: str, kind: str, values: list[Any], lines: list[int], source: str) -> None:
+    for v, lineno in zip(values, lines):
+        t = value_type(v)
+        if t is not None and not _fits(t, kind):
+            raise OverlayError(f"overlay {source} line {lineno}: attribute {name[:60]!r} is {_A[t]} here but "
+                               f"{_A[kind]} in the artifact ({kind}); give it the artifact's type or null")
 
 
 def _rows_of(keys: list[str], lines: list[int], ids: np.ndarray, source: str) -> np.ndarray:
@@ -158,8 +209,13 @@ def _fits(t: str, kind: str) -> bool:
     return t == kind
 
 
-def _new_type(name: str, seen: dict[str, int], source: str) -> str:
-    """An added attribute's type from the overlay's values (type -> first line), as a build types it."""
+def _new_type(name: str, values: list[Any], lines: list[int], source: str) -> str:
+    """An added attribute's type from the overlay's values, as a build types a catalog's."""
+    seen: dict[str, int] = {}
+    for v, lineno in zip(values, lines):
+        t = value_type(v)
+        if t is not None and t not in seen:
+            seen[t] = lineno
     kinds = set(seen)
     if not kinds:
         return JSON  # only nulls: nothing to type, nothing to filter

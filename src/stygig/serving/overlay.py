@@ -51,6 +51,10 @@ def check_source(source: str, allowed_buckets: frozenset[str] | set[str]) -> Non
         )
 
 
+def _pause() -> None:
+    time.sleep(0)
+
+
 def _iso(t: float | None) -> str | None:
     return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
@@ -130,7 +134,8 @@ class OverlayWatcher:
     def build(self, data: bytes, version: str | None = None, modified: float | None = None) -> AttributeState:
         """The attribute state of overlay ``data`` over the artifact's, its recent filters built ahead."""
         rec = self.recommender
-        overlay = apply_overlay(data, self.source, rec.items.ids, self.base.columns)
+        # pausing now and then (sleep(0) lets a waiting request thread take the interpreter)
+        overlay = apply_overlay(data, self.source, rec.items.ids, self.base.columns, pause=_pause)
         state = AttributeState(overlay.columns, values=overlay.values, overlay={
             "source": self.source, "version": version, "rows": overlay.rows, "attributes": overlay.attributes,
             "added": dict(overlay.added), "modified": modified, "applied": time.time(),
