@@ -15,7 +15,7 @@ vocabulary grows), written as JSON Lines, as a shop's stock job would.
   thread of the same process (as a worker's overlay thread does). ``failed`` counts requests
   that raised (none may).
 
-    python benchmarks/overlay.py [--n 1000000] [--rows 100000] [--applies 5] [--work DIR]
+    python benchmarks/overlay.py [--n 1000000] [--rows 100000] [--applies 8] [--work DIR]
 
 The last line is one JSON object.
 """
@@ -143,8 +143,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=1_000_000)
     p.add_argument("--rows", type=int, default=100_000)
-    p.add_argument("--applies", type=int, default=5)
-    p.add_argument("--steady-seconds", type=float, default=10.0)
+    p.add_argument("--applies", type=int, default=8)
+    p.add_argument("--steady-seconds", type=float, default=15.0)
     p.add_argument("--work", type=Path, default=None, help="work folder, kept (default: a temporary one, removed)")
     args = p.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="stygig-overlay-"))

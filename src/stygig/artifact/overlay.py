@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class Overlay:
     #: every attribute column by name: the artifact's, replaced or added where the overlay sets it
     columns: dict[str, Column]
     #: row -> the overlay's attribute values for that item (None: removed)
-    values: dict[int, dict[str, Any]] = field(default_factory=dict)
+    values: "RowValues | dict[int, dict[str, Any]]" = field(default_factory=dict)
     #: attributes the overlay sets, and those of them the artifact did not have (name -> type)
     attributes: tuple[str, ...] = ()
     added: dict[str, str] = field(default_factory=dict)
@@ -65,6 +65,28 @@ class Overlay:
         return len(self.values)
 
 
+class RowValues:
+    """Row -> the overlay's values of that item: its line, kept as text and parsed when a response
+    asks for it (a hundred thousand kept dicts would be objects the garbage collector walks, in
+    every worker, for as long as the overlay is served), found by binary search."""
+
+    def __init__(self, rows: np.ndarray, texts: list[str]):
+        self._order = np.argsort(rows, kind="stable")
+        self._rows = rows[self._order]
+        self._texts = texts
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def get(self, row: int, default: Any = None) -> Any:
+        pos = int(np.searchsorted(self._rows, row))
+        if pos < len(self._rows) and int(self._rows[pos]) == row:
+            obj = json.loads(self._texts[int(self._order[pos])])
+            obj.pop(ID, None)
+            return obj
+        return default
+
+
 _A = {NUMBER: "a number", BOOLEAN: "a boolean", STRING: "a string", STRINGS: "a list of strings",
       TEXT: "a long string", JSON: "a JSON value"}
 
@@ -72,29 +94,23 @@ _A = {NUMBER: "a number", BOOLEAN: "a boolean", STRING: "a string", STRINGS: "a 
 _DECODER = json.JSONDecoder()
 #: lines parsed between two pauses that let a serving thread take the interpreter (a request
 #: waiting for the GIL then waits about this many lines' parsing, not Python's 5 ms switch interval)
-YIELD_EVERY = 256
+YIELD_EVERY = 64
 
 
 def apply_overlay(data: bytes, source: str, ids: np.ndarray, columns: Mapping[str, Column], *,
                   pause: Callable[[], None] | None = None) -> Overlay:
     """The overlay in ``data`` (JSON Lines) against an artifact's sorted ``ids`` and its attribute
     ``columns``. Raises :class:`OverlayError` naming ``source`` and the line. ``pause`` is called
-    every :data:`YIELD_EVERY` lines (the server passes ``time.sleep(0)``)."""
+    every :data:`YIELD_EVERY` lines (the server passes one that sleeps briefly every 2 ms of work)."""
     n = len(ids)
     if len(data) > MAX_OVERLAY_BYTES:
         raise OverlayError(f"overlay {source} is {len(data)} bytes, over the {MAX_OVERLAY_BYTES}-byte limit")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise OverlayError(f"overlay {source} line {line}: not UTF-8 (byte {e.start})") from None
     lines: list[int] = []
     keys: list[str] = []
     objs: list[dict[str, Any]] = []
+    texts: list[str] = []
     decode = _DECODER.raw_decode
-    for lineno, raw in enumerate(text.split("\n"), start=1):
-        if pause is not None and lineno % YIELD_EVERY == 0:
-            pause()
+    for lineno, raw in _lines(data, source, pause):
         raw = raw.strip()
         if not raw:
             continue
@@ -112,26 +128,34 @@ def apply_overlay(data: bytes, source: str, ids: np.ndarray, columns: Mapping[st
         lines.append(lineno)
         keys.append(item_id)
         objs.append(obj)
-    rows = _rows_of(keys, lines, ids, source)
+        texts.append(raw)
+    if pause is not None:
+        pause()
+    rows = _rows_of(keys, lines, ids, source, pause)
 
-    # each attribute's values, then checked against its type (the artifact's, or the overlay's own)
-    per: dict[str, tuple[list[int], list[Any]]] = {}
-    for k, obj in enumerate(objs):
-        if pause is not None and k % (4 * YIELD_EVERY) == 0:
-            pause()
-        for name, value in obj.items():
-            got = per.get(name)
-            if got is None:
-                got = per[name] = ([], [])
-            got[0].append(k)
-            got[1].append(value)
+    # each attribute's values (one pass per attribute), then checked against its type (the
+    # artifact's, or the one the overlay's own values give it)
+    per: dict[str, tuple[np.ndarray, list[Any]]] = {}
+    every = np.arange(len(objs), dtype=np.int64)
+    names: set[str] = set()
+    for part in _chunks(objs, pause):
+        names = names.union(*part)
+    for name in sorted(names):
+        got: list[Any] = []
+        for part in _chunks(objs, pause):
+            got += [o.get(name, _MISSING) for o in part]
+        if _MISSING in got:  # (identity first: no value compares equal to the marker)
+            at = np.fromiter((k for k, v in enumerate(got) if v is not _MISSING), dtype=np.int64)
+            per[name] = (at, [got[k] for k in at.tolist()])
+        else:
+            per[name] = (every, got)
     added: dict[str, str] = {}
     for name, (at, vs) in per.items():
         col = columns.get(name)
         if col is None:
-            added[name] = _new_type(name, vs, [lines[k] for k in at], source)
-        elif not _all_fit(vs, col.type):
-            _first_misfit(name, col.type, vs, [lines[k] for k in at], source)
+            added[name] = _new_type(name, vs, [lines[k] for k in at.tolist()], source)
+        elif not all(_all_fit(part, col.type) for part in _chunks(vs, pause)):
+            _first_misfit(name, col.type, vs, [lines[k] for k in at.tolist()], source)
 
     out = dict(columns)
     for name, (at, vs) in per.items():
@@ -139,12 +163,12 @@ def apply_overlay(data: bytes, source: str, ids: np.ndarray, columns: Mapping[st
             pause()
         col = columns.get(name)
         kind = col.type if col is not None else added[name]
-        out[name] = _column(name, kind, col, rows[np.asarray(at, dtype=np.int64)], vs, n)
-    values = {row: obj for row, obj in zip(rows.tolist(), objs) if obj}
-    return Overlay(out, values, tuple(sorted(per)), added)
+        out[name] = _column(name, kind, col, rows[at], vs, n, pause)
+    return Overlay(out, RowValues(rows, texts), tuple(sorted(per)), added)
 
 
 _NONE = type(None)
+_MISSING = object()
 _PLAIN = {NUMBER: {int, float, _NONE}, BOOLEAN: {bool, _NONE}, STRING: {str, _NONE}, TEXT: {str, _NONE},
           STRINGS: {list, _NONE}}
 
@@ -174,23 +198,70 @@ def _first_misfit(name: str, kind: str, values: list[Any], lines: list[int], sou
                                f"{_A[kind]} in the artifact ({kind}); give it the artifact's type or null")
 
 
-def _rows_of(keys: list[str], lines: list[int], ids: np.ndarray, source: str) -> np.ndarray:
-    """Each id's row (one binary search over the artifact's sorted ids, for all of them at once)."""
+#: bytes of the overlay decoded and split at once
+BLOCK = 1 << 18
+
+
+def _lines(data: bytes, source: str, pause: Callable[[], None] | None) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every line, decoded a block of whole lines at a time, pausing every
+    :data:`YIELD_EVERY` lines."""
+    lineno, start = 0, 0
+    while start < len(data):
+        end = data.find(b"\n", min(start + BLOCK, len(data)))
+        end = len(data) if end < 0 else end + 1
+        try:
+            block = data[start:end].decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = lineno + data[start:start + e.start].count(b"\n") + 1
+            raise OverlayError(f"overlay {source} line {line}: not UTF-8 (byte {start + e.start})") from None
+        for raw in block.split("\n"):
+            lineno += 1
+            if pause is not None and lineno % YIELD_EVERY == 0:
+                pause()
+            yield lineno, raw
+        lineno -= 1  # the block ends with a newline: its last "line" is the empty rest
+        start = end
+
+
+#: values handled between two pauses (a few milliseconds of work)
+CHUNK = 2048
+
+
+def _chunks(seq: list[Any], pause: Callable[[], None] | None) -> Iterator[list[Any]]:
+    """``seq`` in slices of :data:`CHUNK`, pausing before each but the first."""
+    for start in range(0, len(seq), CHUNK):
+        if start and pause is not None:
+            pause()
+        yield seq[start:start + CHUNK]
+
+
+def _rows_of(keys: list[str], lines: list[int], ids: np.ndarray, source: str,
+             pause: Callable[[], None] | None = None) -> np.ndarray:
+    """Each id's row (binary searches over the artifact's sorted ids, a chunk of ids at a time)."""
     if not keys:
         return np.zeros(0, dtype=np.int64)
     width = ids.dtype.itemsize
-    enc = [k.encode("utf-8") for k in keys]
-    fits = np.fromiter((len(e) <= width and b"\0" not in e for e in enc), dtype=bool, count=len(enc))
-    probe = np.array([e if ok else b"" for e, ok in zip(enc, fits)], dtype=f"S{max(width, 1)}")
-    pos = np.searchsorted(ids, probe)
-    inside = pos < len(ids)
-    found = fits & inside
-    found[inside] &= np.asarray(ids)[pos[inside]] == probe[inside]
-    if not found.all():
-        i = int(np.flatnonzero(~found)[0])
+    sorted_ids = np.asarray(ids)
+    found: list[np.ndarray] = []
+    positions: list[np.ndarray] = []
+    for part in _chunks(keys, pause):
+        enc = [k.encode("utf-8") for k in part]
+        fits = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)) <= width
+        if b"\0" in b"".join(enc):  # (rare) an id with a NUL byte is no catalog id
+            fits &= np.fromiter((b"\0" not in e for e in enc), dtype=bool, count=len(enc))
+        probe = np.array([e if ok else b"" for e, ok in zip(enc, fits)], dtype=f"S{max(width, 1)}")
+        pos = np.searchsorted(sorted_ids, probe)
+        inside = pos < len(sorted_ids)
+        hit = fits & inside
+        hit[inside] &= sorted_ids[pos[inside]] == probe[inside]
+        found.append(hit)
+        positions.append(pos)
+    every = np.concatenate(found)
+    if not every.all():
+        i = int(np.flatnonzero(~every)[0])
         raise OverlayError(f"overlay {source} line {lines[i]}: unknown item id {keys[i][:100]!r} "
                            "(an overlay changes the attributes of the artifact's items)")
-    rows = pos.astype(np.int64)
+    rows = np.concatenate(positions).astype(np.int64)
     order = np.argsort(rows, kind="stable")
     dup = np.flatnonzero(np.diff(rows[order]) == 0)
     if len(dup):
@@ -230,22 +301,30 @@ def _new_type(name: str, values: list[Any], lines: list[int], source: str) -> st
                        f"{l1}; give it one type (the artifact does not have it)")
 
 
-def _column(name: str, kind: str, col: Column | None, rows: np.ndarray, values: list[Any], n: int) -> Column:
+def _column(name: str, kind: str, col: Column | None, rows: np.ndarray, values: list[Any], n: int,
+            pause: Callable[[], None] | None = None) -> Column:
     """``col`` (None: an empty one) with ``values`` written at ``rows``."""
     if kind == NUMBER:
         out = np.full(n, np.nan) if col is None else np.array(col.values, dtype=np.float64)
-        out[rows] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        out[rows] = np.concatenate([np.array([np.nan if v is None else v for v in part], dtype=np.float64)
+                                    for part in _chunks(values, pause)])
         return Column.in_memory(name, kind, values=out, items=int(np.count_nonzero(~np.isnan(out))))
     if kind == BOOLEAN:
         out = np.full(n, -1, dtype=np.int8) if col is None else np.array(col.values, dtype=np.int8)
-        out[rows] = np.array([-1 if v is None else int(v) for v in values], dtype=np.int8)
+        out[rows] = np.concatenate([np.array([-1 if v is None else v for v in part], dtype=np.int8)
+                                    for part in _chunks(values, pause)])
         return Column.in_memory(name, kind, values=out, items=int(np.count_nonzero(out >= 0)))
     if kind == STRING:
-        old_vocab = _vocab(col)
-        vocab, remap = _extend(old_vocab, {v.encode("utf-8") for v in values if v is not None})
+        distinct: set[Any] = set()
+        for part in _chunks(values, pause):
+            distinct.update(part)
+        distinct.discard(None)
+        vocab, remap = _extend(_vocab(col), {v.encode("utf-8") for v in distinct})
         codes = np.full(n, -1, dtype=np.int32) if col is None else _remapped(np.asarray(col.values), remap)
-        index = {v: i for i, v in enumerate(vocab.tolist())}
-        codes[rows] = np.array([-1 if v is None else index[v.encode("utf-8")] for v in values], dtype=np.int32)
+        index: dict[Any, int] = {v.decode("utf-8"): i for i, v in enumerate(vocab.tolist())}
+        index[None] = -1
+        codes[rows] = np.concatenate([np.fromiter(map(index.__getitem__, part), dtype=np.int32, count=len(part))
+                                      for part in _chunks(values, pause)])
         return Column.in_memory(name, kind, values=codes, vocabulary=vocab, items=int(np.count_nonzero(codes >= 0)))
     if kind == STRINGS:
         return _strings(name, col, rows, values, n)

@@ -20,6 +20,7 @@ reads half a file.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -51,8 +52,23 @@ def check_source(source: str, allowed_buckets: frozenset[str] | set[str]) -> Non
         )
 
 
-def _pause() -> None:
-    time.sleep(0)
+#: the overlay thread works at most this long at a stretch, then steps aside for PAUSE_S: a request
+#: thread waiting for the interpreter takes it then (a sleep of 0 mostly does not hand it over),
+#: instead of after Python's 5 ms switch interval
+WORK_S = 0.002
+PAUSE_S = 0.0005
+
+
+class _Pacer:
+    """The ``pause`` handed to :func:`apply_overlay`: called often, sleeps once per WORK_S of work."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def __call__(self) -> None:
+        if time.perf_counter() - self.last >= WORK_S:
+            time.sleep(PAUSE_S)
+            self.last = time.perf_counter()
 
 
 def _iso(t: float | None) -> str | None:
@@ -134,14 +150,29 @@ class OverlayWatcher:
     def build(self, data: bytes, version: str | None = None, modified: float | None = None) -> AttributeState:
         """The attribute state of overlay ``data`` over the artifact's, its recent filters built ahead."""
         rec = self.recommender
-        # pausing now and then (sleep(0) lets a waiting request thread take the interpreter)
-        overlay = apply_overlay(data, self.source, rec.items.ids, self.base.columns, pause=_pause)
+        # no cyclic garbage collection while the overlay's objects are made (they are freed by
+        # reference counting): a full collection triggered here would hold the interpreter for
+        # a walk of every object in the worker while requests wait
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build(data, version, modified)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self, data: bytes, version: str | None, modified: float | None) -> AttributeState:
+        rec = self.recommender
+        # pausing now and then (a short sleep lets a waiting request thread take the interpreter)
+        pause = _Pacer()
+        overlay = apply_overlay(data, self.source, rec.items.ids, self.base.columns, pause=pause)
         state = AttributeState(overlay.columns, values=overlay.values, overlay={
             "source": self.source, "version": version, "rows": overlay.rows, "attributes": overlay.attributes,
             "added": dict(overlay.added), "modified": modified, "applied": time.time(),
         })
         current = rec.attribute_state
         for f in current.cache.filters():  # the filters in use now answer at once after the swap
+            pause()
             try:
                 rec.allowed(f, state)
             except StygigError:
