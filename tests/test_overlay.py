@@ -101,14 +101,14 @@ def test_bad_overlays_name_the_line(rec, body, message):
 
 def test_a_new_attribute_is_typed_and_filterable(rec):
     a, b = rec.items[0]["id"], rec.items[3]["id"]
-    over = apply_overlay(lines({"id": a, "sale": True, "popularity": 7}, {"id": b, "sale": False, "popularity": 2.5}),
+    over = apply_overlay(lines({"id": a, "sale": True, "rating": 7}, {"id": b, "sale": False, "rating": 2.5}),
                          "o.jsonl", rec.items.ids, rec.attributes)
-    assert over.added == {"popularity": "number", "sale": "boolean"}
+    assert over.added == {"rating": "number", "sale": "boolean"}
     from stygig.recommend.attribute_state import AttributeState
 
     state = AttributeState(over.columns, values=over.values)
     assert rows_passing(rec, {"sale": True}, state) == {0}
-    assert rows_passing(rec, {"popularity": {"gte": 2}}, state) == {0, 3}
+    assert rows_passing(rec, {"rating": {"gte": 2}}, state) == {0, 3}
     with pytest.raises(Exception, match="unknown attribute 'sale'"):
         rec.allowed(F.parse({"sale": True}))  # the artifact's own state does not have it
 
@@ -435,3 +435,29 @@ def test_dlc_model_fn_applies_and_watches_the_overlay(lite_artifact, rec, tmp_pa
     assert answer()[first[0]]["attributes"]["price"] == 3.5
     write_atomically(path, lines({"id": first[0], "in_stock": False}))
     _until(lambda: first[0] not in answer(), 10, "the DLC worker applies the changed overlay")
+
+
+def test_boosts_rank_by_the_overlay_and_are_built_ahead(rec, tmp_path):
+    from stygig.recommend import boost as B
+
+    base = rec.attribute_state
+    shirt = next(it for it in rec.items if it["category"] == "shirt")
+    query = Query(item_id=shirt["id"])
+    opts = Options.from_dict({"boost": {"popularity": 0.5}, "top_k": 8}, rec.taxonomy)
+    try:
+        plain = rec.recommend(query, Options.from_dict({"top_k": 8}, rec.taxonomy))
+        last = plain["recommendations"][-1]["item_id"]
+        rec.recommend(query, opts)  # the boost's ranks of the artifact's popularity, cached
+        path = tmp_path / "o.jsonl"
+        path.write_bytes(lines({"id": last, "popularity": 10 ** 9}))
+        watcher = OverlayWatcher(rec, str(path), 3600, frozenset())
+        assert watcher.check() is True
+        state = rec.attribute_state
+        assert "popularity" in state.quantiles  # built before the swap
+        assert state.quantiles["popularity"][rec.items.row_of(last)] == 1.0
+        assert np.array_equal(state.quantiles["popularity"], B.quantiles(state.columns["popularity"].values))
+        out = rec.recommend(query, opts)
+        top = {r["item_id"]: r for r in out["recommendations"]}
+        assert top[last]["boost_score"] == 1.0 and top[last]["attributes"]["popularity"] == 10 ** 9
+    finally:
+        rec.swap_attributes(base)

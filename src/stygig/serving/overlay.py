@@ -3,8 +3,8 @@
 Each worker process watches on its own: a daemon thread looks every ``STYGIG_OVERLAY_SECONDS``
 (default 30) at the overlay's version — a file's modification time, size and inode, an S3
 object's ETag — and when it changed reads it, checks it and applies it against the artifact
-(:func:`stygig.artifact.overlay.apply_overlay`), builds the filters the old state had cached
-ahead, and swaps the whole new :class:`~stygig.recommend.attribute_state.AttributeState` in by
+(:func:`stygig.artifact.overlay.apply_overlay`), builds the filters and boost ranks the old state
+had cached ahead, and swaps the whole new :class:`~stygig.recommend.attribute_state.AttributeState` in by
 one reference assignment. Requests running meanwhile finish on the state they started with; no
 request waits for the swap or fails because of it.
 
@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from stygig import s3io, settings
 from stygig.artifact.overlay import MAX_OVERLAY_BYTES, OverlayError, apply_overlay
 from stygig.errors import StygigError
+from stygig.artifact.attributes import NUMBER
+from stygig.recommend import boost
 from stygig.recommend.attribute_state import AttributeState
 from stygig.serving import logs
 
@@ -171,6 +173,13 @@ class OverlayWatcher:
             "added": dict(overlay.added), "modified": modified, "applied": time.time(),
         })
         current = rec.attribute_state
+        for name, q in list(current.quantiles.items()):  # the boosts in use, likewise
+            pause()
+            col = state.columns.get(name)
+            if col is current.columns.get(name):
+                state.quantiles[name] = q  # a column the overlay leaves alone ranks as before
+            elif col is not None and col.type == NUMBER:
+                state.quantiles[name] = boost.quantiles(col.values)
         for f in current.cache.filters():  # the filters in use now answer at once after the swap
             pause()
             try:
