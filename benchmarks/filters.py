@@ -15,7 +15,8 @@ the vectors.
   ``IDSelectorBitmap``; IVF probing ``3 nprobe / f`` lists) against exact filtered search (every
   passing item of the category compared), for queries from other categories.
 
-``overlay_apply_s`` and ``update_ratio`` (issues 14.4, 14.5) are not measured here: ``null``.
+``overlay_apply_s`` and ``update_ratio`` (issues 14.5, 14.4) have benchmarks of their own,
+``benchmarks/overlay.py`` and ``benchmarks/update.py``: ``null`` here.
 
     python benchmarks/filters.py [--n 1000000] [--queries 300] [--work DIR]
 
@@ -145,7 +146,7 @@ def measure(art: Path, n_queries: int, block: int = 20) -> dict:
         "queries": n_queries,
         "overlay_apply_s": None,
         "update_ratio": None,
-        "note": "synthetic vectors and attributes; overlay_apply_s and update_ratio (14.4, 14.5) not measured here",
+        "note": "synthetic vectors and attributes; overlay_apply_s and update_ratio: benchmarks/overlay.py and benchmarks/update.py",
     }
 
 
