@@ -19,6 +19,7 @@ The engine knows nothing of HTTP or AWS. Same input, same output: every sort bre
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,8 @@ class Recommender:
         #: reference: a request reads it once, see :meth:`swap_attributes`)
         self._attribute_state = AttributeState(load_columns(artifact_dir, manifest, len(items)))
         self.model_version = manifest["model_version"]
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self.n_items = len(items)
         self._cat_names = list(taxonomy.categories)
         self._cat_code = {c: i for i, c in enumerate(self._cat_names)}
@@ -232,6 +235,21 @@ class Recommender:
         ``query_items`` (a list), the composed ``outfit`` and the ranked ``recommendations``
         (the outfit's pieces first). ``outfit=False`` skips composing (the ranked list alone, in
         its own order, and ``"outfit": None``): what benchmarks compare with."""
+        with self._in_flight_lock:
+            self._in_flight += 1
+        try:
+            return self._recommend(query, options, outfit=outfit)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    @property
+    def in_flight(self) -> int:
+        """How many :meth:`recommend` calls are running now (background work, such as a live
+        overlay being applied, steps further aside while any is)."""
+        return self._in_flight
+
+    def _recommend(self, query: Query, options: Options | None, *, outfit: bool) -> dict[str, Any]:
         t0 = time.perf_counter()
         opts = options or Options()
         if opts.category is not None and opts.category not in self.taxonomy.categories:
