@@ -55,16 +55,26 @@ def value_type(value: Any) -> str | None:
     return JSON
 
 
-def _merge(name: str, seen: dict[str, str]) -> str:
-    """One type from the types seen (type -> first item id): strings widen to text; a number and
-    a string (or boolean, or list) is an error naming an item of each."""
-    kinds = set(seen)
+def merged_type(kinds: Iterable[str]) -> str | None:
+    """The one type of an attribute whose values are of ``kinds`` (at least one): strings widen to
+    text, any JSON value makes it JSON; None when they cannot share one (a number and a string, a
+    boolean and a list, ...). The one rule for a build's columns and a live overlay's new ones."""
+    kinds = set(kinds)
     if kinds <= {STRING, TEXT}:
         return TEXT if TEXT in kinds else STRING
     if JSON in kinds:
         return JSON
     if len(kinds) == 1:
         return kinds.pop()
+    return None
+
+
+def _merge(name: str, seen: dict[str, str]) -> str:
+    """One type from the types seen (type -> first item id), or an error naming an item of each of
+    two types that cannot share one."""
+    kind = merged_type(seen)
+    if kind is not None:
+        return kind
     (t1, i1), (t2, i2) = sorted(seen.items())[:2]
     a1, a2 = ("a " + t1) if t1 != STRINGS else "a list of strings", ("a " + t2) if t2 != STRINGS else "a list of strings"
     raise CatalogError(

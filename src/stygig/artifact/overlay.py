@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 from stygig.artifact.attributes import (BOOLEAN, JSON, MAX_VALUE_BYTES, NUMBER, STRING, STRINGS, TEXT, Column,
-                                        value_type)
+                                        merged_type, value_type)
 from stygig.errors import StygigError
 
 #: the largest overlay read (bytes): about 2 M rows of a few attributes
@@ -287,15 +287,11 @@ def _new_type(name: str, values: list[Any], lines: list[int], source: str) -> st
         t = value_type(v)
         if t is not None and t not in seen:
             seen[t] = lineno
-    kinds = set(seen)
-    if not kinds:
+    if not seen:
         return JSON  # only nulls: nothing to type, nothing to filter
-    if kinds <= {STRING, TEXT}:
-        return TEXT if TEXT in kinds else STRING
-    if JSON in kinds:
-        return JSON
-    if len(kinds) == 1:
-        return kinds.pop()
+    kind = merged_type(seen)
+    if kind is not None:
+        return kind
     (t1, l1), (t2, l2) = sorted(seen.items(), key=lambda kv: kv[1])[:2]
     raise OverlayError(f"overlay {source} line {l2}: attribute {name[:60]!r} is {_A[t2]} here but {_A[t1]} on line "
                        f"{l1}; give it one type (the artifact does not have it)")
