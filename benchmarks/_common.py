@@ -17,8 +17,10 @@ rebuilt only when missing:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +37,19 @@ SEED = 0
 
 def default_workdir() -> Path:
     return Path(os.environ.get("STYGIG_BENCH_DIR") or Path(tempfile.gettempdir()) / "stygig-bench")
+
+
+@contextlib.contextmanager
+def work_folder(given: Path | None, prefix: str):
+    """The benchmark's work folder: ``given`` (made if missing, kept), else a temporary one removed
+    at the end, even when the benchmark fails."""
+    work = given or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        if given is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def log(msg: str) -> None:

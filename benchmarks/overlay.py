@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ import numpy as np
 # started from a request thread (not the main one) costs more than the search itself otherwise
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import work_folder  # noqa: E402
 from filters import FILTER, N_BRANDS, build  # noqa: E402  (the same synthetic artifact)
 from scale import percentile  # noqa: E402
 
@@ -160,13 +160,8 @@ def main() -> None:
     p.add_argument("--steady-seconds", type=float, default=15.0)
     p.add_argument("--work", type=Path, default=None, help="work folder, kept (default: a temporary one, removed)")
     args = p.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="stygig-overlay-"))
-    work.mkdir(parents=True, exist_ok=True)
-    try:
+    with work_folder(args.work, "stygig-overlay-") as work:
         result = measure(build(work, args.n), work, args.rows, args.applies, args.steady_seconds)
-    finally:
-        if args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result))
 
 
