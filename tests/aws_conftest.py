@@ -42,6 +42,13 @@ def moto_server():
     # the server thread is a daemon; stopping it here would break other modules still using it
 
 
+@pytest.fixture(scope="module")
+def s3_url(moto_server):
+    """The shared server, reset, for a module that makes its own buckets (without ``aws``)."""
+    moto_post(moto_server, "/moto-api/reset")
+    return moto_server
+
+
 def moto_post(url: str, path: str, payload: dict[str, Any] | None = None) -> None:
     data = json.dumps(payload or {}).encode()
     req = urllib.request.Request(url + path, data=data, method="POST", headers={"Content-Type": "application/json"})

@@ -17,7 +17,7 @@ from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Query
 from stygig.schema import Options
 
-from test_serving_server import assert_error, assert_outfit, post, start_server, wait_for
+from test_serving_server import assert_error, assert_outfit, post, running_server
 
 
 def test_quantiles_rank_ties_at_their_middle_and_leave_missing_out():
@@ -99,11 +99,8 @@ def test_bad_boosts_are_422_naming_the_field(rec, bad, message):
 
 @pytest.fixture(scope="module")
 def server(lite_artifact, tmp_path_factory):
-    srv = start_server(lite_artifact, tmp_path_factory.mktemp("srv-boost"), workers=1)
-    wait_for(srv)
-    yield srv
-    srv.proc.terminate()
-    srv.proc.wait(timeout=30)
+    with running_server(lite_artifact, tmp_path_factory.mktemp("srv-boost")) as srv:
+        yield srv
 
 
 def test_over_http(server, lite_artifact, rec):

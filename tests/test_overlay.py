@@ -18,12 +18,13 @@ import httpx
 import numpy as np
 import pytest
 
+from aws_conftest import BUCKET, aws, moto_server, s3_url  # noqa: F401 - fixtures
 from stygig.artifact.overlay import OverlayError, apply_overlay
 from stygig.recommend import filters as F
 from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Query
 from stygig.schema import Options
-from stygig.serving.child import free_port, stop
+from stygig.serving.child import stop
 from stygig.serving.overlay import OverlayWatcher
 from test_serving_server import start_server, wait_for, wait_workers_ready
 
@@ -264,17 +265,6 @@ def _ask_engine(rec: Recommender, item_id: str) -> list[str]:
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-@pytest.fixture(scope="module")
-def s3_url():
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    yield f"http://127.0.0.1:{port}"
-    moto.stop()
-
-
 def test_s3_overlay_follows_its_etag_within_the_allow_list(lite_artifact, rec, tmp_path, s3_url):
     import boto3
 
@@ -309,7 +299,6 @@ def test_s3_overlay_follows_its_etag_within_the_allow_list(lite_artifact, rec, t
 
 
 # ---- AWS: deploy --overlay, the config file's key, doctor (moto's server) ----------------------
-from aws_conftest import BUCKET, aws, moto_server  # noqa: E402,F401 - fixtures
 
 
 def _archive(aws) -> str:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-
 import boto3
 import httpx
 import pytest
 
-from stygig.serving.child import free_port, stop
+from aws_conftest import moto_server, s3_url  # noqa: F401 - fixtures
+from stygig.serving.child import stop
 from test_serving_server import catalog_items, assert_error, assert_outfit, start_server, wait_for
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3_url():
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    yield f"http://127.0.0.1:{port}"
-    moto.stop()
 
 
 @pytest.fixture(scope="module")

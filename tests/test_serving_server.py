@@ -7,6 +7,7 @@ real boto3 client, V4 compatibility, every error status, thumbnails, logs and th
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -72,6 +73,17 @@ def wait_for(server: Server, status: int = 200, timeout: float = 60.0) -> list[i
             pass
         time.sleep(0.01)
     raise AssertionError(f"/ping never answered {status}: {seen[-5:]}")
+
+
+@contextlib.contextmanager
+def running_server(artifact: Path, tmp: Path, *, workers: int = 1, env: dict | None = None):
+    """A started server, /ping answered 200, stopped cleanly (exit 0) at the end."""
+    srv = start_server(artifact, tmp, workers=workers, env=env)
+    wait_for(srv)
+    try:
+        yield srv
+    finally:
+        assert stop(srv.proc) == 0
 
 
 def wait_workers_ready(server: Server, n: int, timeout: float = 60.0) -> list[dict]:
