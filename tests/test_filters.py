@@ -19,7 +19,7 @@ from stygig.recommend.engine import Recommender
 from stygig.recommend.query import Query
 from stygig.schema import Options
 
-from test_serving_server import assert_error, assert_outfit, post, start_server, wait_for
+from test_serving_server import assert_error, assert_outfit, post, running_server
 
 
 OPS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lte": operator.le, "gt": operator.gt,
@@ -134,6 +134,66 @@ def test_filtered_search_against_exact_filtered_search(ivf_artifact):
     assert np.mean(recalls) >= 0.95, np.mean(recalls)
 
 
+def _shirt(rec):
+    return next(rec.items[r]["id"] for r in range(rec.n_items) if rec.items[r]["category"] == "shirt")
+
+
+def test_a_repeated_selective_filter_searches_a_sub_index_and_answers_the_same(ivf_artifact):
+    """The second search of a cached filter's IVF category asks for a sub-index of its passing rows;
+    once it is in, searches go there, and every answer is the selector search's."""
+    art, _ = ivf_artifact
+    rec = Recommender.load(art)
+    opts = Options.from_dict({"filters": {"price": {"lte": 15}}, "top_k": 10, "items_per_category": 5},
+                             rec.taxonomy)
+    shirt = _shirt(rec)
+    first = rec.recommend(Query(item_id=shirt), opts)["recommendations"]
+    allowed = rec.allowed(opts.filters)
+    assert allowed.subindexed == 0  # one search: no copy yet
+    rec.recommend(Query(item_id=shirt), opts)
+    rec.subindexer.wait()
+    assert allowed.subindexed == 1  # the trousers a shirt's outfit searches
+    code = list(rec.taxonomy.categories).index("pants")
+    pants_index = rec.indexes.per_category["pants"]
+    searched, _ = allowed.plan("pants", code, pants_index)
+    assert searched is not pants_index and searched.ntotal == allowed.per_category[code]
+    assert rec.subindexer.used == searched.ntotal * (4 * pants_index.d + 8)
+    assert rec.recommend(Query(item_id=shirt), opts)["recommendations"] == first
+    # query by query, the sub-index finds the selector search's items, with the same scores
+    from stygig.recommend import retrieve
+
+    selector = retrieve.Allowed(allowed.mask, rec.items.category_codes, len(rec.taxonomy.categories))
+    vec = np.asarray(rec.vectors)
+    for q in vec[:60]:
+        s1, r1 = retrieve.search_category(rec.indexes, "pants", q, 50, allowed, code)
+        s2, r2 = retrieve.search_category(rec.indexes, "pants", q, 50, selector, code)
+        assert sorted(r1.tolist()) == sorted(r2.tolist())
+        np.testing.assert_allclose(np.sort(s1), np.sort(s2), rtol=0, atol=1e-6)
+
+
+def test_sub_indexes_keep_to_their_budget_and_give_it_back(ivf_artifact, monkeypatch):
+    art, _ = ivf_artifact
+    opts_of = lambda rec: Options.from_dict({"filters": {"price": {"lte": 15}}}, rec.taxonomy)  # noqa: E731
+    monkeypatch.setenv("STYGIG_FILTER_INDEX_MB", "0")
+    rec = Recommender.load(art)
+    for _ in range(4):
+        rec.recommend(Query(item_id=_shirt(rec)), opts_of(rec))
+    rec.subindexer.wait()
+    assert rec.subindexer.used == 0 and rec.allowed(opts_of(rec).filters).subindexed == 0
+    monkeypatch.delenv("STYGIG_FILTER_INDEX_MB")
+    rec = Recommender.load(art)
+    for _ in range(2):
+        rec.recommend(Query(item_id=_shirt(rec)), opts_of(rec))
+    rec.subindexer.wait()
+    assert rec.subindexer.used > 0
+    # a new attribute state (a live overlay's) drops the old filters: their bytes come back
+    from dataclasses import replace
+    import gc
+
+    rec.swap_attributes(replace(rec.attribute_state, cache=F.FilterCache()))
+    gc.collect()
+    assert rec.subindexer.used == 0
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"colour": "red"}, "filters.colour: unknown attribute 'colour' (filterable: brand,"),
     ({"price": "cheap"}, "filters.price must be a number ('price' is a number attribute), got 'cheap'"),
@@ -156,11 +216,8 @@ def test_bad_filters_are_422_naming_the_field(lite_artifact, bad, message):
 
 @pytest.fixture(scope="module")
 def server(lite_artifact, tmp_path_factory):
-    srv = start_server(lite_artifact, tmp_path_factory.mktemp("srv-filters"), workers=1)
-    wait_for(srv)
-    yield srv
-    srv.proc.terminate()
-    srv.proc.wait(timeout=30)
+    with running_server(lite_artifact, tmp_path_factory.mktemp("srv-filters")) as srv:
+        yield srv
 
 
 def test_over_http(server, lite_artifact):

@@ -111,6 +111,12 @@ COMPATIBILITY = Setting("STYGIG_COMPATIBILITY", "compatibility kind to load inst
 WEIGHTS = Setting("STYGIG_WEIGHTS", "heuristic weights over the artifact's (similarity=…,color=…,…)")
 NPROBE = Setting("STYGIG_NPROBE", "IVF lists searched, over the build's choice", None, integer(1, 1 << 20))
 SEARCH_THREADS = Setting("STYGIG_SEARCH_THREADS", "FAISS OpenMP threads per search", 1, integer(1, 256))
+FILTER_INDEX_MB = Setting(
+    "STYGIG_FILTER_INDEX_MB",
+    "memory (MB) each worker may give sub-indexes of repeated selective filters (0: none)",
+    512,
+    integer(0, 1 << 20),
+)
 
 # ---- the artifact and builds -------------------------------------------------------------------
 CACHE_DIR = Setting("STYGIG_CACHE_DIR", "where checked artifacts are remembered", None, _path)

@@ -37,6 +37,7 @@ from stygig.artifact.attributes import Column, load_columns
 from stygig.artifact.items import ItemStore
 from stygig.recommend import boost, compose, explain, filters, infer, retrieve
 from stygig.recommend.attribute_state import AttributeState
+from stygig.recommend.subindex import SubIndexer
 from stygig.recommend.compat import Compatibility, ContextScores, Pieces, against_context, load_compatibility, mean_off_diagonal, pairs_within
 from stygig.recommend.compat.registry import MANIFEST_KEY
 from stygig.recommend.query import Piece, Query, ResolvedPiece, check_wearable, resolve
@@ -75,6 +76,8 @@ class Recommender:
         #: typed attribute columns and their filter cache, swapped whole by a live overlay (one
         #: reference: a request reads it once, see :meth:`swap_attributes`)
         self._attribute_state = AttributeState(load_columns(artifact_dir, manifest, len(items)))
+        #: sub-indexes of repeated selective filters' rows, within the worker's memory budget
+        self.subindexer = SubIndexer(indexes)
         self.model_version = manifest["model_version"]
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
@@ -106,7 +109,7 @@ class Recommender:
     def build_allowed(self, f: "filters.Filter", state: AttributeState) -> retrieve.Allowed:
         """The pass mask of ``f`` over ``state``'s columns, as retrieval searches within it."""
         return retrieve.Allowed(filters.compile_mask(f, state.columns, self.n_items), self.items.category_codes,
-                                len(self._cat_names))
+                                len(self._cat_names), self.subindexer)
 
     @property
     def weights(self) -> dict[str, float] | None:

@@ -6,7 +6,10 @@ a candidate must pass. Attribute filters (:mod:`stygig.recommend.filters`) run *
 :class:`Allowed` is their rows as a FAISS ``IDSelectorBitmap`` in the search's parameters, so
 each category's top ``k`` are the top ``k`` of its items that pass — never a post-filter of a fixed
 pool that a selective filter would empty. An IVF index probes ``PROBE_FACTOR * nprobe / f`` lists
-when a fraction ``f`` of its category passes (all of them when few do: then the search is exact). The other filters (gender, the
+when a fraction ``f`` of its category passes (all of them when few do: then the search is exact); a
+filter that searches a category again does so in a sub-index of its passing rows where it is
+selective (:mod:`stygig.recommend.subindex`), the same candidates at about an unfiltered search's
+cost. The other filters (gender, the
 excluded ids, the query itself) are applied to the results, the search widened by the exclusions.
 :func:`search_category` is the one place a search runs.
 """
@@ -14,6 +17,8 @@ excluded ids, the query itself) are applied to the results, the search widened b
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -21,6 +26,7 @@ import faiss
 import numpy as np
 
 from stygig.artifact.index import Indexes
+from stygig.recommend.subindex import AFTER_SEARCHES, MAX_FRACTION, SubIndexer
 from stygig.taxonomy import GENDERS
 
 #: cosine at or above which a candidate is taken for the query itself (the same photo)
@@ -82,29 +88,94 @@ class Candidates:
 #: an IVF search within a fraction ``f`` of its category probes ``PROBE_FACTOR * nprobe / f`` lists:
 #: the filtered top 50 lie as deep in the category's ranking as its unfiltered top ``50 / f``, so
 #: ``nprobe / f`` alone (as many passing items met as unfiltered items) measured recall@50 0.87 at
-#: f = 0.1 on benchmarks/filters.py's 1 M catalog, ``3 nprobe / f`` 0.98 (0.4 -> 0.7 ms a search)
-PROBE_FACTOR = 3
+#: f = 0.1 on benchmarks/filters.py's 1 M catalog; in sub-indexes of the passing rows (6 categories,
+#: 150 queries each) ``2 nprobe / f`` 0.963 (worst category 0.948), ``2.5 nprobe / f`` 0.976 (0.964),
+#: ``3 nprobe / f`` 0.983 (0.972), each list probed costing more memory traffic
+PROBE_FACTOR = 2.5
 
 
 class Allowed:
-    """The rows an attribute filter lets through, as FAISS searches within them."""
+    """The rows an attribute filter lets through, as FAISS searches within them.
 
-    def __init__(self, mask: np.ndarray, category_codes: np.ndarray, n_categories: int):
+    With a :class:`~stygig.recommend.subindex.SubIndexer`, a selective IVF category searched
+    again is searched in a sub-index of its passing rows; each category's index and parameters
+    are made once (:meth:`plan`)."""
+
+    def __init__(self, mask: np.ndarray, category_codes: np.ndarray, n_categories: int,
+                 subindexer: SubIndexer | None = None):
         self.mask = mask
         self.n = int(mask.sum())
         #: passing rows per category code
         self.per_category = np.bincount(np.asarray(category_codes)[mask], minlength=n_categories)
         self._bits = np.packbits(mask, bitorder="little")  # kept alive: the selector points into it
         self.selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bits))
+        self._subindexer = subindexer
+        #: category code -> (the index searched, its parameters), once settled
+        self._plans: dict[int, tuple[faiss.Index, faiss.SearchParameters]] = {}
+        #: category code -> the selector search's (index, parameters), until a sub-index settles it
+        self._selector: dict[int, tuple[faiss.Index, faiss.SearchParameters]] = {}
+        #: category code -> lists an IVF search within this filter probes
+        self._probe: dict[int, int] = {}
+        self._searches = [0] * n_categories
+        self._asked: set[int] = set()
+        self._subindexed: set[int] = set()
+        self._lock = threading.Lock()
+        #: bytes of this filter's sub-indexes, returned to the budget when it is dropped
+        self._reserved = [0]
+        if subindexer is not None:
+            weakref.finalize(self, _release, subindexer, self._reserved)
 
-    def params(self, index: faiss.Index, passing: int) -> faiss.SearchParameters:
-        """Search parameters for ``index`` (of a category with ``passing`` rows allowed)."""
+    @property
+    def subindexed(self) -> int:
+        """How many categories search a sub-index of this filter's rows."""
+        return len(self._subindexed)
+
+    def plan(self, category: str, code: int, index: faiss.Index) -> tuple[faiss.Index, faiss.SearchParameters]:
+        """The index to search for ``category`` (of taxonomy ``code``, its index ``index``) and the
+        search's parameters."""
+        got = self._plans.get(code)
+        if got is not None:
+            return got
+        with self._lock:
+            selector = self._selector.get(code)
+            if selector is None:
+                selector = self._selector[code] = self._selector_plan(index, code)
+                if self._subindexer is None or code not in self._probe \
+                        or self.per_category[code] > MAX_FRACTION * index.ntotal:
+                    self._plans[code] = selector  # settled: no sub-index for this one
+                    return selector
+            self._searches[code] += 1
+            n = self._searches[code]
+            # asked for at the second search; if the budget was full, again at 4, 8, 16, ...
+            ask = n >= AFTER_SEARCHES and not n & (n - 1) and code not in self._asked
+            if ask:
+                self._asked.add(code)
+        if ask:
+            self._subindexer.ask(self, category, code)
+        return selector
+
+    def _selector_plan(self, index: faiss.Index, code: int) -> tuple[faiss.Index, faiss.SearchParameters]:
         try:
             ivf = faiss.extract_index_ivf(index)
         except RuntimeError:  # an exact index: every passing row is compared
-            return faiss.SearchParameters(sel=self.selector)
-        probe = min(ivf.nlist, math.ceil(PROBE_FACTOR * ivf.nprobe * index.ntotal / max(passing, 1)))
-        return faiss.SearchParametersIVF(sel=self.selector, nprobe=probe)
+            return index, faiss.SearchParameters(sel=self.selector)
+        passing = int(self.per_category[code])
+        probe = self._probe[code] = min(ivf.nlist, math.ceil(PROBE_FACTOR * ivf.nprobe * index.ntotal / max(passing, 1)))
+        return index, faiss.SearchParametersIVF(sel=self.selector, nprobe=probe)
+
+    def made(self, code: int, sub: faiss.Index | None, nbytes: int) -> None:
+        """Search ``sub``, a sub-index of this filter's rows of category ``code``, from now on (its
+        lists probed as the selector search probes them: the same candidates); None: refused."""
+        with self._lock:
+            self._asked.discard(code)
+            if sub is not None:
+                self._reserved[0] += nbytes
+                self._subindexed.add(code)
+                self._plans[code] = (sub, faiss.SearchParametersIVF(nprobe=self._probe[code]))
+
+
+def _release(subindexer: SubIndexer, reserved: list[int]) -> None:
+    subindexer.release(reserved[0])
 
 
 def search_category(indexes: Indexes, category: str, query: np.ndarray, k: int, allowed: Allowed | None = None,
@@ -118,7 +189,8 @@ def search_category(indexes: Indexes, category: str, query: np.ndarray, k: int, 
     k = min(k, passing)
     if k <= 0:
         return np.zeros(0, np.float32), np.zeros(0, np.int64)
-    scores, ids = index.search(query.reshape(1, -1), k, params=allowed.params(index, passing))
+    searched, params = allowed.plan(category, code, index)
+    scores, ids = searched.search(query.reshape(1, -1), k, params=params)
     keep = ids[0] >= 0
     return scores[0][keep], ids[0][keep]
 
