@@ -414,3 +414,105 @@ def test_an_artifact_without_picture_hashes_re_embeds_every_changed_item(case, t
     new = ArtifactReader.open(out)
     assert all(len(new.items[r].get("image_sha256", "")) == 64 for r in range(len(new.items)) if new.items[r]["id"]
                in {row["id"] for row in _rows(case["add"])})
+
+
+# ---- resumable like build ------------------------------------------------------------------------
+UPDATE = """
+import json, sys
+from stygig.build import update_artifact
+base, out, add, remove, attributes = sys.argv[1:6]
+s = update_artifact(base, out, add=add, remove=remove, attributes=attributes, chunk_size=4, workers=1)
+print("\\n".join(s.lines()))
+print(json.dumps({"resumed_chunks": s.resumed_chunks, "embedded": s.embedded}))
+"""
+
+
+@pytest.fixture(scope="module")
+def many(sample_catalog, tmp_path_factory):
+    """A small base artifact and an update that embeds most of the sample catalog (19 chunks of 4
+    pictures: time to kill it part-way): added items, a changed picture, a removal, attributes."""
+    from stygig.build import build_artifact
+
+    d = tmp_path_factory.mktemp("update-resume")
+    cat = d / "cat"
+    shutil.copytree(sample_catalog, cat)
+    rows = sorted(_rows(cat / "manifest.jsonl"), key=lambda r: r["id"])
+    base, added = rows[:12], rows[12:]
+    (cat / "changed").mkdir()
+    img = ImageOps.flip(Image.open(cat / base[3]["image"]).convert("RGB"))
+    img.save(cat / "changed" / "pic.jpg", quality=90)
+    files = {"base": _write(cat / "base.jsonl", base),
+             "add": _write(cat / "add.jsonl", [*added, {**base[3], "image": "changed/pic.jpg"}]),
+             "remove": d / "remove.txt", "attributes": _write(d / "attributes.jsonl", [{"id": added[5]["id"], "price": 3.5}])}
+    files["remove"].write_text(base[7]["id"] + "\n")
+    build_artifact(files["base"], d / "base-art")
+    return {"dir": d, "base_art": d / "base-art", **files, "n_chunks": -(-(len(added) + 1) // 4)}
+
+
+def _kill_after_a_chunk(cmd: list[str], chunks: Path) -> dict[str, bytes]:
+    """Run ``cmd``, SIGKILL it once a chunk is finished; the finished chunks' markers."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not list(chunks.glob("*.done")):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the update finished before it could be killed"
+    return {p.name: p.read_bytes() for p in chunks.glob("*.done")}
+
+
+def test_a_killed_update_resumes_from_its_finished_chunks_and_writes_what_an_uninterrupted_one_does(many, tmp_path):
+    import subprocess
+    import sys
+
+    from stygig.build import update_artifact
+
+    out = tmp_path / "out"
+    work = tmp_path / ".out.update"
+    args = [str(many["base_art"]), str(out), str(many["add"]), str(many["remove"]), str(many["attributes"])]
+    cmd = [sys.executable, "-c", UPDATE, *args]
+    finished = _kill_after_a_chunk(cmd, work / "chunks")
+    assert not out.exists(), "never a half artifact"
+    assert 1 <= len(finished) < many["n_chunks"], sorted(finished)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.update-")], "no staged artifact left"
+
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) == {"resumed_chunks": len(finished), "embedded": len(_rows(many["add"]))}
+    assert lines[0].endswith(f"(resumed {len(finished)} finished chunk{'s' if len(finished) > 1 else ''})"), lines[0]
+    assert json.loads((out / "build_report.json").read_text())["resumed_chunks"] == len(finished)
+    assert not work.exists()
+
+    # the same files as an update that was never interrupted (and embedded in other chunks)
+    whole = update_artifact(many["base_art"], tmp_path / "whole", add=many["add"], remove=many["remove"],
+                            attributes=many["attributes"])
+    assert whole.resumed_chunks == 0
+    a = json.loads((out / "manifest.json").read_text())
+    b = json.loads((tmp_path / "whole" / "manifest.json").read_text())
+    volatile = "build_report.json"
+    assert {k: v for k, v in a["files"].items() if k != volatile} == {k: v for k, v in b["files"].items() if k != volatile}
+    assert a["model_version"] == b["model_version"]
+
+
+def test_an_interrupted_update_re_run_with_other_inputs_starts_over(many, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    work = tmp_path / ".out.update"
+    args = [str(many["base_art"]), str(out), str(many["add"]), str(many["remove"]), str(many["attributes"])]
+    finished = _kill_after_a_chunk([sys.executable, "-c", UPDATE, *args], work / "chunks")
+    assert finished
+    other = _write(tmp_path / "other.jsonl", [{"id": _rows(many["add"])[5]["id"], "price": 4.5}])
+    r = subprocess.run([sys.executable, "-c", UPDATE, *args[:4], str(other)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["resumed_chunks"] == 0
+    assert "resumed" not in r.stdout.splitlines()[0]
+    assert not work.exists()
+    new = ArtifactReader.open(out)
+    assert new.items[new.items.row_of(_rows(many["add"])[5]["id"])]["attributes"]["price"] == 4.5

@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from stygig.build.embed import embed_chunk
 from stygig.build.featurize import featurize
 from stygig.build.read import read_items
 from stygig.build.summary import BuildSummary, done, summarise
+from stygig.catalog.ingest import CatalogItem
 from stygig.features.encoders.base import Encoder, l2_normalise
 from stygig.features.encoders.registry import resolve_encoder
 from stygig.taxonomy import Taxonomy
@@ -83,12 +85,29 @@ def build_artifact(
 
 def _build_chunks(work: Path, items, enc: Encoder, tax: Taxonomy, progress: bool, workers: int | None,
                   shard: tuple[int, int] | None, index_kind: str, chunk: int) -> BuildSummary:
+    art = work / "art"
+    timings = {"featurize_worker_s": 0.0, "encode_s": 0.0, "wait_for_features_s": 0.0, "write_s": 0.0}
+    n_chunks = embed_chunks(items, work / "chunks", art, enc, tax, timings, progress=progress,
+                            workers=workers, chunk=chunk, desc="featurizing")
+    writer, skipped = sink.assemble(work, n_chunks, tax, enc.dim, timings)
+    enc_config = enc.save(art / "encoder")
+    category_text = _category_text_vectors(enc, tax) if enc.supports_text else None
+    manifest = writer.finish(encoder_config=enc_config, encoder_description=enc.describe(), skipped=skipped,
+                             category_text=category_text, shard=shard, index_kind=index_kind, timings=timings)
+    return summarise(art, manifest, skipped, writer.per_category, timings)
+
+
+def embed_chunks(items: Sequence[CatalogItem], chunks_dir: Path, art: Path, enc: Encoder, tax: Taxonomy,
+                 timings: dict[str, float], *, progress: bool = False, workers: int | None = None, chunk: int = CHUNK,
+                 desc: str = "featurizing") -> int:
+    """Featurize and embed ``items`` into checkpointed chunks of ``chunk`` items in ``chunks_dir``
+    (thumbnails under ``art``), after the chunks an interrupted run finished; returns the number
+    of chunks. ``build`` and ``update`` both embed through here."""
     workers = workers or default_workers()
-    chunks_dir, art = work / "chunks", work / "art"
     n_chunks = (len(items) + chunk - 1) // chunk
     first, row = sink.first_todo(chunks_dir, n_chunks)
-    timings = {"featurize_worker_s": 0.0, "encode_s": 0.0, "wait_for_features_s": 0.0, "write_s": 0.0}
-    bar = _progress(len(items), progress, "featurizing", initial=min(len(items), first * chunk))
+    timings.setdefault("write_s", 0.0)
+    bar = _progress(len(items), progress, desc, initial=min(len(items), first * chunk))
     todo = items[first * chunk :]
     if todo:
         with featurize_pool(workers) as pool:
@@ -100,12 +119,7 @@ def _build_chunks(work: Path, items, enc: Encoder, tax: Taxonomy, progress: bool
                 timings["write_s"] += time.perf_counter() - t
     if bar is not None:
         bar.close()
-    writer, skipped = sink.assemble(work, n_chunks, tax, enc.dim, timings)
-    enc_config = enc.save(art / "encoder")
-    category_text = _category_text_vectors(enc, tax) if enc.supports_text else None
-    manifest = writer.finish(encoder_config=enc_config, encoder_description=enc.describe(), skipped=skipped,
-                             category_text=category_text, shard=shard, index_kind=index_kind, timings=timings)
-    return summarise(art, manifest, skipped, writer.per_category, timings)
+    return n_chunks
 
 
 def _category_text_vectors(enc: Encoder, tax: Taxonomy) -> np.ndarray:

@@ -32,10 +32,14 @@ from stygig.taxonomy import Taxonomy
 CHUNK = 256
 
 
-def fingerprint(items: Sequence[CatalogItem], enc: Encoder, tax: Taxonomy, shard, index_kind: str, chunk: int) -> str:
+def fingerprint(items: Sequence[CatalogItem], enc: Encoder, tax: Taxonomy, shard, index_kind: str, chunk: int,
+                extra: Any = None) -> str:
+    """The inputs of a run that embeds ``items`` into chunks (``extra``: a JSON-able value for what
+    else the run depends on, as ``update`` its old artifact and its other inputs)."""
     h = hashlib.sha256()
     h.update(json.dumps([FORMAT_VERSION, __version__, enc.describe(), getattr(enc, "fingerprint", None),
-                         tax.to_json(), shard, index_kind, N_COLOURS, THUMB_SIDE, chunk]).encode())
+                         tax.to_json(), shard, index_kind, N_COLOURS, THUMB_SIDE, chunk]
+                        + ([extra] if extra is not None else [])).encode())
     for it in items:
         h.update(json.dumps([it.id, it.category, it.gender, it.name, it.source, it.attributes], sort_keys=True).encode())
         if not it.source.startswith("s3://"):
@@ -112,21 +116,30 @@ def write_chunk(c: int, kept: list[Featurized], vectors: list[np.ndarray], skipp
     return row + len(meta)
 
 
+def read_chunk(chunks_dir: Path, c: int) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    """Chunk ``c`` as :func:`write_chunk` left it: (item rows, vectors, colours)."""
+    base = chunks_dir / f"{c:06d}"
+    metas = [json.loads(line) for line in Path(f"{base}.meta.jsonl").read_text(encoding="utf-8").splitlines()]
+    return metas, np.load(f"{base}.vectors.npy", allow_pickle=False), np.load(f"{base}.colors.npy", allow_pickle=False)
+
+
+def read_skipped(chunks_dir: Path, n_chunks: int) -> list[dict[str, str]]:
+    """Every chunk's skipped items, in order."""
+    return [s for c in range(n_chunks) for s in json.loads((chunks_dir / f"{c:06d}.skipped.json").read_text())]
+
+
 def assemble(work: Path, n_chunks: int, tax: Taxonomy, dim: int, timings: dict[str, float]) -> tuple[ArtifactWriter, list[dict[str, str]]]:
     """Every chunk's rows into one :class:`ArtifactWriter` on ``work/art`` (not yet finished)."""
     chunks_dir, art = work / "chunks", work / "art"
     counts = [json.loads((chunks_dir / f"{c:06d}.done").read_text()) for c in range(n_chunks)]
     n = sum(c["kept"] for c in counts)
-    skipped = [s for c in range(n_chunks) for s in json.loads((chunks_dir / f"{c:06d}.skipped.json").read_text())]
+    skipped = read_skipped(chunks_dir, n_chunks)
     if n == 0:
         raise StygigError(f"no usable images: {'the only item was' if len(skipped) == 1 else f'all {len(skipped)} items were'} "
                           f"skipped (first: {skipped[0]['reason']})")
     t = time.perf_counter()
     writer = ArtifactWriter(art, tax, n, dim)
     for c in range(n_chunks):
-        base = chunks_dir / f"{c:06d}"
-        metas = [json.loads(line) for line in Path(f"{base}.meta.jsonl").read_text(encoding="utf-8").splitlines()]
-        writer.add_block(metas, np.load(f"{base}.vectors.npy", allow_pickle=False),
-                         np.load(f"{base}.colors.npy", allow_pickle=False))
+        writer.add_block(*read_chunk(chunks_dir, c))
     timings["assemble_s"] = round(time.perf_counter() - t, 3)
     return writer, skipped

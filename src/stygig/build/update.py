@@ -20,7 +20,10 @@ their measured recall stays at the build's target). A learned compatibility mode
 over: its weights as they are, its table of item embeddings extended to the new rows.
 
 Every input is checked before anything is embedded or written; the artifact is written beside
-``OUT`` and renamed into place.
+``OUT`` and renamed into place. The pictures are embedded as ``build`` embeds them, in checkpointed
+chunks in a work folder beside ``OUT`` (``.<name>.update/``, :mod:`stygig.build.sink`): an update
+interrupted and re-run with the same inputs resumes after the last finished chunk; one re-run
+with other inputs starts over.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -44,10 +46,9 @@ from stygig.artifact.manifest import write_manifest
 from stygig.artifact.reader import ArtifactReader
 from stygig.artifact.writer import ArtifactWriter, check_target, thumb_path
 from stygig.atomic import staged_dir
-from stygig.build.distribute import default_workers, featurize_pool, prefetch
-from stygig.build.embed import embed_chunk
-from stygig.build.featurize import colour_array, featurize
+from stygig.build import sink
 from stygig.build.read import picture_sha256
+from stygig.build.runner import embed_chunks
 from stygig.build.sink import CHUNK, item_row
 from stygig.build.summary import BuildSummary, done
 from stygig.catalog.ingest import RESERVED, CatalogItem, read_catalog
@@ -72,7 +73,7 @@ class NewRow:
     meta: dict[str, Any]
     vector: np.ndarray | None = None
     colours: np.ndarray | None = None
-    thumb: bytes | None = None
+    thumb: Path | None = None  # the new thumbnail's file (in the work folder)
     old_row: int | None = None
 
 
@@ -91,7 +92,8 @@ class UpdateSummary(BuildSummary):
 
     def lines(self) -> list[str]:
         lines = [
-            f"updated {self.out} from {self.updated_from} — {plural(self.n_items, 'item')}, {self.seconds:.1f} s",
+            f"updated {self.out} from {self.updated_from} — {plural(self.n_items, 'item')}, {self.seconds:.1f} s"
+            + (f" (resumed {plural(self.resumed_chunks, 'finished chunk')})" if self.resumed_chunks else ""),
             f"added {self.added}, changed {self.changed}, removed {self.removed}; attributes rewritten for "
             f"{plural(self.attributes_rewritten, 'item')}",
             f"embedded {plural(self.embedded, 'picture')}: {self.embedded - self.re_embedded} added, "
@@ -175,8 +177,11 @@ def update_artifact(
     tar: bool | str | Path = False,
     progress: bool = False,
     workers: int | None = None,
+    resume: bool = True,
+    chunk_size: int = CHUNK,
 ) -> UpdateSummary:
-    """``stygig update ART [--add MANIFEST] [--remove IDS] [--attributes FILE] -o OUT``."""
+    """``stygig update ART [--add MANIFEST] [--remove IDS] [--attributes FILE] -o OUT``; the
+    pictures to embed go through checkpointed chunks of ``chunk_size`` (resumed when ``resume``)."""
     t0 = time.perf_counter()
     old, out = _open(artifact, out, force, tar)
     if add is None and remove is None and attributes is None:
@@ -192,8 +197,16 @@ def update_artifact(
         patches = read_attribute_rows(attributes, _Known(old, new_ids, set(removed)))
     else:
         patches = {}
-    rows, skipped, counts = _embed_changes(old, items, progress, workers)
-    return _finish(old, out, rows, set(removed), patches, skipped, counts, index_kind, tar, t0)
+    work = out.parent / f".{out.name}.update"
+    inputs = [old.manifest["model_version"], sorted(removed), patches, index_kind]
+    try:
+        rows, skipped, counts, resumed = _embed_changes(old, items, progress, workers, work, inputs, resume, chunk_size)
+        summary = _finish(old, out, rows, set(removed), patches, skipped, counts, index_kind, tar, t0, resumed)
+    except StygigError:
+        shutil.rmtree(work, ignore_errors=True)  # the inputs are wrong: a re-run with others starts over anyway
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return summary
 
 
 def update_from_arrays(
@@ -256,10 +269,13 @@ def _open(artifact: str | Path, out: str | Path, force: bool, tar: bool | str | 
     return old, out
 
 
-def _embed_changes(old: ArtifactReader, items: list[CatalogItem], progress: bool,
-                   workers: int | None) -> tuple[dict[str, NewRow], list[dict[str, str]], dict[str, int]]:
+def _embed_changes(old: ArtifactReader, items: list[CatalogItem], progress: bool, workers: int | None, work: Path,
+                   inputs: list, resume: bool, chunk: int
+                   ) -> tuple[dict[str, NewRow], list[dict[str, str]], dict[str, int], int]:
     """The --add rows as :class:`NewRow`: a changed item whose picture hashes as recorded keeps
-    its vector, colours and thumbnail; the added and the others are featurized and embedded."""
+    its vector, colours and thumbnail; the added and the others are featurized and embedded
+    into checkpointed chunks in ``work`` (resumed when its fingerprint is that of these inputs).
+    Also returns how many chunks were resumed."""
     tax = old.taxonomy
     rows: dict[str, NewRow] = {}
     todo: list[CatalogItem] = []
@@ -281,38 +297,32 @@ def _embed_changes(old: ArtifactReader, items: list[CatalogItem], progress: bool
             rows[it.id].meta["thumbnail"] = was.get("thumbnail")
         else:
             todo.append(it)
-    skipped: list[dict[str, str]] = []
-    if todo:
-        enc = load_encoder(old.root / "encoder", old.manifest["encoder"])
-        if enc.kind == "precomputed":
-            raise StygigError(f"artifact {old.root} was built from precomputed vectors: it cannot embed the pictures "
-                              f"of --add; update it with vectors given, or build it from pictures")
-        timings = {"featurize_worker_s": 0.0, "encode_s": 0.0, "wait_for_features_s": 0.0}
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(todo), desc="embedding", unit="img", file=sys.stderr, dynamic_ncols=True)
-        with featurize_pool(workers or default_workers()) as pool:
-            stream = prefetch(pool, featurize, todo, window=max(2 * enc.batch_size, 4 * (workers or default_workers())))
-            for s in range(0, len(todo), CHUNK):
-                kept, vectors, bad = embed_chunk(todo[s : s + CHUNK], stream, enc, timings, bar)
-                skipped += bad
-                for f, v in zip(kept, vectors):
-                    r = old.items.row_of(f.item.id)
-                    rows[f.item.id] = NewRow(item_row(f.item, tax, None, f.colours, f.sha256),
-                                             np.asarray(v, np.float32), colour_array(f.colours), f.thumb, r)
-                    counts["embedded"] += 1
-                    counts["re_embedded"] += r is not None
-        if bar is not None:
-            bar.close()
-    return rows, skipped, counts
+    if not todo:
+        return rows, [], counts, 0
+    enc = load_encoder(old.root / "encoder", old.manifest["encoder"])
+    if enc.kind == "precomputed":
+        raise StygigError(f"artifact {old.root} was built from precomputed vectors: it cannot embed the pictures "
+                          f"of --add; update it with vectors given, or build it from pictures")
+    resumed = sink.prepare_work(work, sink.fingerprint(items, enc, tax, None, "update", chunk, extra=inputs), resume)
+    timings = {"featurize_worker_s": 0.0, "encode_s": 0.0, "wait_for_features_s": 0.0}
+    chunks_dir = work / "chunks"
+    n_chunks = embed_chunks(todo, chunks_dir, work / "art", enc, tax, timings, progress=progress, workers=workers,
+                            chunk=chunk, desc="embedding")
+    for c in range(n_chunks):
+        metas, vectors, colours = sink.read_chunk(chunks_dir, c)
+        for meta, v, col in zip(metas, vectors, colours):
+            r = old.items.row_of(meta["id"])
+            thumb, meta["thumbnail"] = work / "art" / meta["thumbnail"], None
+            rows[meta["id"]] = NewRow(meta, v, col, thumb, r)
+            counts["embedded"] += 1
+            counts["re_embedded"] += r is not None
+    return rows, sink.read_skipped(chunks_dir, n_chunks), counts, resumed
 
 
 # ---- writing -------------------------------------------------------------------------------------
 def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: set[str],
             patches: dict[str, dict[str, Any]], skipped_now: list[dict[str, str]], counts: dict[str, int],
-            index_kind: str | None, tar: bool | str | Path, t0: float) -> UpdateSummary:
+            index_kind: str | None, tar: bool | str | Path, t0: float, resumed: int = 0) -> UpdateSummary:
     tax = old.taxonomy
     cats = list(tax.categories)
     # a changed item whose new picture is unusable goes, as a build skips it
@@ -422,7 +432,7 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
         manifest = _note_origin(art, manifest, old)
     summary = UpdateSummary(out, n, skipped_now, 0.0, manifest["encoder"], per_category=writer.per_category,
                             timings=timings, updated_from=str(old.root), removed=len(removed),
-                            attributes_rewritten=len(patches), indexes=actions, **counts)
+                            attributes_rewritten=len(patches), indexes=actions, resumed_chunks=resumed, **counts)
     return done(summary, out, t0, tar)
 
 
@@ -526,14 +536,14 @@ def _renumber_thumbnail(line: bytes, r: int, j: int, old: ArtifactReader, art: P
     return line.replace(pattern, b'"thumbnail": "' + now.encode() + b'"') if was != now else line
 
 
-def _place_thumbnail(meta: dict[str, Any], j: int, thumb: bytes | None, old: ArtifactReader, art: Path,
+def _place_thumbnail(meta: dict[str, Any], j: int, thumb: Path | None, old: ArtifactReader, art: Path,
                      known: dict[str, str], fresh: bool = False) -> dict[str, Any]:
     """Row ``j``'s thumbnail: the new picture's, or the old one's (hard-linked), renamed for ``j``."""
     if fresh:
         meta["thumbnail"] = None
         if thumb is not None:
             meta["thumbnail"] = thumb_path(j)
-            (art / meta["thumbnail"]).write_bytes(thumb)
+            _link(thumb, art / meta["thumbnail"])
     elif meta.get("thumbnail"):
         rel = thumb_path(j)
         _link(old.root / meta["thumbnail"], art / rel)
