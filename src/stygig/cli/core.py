@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tar", nargs="?", const=True, default=False, metavar="PATH",
                    help="also write model.tar.gz (beside the artifact unless PATH is given)")
     p.add_argument("--force", action="store_true", help="replace the artifact (and --tar archive) if OUT already holds one")
+    p.add_argument("--no-resume", action="store_true", help="start over instead of resuming an interrupted update")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_update)
 
@@ -134,7 +135,7 @@ def cmd_update(args) -> int:
 
     summary = update_artifact(args.artifact, args.out, add=args.add, remove=args.remove, attributes=args.attributes,
                               index_kind=args.index, force=args.force, tar=args.tar, progress=not args.quiet,
-                              workers=args.workers)
+                              workers=args.workers, resume=not args.no_resume)
     print("\n".join(summary.lines()))
     return 0
 
