@@ -516,3 +516,59 @@ def test_an_interrupted_update_re_run_with_other_inputs_starts_over(many, tmp_pa
     assert not work.exists()
     new = ArtifactReader.open(out)
     assert new.items[new.items.row_of(_rows(many["add"])[5]["id"])]["attributes"]["price"] == 4.5
+
+
+# ---- the CLIP path -------------------------------------------------------------------------------
+TINY_CLIP = {  # the tiny open_clip configuration of tests/test_photo_query.py, random weights
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 1, "width": 64, "patch_size": 16, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 1},
+}
+
+
+def test_an_update_of_a_clip_artifact_embeds_added_and_changed_pictures_as_a_full_build_does(sample_catalog, tmp_path):
+    """A tiny random-weights open_clip model exported through the real export code, ONNX Runtime
+    in the loop: the added items and the item given a new picture (same id, other content) get the
+    vectors a full build of the new catalog gives them; every other item's vector is carried over
+    bit for bit."""
+    from stygig.build import build_artifact, update_artifact
+    from stygig.export.clip import export_clip
+
+    export = tmp_path / "clip"
+    export_clip("stygig-tiny-update", "random", export, precisions=["fp32"], model_config=TINY_CLIP, seed=5)
+    cat = tmp_path / "cat"
+    shutil.copytree(sample_catalog, cat)
+    rows = sorted(_rows(cat / "manifest.jsonl"), key=lambda r: r["id"])[:24]
+    added = rows[1::5]
+    base = [r for r in rows if r not in added]
+    repainted, renamed = base[4], base[9]
+    (cat / "changed").mkdir()
+    ImageOps.mirror(Image.open(cat / repainted["image"]).convert("RGB")).rotate(11).save(cat / "changed" / "new.jpg")
+    changes = [*added, {**repainted, "image": "changed/new.jpg"}, {**renamed, "name": renamed["name"] + " (renamed)"}]
+    by_id = {r["id"]: r for r in changes}
+    final = [by_id.get(r["id"], r) for r in rows]
+    old_art, up_art, full_art = tmp_path / "old", tmp_path / "updated", tmp_path / "full"
+    build_artifact(_write(cat / "base.jsonl", base), old_art, encoder=str(export))
+    summary = update_artifact(old_art, up_art, add=_write(cat / "add.jsonl", changes))
+    build_artifact(_write(cat / "final.jsonl", final), full_art, encoder=str(export))
+
+    old, up, full = (ArtifactReader.open(p) for p in (old_art, up_art, full_art))
+    assert old.manifest["encoder"]["kind"] == up.manifest["encoder"]["kind"] == full.manifest["encoder"]["kind"] == "clip-onnx"
+    assert np.array_equal(np.asarray(up.items.ids), np.asarray(full.items.ids))
+    uv, fv, ov = np.asarray(up.vectors), np.asarray(full.vectors), np.asarray(old.vectors)
+    embedded = {r["id"] for r in added} | {repainted["id"]}
+    for j in range(len(up.items)):
+        item_id = up.items[j]["id"]
+        if item_id in embedded:
+            np.testing.assert_allclose(uv[j], fv[j], atol=1e-5, err_msg=item_id)
+        else:
+            assert np.array_equal(uv[j], ov[old.items.row_of(item_id)]), f"{item_id} carried over as it was"
+            np.testing.assert_allclose(uv[j], fv[j], atol=1e-5, err_msg=item_id)
+    # the repainted item's picture is noticed by its hash and re-embedded: its vector moved
+    j, o = up.items.row_of(repainted["id"]), old.items.row_of(repainted["id"])
+    assert up.items[j]["image_sha256"] == full.items[j]["image_sha256"] != old.items[o]["image_sha256"]
+    assert not np.allclose(uv[j], ov[o], atol=1e-3), "the changed picture was not re-embedded"
+    assert (up.root / up.items[j]["thumbnail"]).read_bytes() == (full.root / full.items[j]["thumbnail"]).read_bytes()
+    np.testing.assert_allclose(np.asarray(up.colours), np.asarray(full.colours), atol=1e-4)
+    np.testing.assert_allclose(up.category_text(), full.category_text(), atol=1e-6)
+    assert (summary.added, summary.changed, summary.embedded, summary.re_embedded) == (len(added), 2, len(added) + 1, 1)
