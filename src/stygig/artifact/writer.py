@@ -10,6 +10,7 @@ into a folder beside the target that is renamed into place (:func:`stygig.atomic
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -147,6 +148,12 @@ class ArtifactWriter:
     def put_colours(self, start: int, block: np.ndarray) -> None:
         self._col.append(block, start)
 
+    def copy_rows(self, vectors: Path, colours: Path, first: int, stop: int) -> None:
+        """The vectors and colours of rows ``first…stop-1`` of another artifact's ``vectors.npy``
+        and ``colors.npy`` as the next rows, copied file to file (an update's unchanged rows)."""
+        self._vec.copy_from(vectors, first, stop)
+        self._col.copy_from(colours, first, stop)
+
     def finish(
         self,
         *,
@@ -213,8 +220,46 @@ class _RowFile:
     def __init__(self, path: Path, n: int, row_shape: tuple[int, ...]):
         self.path, self.n, self.row_shape = path, n, row_shape
         self.rows = 0
+        self.row_bytes = 4 * int(np.prod(row_shape, dtype=np.int64))
         self._fh = open(path, "wb")
         np.lib.format.write_array_header_1_0(self._fh, {"descr": "<f4", "fortran_order": False, "shape": (n,) + row_shape})
+        self._data_at = self._fh.tell()
+        self._sources: dict[Path, tuple[Any, int]] = {}
+
+    def copy_from(self, src: Path, first: int, stop: int) -> None:
+        """Rows ``first…stop-1`` of the float32 ``.npy`` ``src`` (rows of this file's shape),
+        appended by the kernel (``copy_file_range``), not through this process's memory."""
+        if src not in self._sources:
+            fh = open(src, "rb")
+            version = np.lib.format.read_magic(fh)
+            header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in header:
+                fh.close()
+                raise ValueError(f"{src}: .npy format {version} is not one numpy writes for float32 rows")
+            shape, fortran, dtype = header[version](fh)
+            if dtype != np.dtype("<f4") or fortran or tuple(shape[1:]) != self.row_shape:
+                fh.close()
+                raise ValueError(f"{src}: {dtype} {shape} rows do not fit {self.path.name}")
+            self._sources[src] = (fh, fh.tell())
+        fh, at = self._sources[src]
+        m = stop - first
+        if m <= 0:
+            return
+        if self.rows + m > self.n:
+            raise ValueError(f"{self.path.name}: {m} rows do not fit")
+        self._fh.flush()
+        offset_src, count = at + first * self.row_bytes, m * self.row_bytes
+        offset_dst = self._data_at + self.rows * self.row_bytes
+        while count:
+            try:
+                done = os.copy_file_range(fh.fileno(), self._fh.fileno(), count, offset_src, offset_dst)
+            except OSError:  # not on this file system: through a buffer
+                done = os.pwrite(self._fh.fileno(), os.pread(fh.fileno(), min(count, 1 << 24), offset_src), offset_dst)
+            if done <= 0:
+                raise OSError(f"{src}: {count} bytes short of row {stop}")
+            offset_src, offset_dst, count = offset_src + done, offset_dst + done, count - done
+        self._fh.seek(offset_dst)
+        self.rows += m
 
     def append(self, block: np.ndarray, start: int | None = None) -> None:
         if start is not None and start != self.rows:
@@ -227,5 +272,7 @@ class _RowFile:
 
     def close(self) -> None:
         self._fh.close()
+        for fh, _ in self._sources.values():
+            fh.close()
         if self.rows != self.n:
             raise ValueError(f"{self.path.name}: {self.rows} rows written of {self.n}")

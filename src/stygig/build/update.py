@@ -60,7 +60,6 @@ from stygig.recommend.compat.registry import load_compatibility
 from stygig.taxonomy import GENDERS
 from stygig.wording import plural
 
-BLOCK = 65536
 #: what an update does to a category's index (stygig.artifact.index.update_indexes), re-indexing first
 INDEX_ACTIONS = ("rebuilt", "updated", "retrained", "trained", "renumbered", "kept")
 
@@ -350,7 +349,7 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
         t = time.perf_counter()
         dim, cshape = old.vectors.shape[1], old.colours.shape[1:]
         writer = ArtifactWriter(art, tax, n, dim, cshape)
-        _write_arrays(old, plan, writer, dim, cshape)
+        _write_arrays(old, plan, writer)
         offsets = np.load(old.root / "items" / "meta.offsets.npy", allow_pickle=False).tolist()
         with open(old.root / "items" / "meta.jsonl", "rb") as fh:
             blob = fh.read()
@@ -484,29 +483,28 @@ class _Plan:
         return position[: self.n_carried]
 
 
-def _write_arrays(old: ArtifactReader, plan: _Plan, writer: ArtifactWriter, dim: int, cshape: tuple) -> None:
-    """Vectors and colours in new-row order: the old rows' gathered, the embedded ones given."""
-    for s in range(0, plan.n, BLOCK):
-        part = plan.order[s : s + BLOCK]
-        vec = np.empty((len(part), dim), dtype=np.float32)
-        col = np.empty((len(part),) + tuple(cshape), dtype=np.float32)
-        src = np.full(len(part), -1, dtype=np.int64)
-        is_old = part < plan.n_carried
-        src[is_old] = plan.carried[part[is_old]]
-        for k in np.flatnonzero(~is_old):
-            row = plan.new[int(part[k]) - plan.n_carried]
-            if row.vector is None:
-                src[k] = row.old_row
-            else:
-                vec[k] = row.vector
-                col[k] = row.colours
-        take = np.flatnonzero(src >= 0)
-        if len(take):
-            order = np.argsort(src[take], kind="stable")  # sequential reads of the old files
-            vec[take[order]] = old.vectors[src[take][order]]
-            col[take[order]] = old.colours[src[take][order]]
-        writer.put_vectors(s, vec)
-        writer.put_colours(s, col)
+def _write_arrays(old: ArtifactReader, plan: _Plan, writer: ArtifactWriter) -> None:
+    """Vectors and colours in new-row order: runs of old rows that stay consecutive copied file to
+    file, the embedded (or given) ones written."""
+    n = plan.n
+    src = np.full(n, -1, dtype=np.int64)  # the old row whose vector and colours row j takes, or -1
+    is_old = plan.order < plan.n_carried
+    src[is_old] = plan.carried[plan.order[is_old]]
+    for j in np.flatnonzero(~is_old).tolist():
+        row = plan.new[int(plan.order[j]) - plan.n_carried]
+        if row.vector is None:
+            src[j] = row.old_row
+    have = src >= 0
+    breaks = np.r_[True, (have[1:] != have[:-1]) | (have[1:] & (src[1:] != src[:-1] + 1))]
+    starts = np.flatnonzero(breaks).tolist()
+    vectors, colours = old.root / "vectors.npy", old.root / "colors.npy"
+    for a, b in zip(starts, [*starts[1:], n]):
+        if have[a]:
+            writer.copy_rows(vectors, colours, int(src[a]), int(src[a]) + b - a)
+            continue
+        rows = [plan.new[int(plan.order[j]) - plan.n_carried] for j in range(a, b)]
+        writer.put_vectors(a, np.stack([r.vector for r in rows]))
+        writer.put_colours(a, np.stack([r.colours for r in rows]))
 
 
 def _patch(meta: dict[str, Any], patch: dict[str, Any] | None) -> None:
