@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -20,7 +21,7 @@ from stygig import __version__
 from stygig.artifact.attributes import AttributeCollector
 from stygig.artifact.index import build_indexes
 from stygig.artifact.items import ItemWriter
-from stygig.artifact.manifest import MANIFEST, describe, new_manifest
+from stygig.artifact.manifest import MANIFEST, describe, new_manifest, sha256_file
 from stygig.artifact.pack import check_archive_path, tar_path
 from stygig.errors import StygigError
 from stygig.taxonomy import Taxonomy
@@ -184,9 +185,16 @@ class ArtifactWriter:
         self._col.close()
         timings = timings if timings is not None else {}
         tax, art = self.taxonomy, self.art
-        t = time.perf_counter()
-        index_info = (indexer or _build_indexes)(art / "vectors.npy", self.codes, list(tax.categories), art / "index", index_kind)
-        timings["index_s"] = round(time.perf_counter() - t, 3)
+        # the two largest files hashed by a thread (hashlib lets go of the GIL) while the indexes are made
+        hasher = ThreadPoolExecutor(max_workers=1)
+        hashing = {rel: hasher.submit(sha256_file, art / rel) for rel in ("vectors.npy", "colors.npy")}
+        try:
+            t = time.perf_counter()
+            index_info = (indexer or _build_indexes)(art / "vectors.npy", self.codes, list(tax.categories), art / "index", index_kind)
+            timings["index_s"] = round(time.perf_counter() - t, 3)
+            known_digests = {**(known_digests or {}), **{rel: f.result() for rel, f in hashing.items()}}
+        finally:
+            hasher.shutdown()
         if category_text is not None:
             np.save(art / "category_text.npy", category_text, allow_pickle=False)
         (art / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
