@@ -373,9 +373,12 @@ def _ivf_recall(index: faiss.Index, queries: np.ndarray, k: int, nprobe: int) ->
             at += size
     top = np.argpartition(queries @ x.T, x.shape[0] - k, axis=1)[:, -k:]  # the exact top k, unordered
     centroids = ivf.quantizer.reconstruct_n(0, ivf.nlist)
-    probed = np.argpartition(queries @ centroids.T, ivf.nlist - nprobe, axis=1)[:, -nprobe:] if nprobe < ivf.nlist \
-        else np.broadcast_to(np.arange(ivf.nlist), (len(queries), ivf.nlist))
-    per_query = (owner[top][:, :, None] == probed[:, None, :]).any(axis=2).mean(axis=1)
+    is_probed = np.ones((len(queries), ivf.nlist), dtype=bool)
+    if nprobe < ivf.nlist:
+        probed = np.argpartition(queries @ centroids.T, ivf.nlist - nprobe, axis=1)[:, -nprobe:]
+        is_probed[:] = False
+        np.put_along_axis(is_probed, probed, True, axis=1)
+    per_query = np.take_along_axis(is_probed, owner[top], axis=1).mean(axis=1)
     return float(per_query.mean()), float(per_query.std(ddof=1) / np.sqrt(len(per_query))) if len(per_query) > 1 else 0.0
 
 
