@@ -130,7 +130,7 @@ class AttributeCollector:
         d.mkdir(parents=True, exist_ok=True)
         for k, (name, t) in enumerate(types.items()):
             values = self._values[name]
-            present = sum(v is not None for v in values)
+            present = len(values) - values.count(None)
             entry: dict[str, Any] = {"type": t, "items": present}
             base = f"{DIRECTORY}/a{k:03d}"
             if t == NUMBER:
@@ -142,9 +142,12 @@ class AttributeCollector:
                 np.save(art / f"{base}.npy", col, allow_pickle=False)
                 entry["column"] = f"{base}.npy"
             elif t == STRING:
-                vocab = sorted({v.encode("utf-8") for v in values if v is not None})
-                code = {v: i for i, v in enumerate(vocab)}
-                col = np.array([-1 if v is None else code[v.encode("utf-8")] for v in values], dtype=np.int32)
+                distinct = set(values)
+                distinct.discard(None)
+                vocab = sorted(v.encode("utf-8") for v in distinct)  # byte order, as readers search it
+                code = {v.decode("utf-8"): i for i, v in enumerate(vocab)}
+                code[None] = -1
+                col = np.array([code[v] for v in values], dtype=np.int32)
                 np.save(art / f"{base}.npy", col, allow_pickle=False)
                 _save_vocab(art / f"{base}.vocab.npy", vocab)
                 entry.update(column=f"{base}.npy", vocabulary=f"{base}.vocab.npy", values=len(vocab))
