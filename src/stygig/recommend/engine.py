@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,30 @@ class Recommender:
         model, or a kind to load from the artifact (``"heuristic"``, ``"learned"``; None: the
         ``STYGIG_COMPATIBILITY`` environment variable's, else the manifest's)."""
         root = Path(artifact_dir)
-        manifest = verify_artifact(root) if verify else read_manifest(root)
+        manifest = read_manifest(root)
+        # The encoder opens beside everything else: ONNX Runtime builds a session without the GIL,
+        # as hashlib hashes, so on two cores the session (the largest part of a load) costs next to
+        # nothing on top of verification and the Python work below. A checksum error is reported
+        # before anything the encoder says: its files may be the corrupted ones.
+        with ThreadPoolExecutor(1, thread_name_prefix="stygig-encoder") as pool:
+            opening = pool.submit(load_encoder, root / "encoder", manifest["encoder"])
+            try:
+                if verify:
+                    manifest = verify_artifact(root)
+                parts = cls._load_parts(root, manifest, compatibility)
+            except BaseException:
+                opening.cancel()
+                wait([opening])
+                raise
+            encoder = opening.result()
+        vectors = parts["vectors"]
+        if vectors.shape[1] != encoder.dim:
+            raise ArtifactError(f"artifact vectors have dim {vectors.shape[1]} but its encoder has dim {encoder.dim}")
+        return cls(root, manifest, encoder=encoder, **parts)
+
+    @staticmethod
+    def _load_parts(root: Path, manifest: dict[str, Any], compatibility: Compatibility | str | None) -> dict[str, Any]:
+        """Everything of an artifact but its encoder: taxonomy, items, arrays, indexes, compatibility."""
         taxonomy = Taxonomy.load(root / manifest["taxonomy"]["file"])
         if list(taxonomy.categories) != list(manifest["taxonomy"].get("categories", [])):
             raise ArtifactError("artifact taxonomy.json does not match the categories its manifest records")
@@ -141,9 +165,6 @@ class Recommender:
             raise ArtifactError(
                 f"artifact {root} is inconsistent: {len(items)} items, {vectors.shape[0]} vectors, {colours.shape[0]} colour rows"
             )
-        encoder = load_encoder(root / "encoder", manifest["encoder"])
-        if vectors.shape[1] != encoder.dim:
-            raise ArtifactError(f"artifact vectors have dim {vectors.shape[1]} but its encoder has dim {encoder.dim}")
         unknown = sorted(set(manifest.get("index", {}).get("per_category", {})) - set(taxonomy.categories))
         if unknown:
             raise ArtifactError(f"artifact index has categories its taxonomy does not know: {', '.join(unknown)}")
@@ -157,7 +178,8 @@ class Recommender:
         if compatibility is None or isinstance(compatibility, str):
             compatibility = load_compatibility(manifest.get(MANIFEST_KEY), taxonomy=taxonomy, directory=root,
                                                choice=compatibility)
-        return cls(root, manifest, taxonomy, encoder, vectors, items, colours, indexes, category_text, compatibility)
+        return dict(taxonomy=taxonomy, vectors=vectors, items=items, colours=colours, indexes=indexes,
+                    category_text=category_text, compatibility=compatibility)
 
     def warm(self) -> "Recommender":
         """Fault in the memory-mapped indexes and columns now rather than during requests."""

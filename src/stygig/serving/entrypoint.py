@@ -150,12 +150,27 @@ def run(config: ServingConfig) -> int:
         except BaseException as e:  # noqa: BLE001 - re-raised below
             verdict["error"] = e
 
-    checker = threading.Thread(target=verify, name="stygig-verify", daemon=True)
-    checker.start()
-    os.environ.update(config.to_env())
+    threads = [threading.Thread(target=verify, name="stygig-verify", daemon=True)]
+    if os.environ.get("OMP_NUM_THREADS") == "1":
+        # Single-threaded workers: the model loads once, here, beside the imports and the hashing
+        # (ONNX Runtime opens sessions without the GIL), and every worker forked afterwards starts
+        # with it. A load that fails here is left to the workers, which fail as they always did.
+        def load() -> None:
+            from stygig.serving.state import preload
+
+            try:
+                preload(config.artifact_dir, config.compatibility)
+            except Exception:  # noqa: BLE001 - each worker loads (and reports) it again
+                pass
+
+        threads.append(threading.Thread(target=load, name="stygig-preload", daemon=True))
+    os.environ.update(config.to_env())  # what the workers read, and the preload with them
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    for t in threads:
+        t.start()
     _preload()
-    checker.join()
+    for t in threads:
+        t.join()
     if "error" in verdict:
         raise verdict["error"]
     os.environ[VERIFIED_ENV] = "1"

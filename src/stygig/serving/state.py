@@ -32,6 +32,30 @@ LOADING, READY, FAILED = "loading", "ready", "failed"
 #: how often a held request looks whether the model has become ready
 _READY_POLL_S = 0.01
 
+#: models the arbiter loaded before forking its workers (:func:`preload`), by (artifact, compatibility)
+_PRELOADED: dict[tuple[str, str | None], "Recommender"] = {}
+
+
+def preload(artifact_dir: str | Path, compatibility: str | None = None) -> "Recommender":
+    """Load the model once, in the arbiter, for every worker it forks to inherit (copy-on-write):
+    artifact, indexes and both ONNX sessions (the text one too, so that no worker pays for it).
+
+    Only for workers that run single-threaded (``OMP_NUM_THREADS=1``, as ``serve`` sets it with one
+    worker per core): then neither ONNX Runtime nor OpenMP has started a thread pool, which would
+    not survive the fork. Checksums are the caller's to verify (``serve`` hashes beside this)."""
+    from stygig.recommend.engine import Recommender
+
+    recommender = Recommender.load(artifact_dir, verify=False, compatibility=compatibility)
+    prepare_text = getattr(recommender.encoder, "prepare_text", None)
+    if prepare_text is not None:
+        prepare_text()
+    _PRELOADED[_preload_key(artifact_dir, compatibility)] = recommender
+    return recommender
+
+
+def _preload_key(artifact_dir: str | Path, compatibility: str | None) -> tuple[str, str | None]:
+    return str(Path(artifact_dir).resolve()), compatibility
+
 
 def warm_up(recommender: "Recommender", rounds: int = 1) -> None:
     """Run the paths a request runs (encoder, colour extraction, index search, scoring), ``rounds``
@@ -137,6 +161,9 @@ class ModelState:
     def _load(self) -> "Recommender":
         from stygig.recommend.engine import Recommender
 
+        inherited = _PRELOADED.get(_preload_key(self.artifact_dir, self.compatibility))
+        if inherited is not None:
+            return inherited
         return Recommender.load(self.artifact_dir, verify=self.verify, compatibility=self.compatibility)
 
     def _run(self) -> None:
