@@ -95,7 +95,8 @@ WORKER_CONCURRENCY = Setting("STYGIG_WORKER_CONCURRENCY", "engine calls running 
 MAX_QUEUE = Setting("STYGIG_MAX_QUEUE", "requests one worker holds before answering 503", 32, integer(1, 100_000))
 WARMUP_ROUNDS = Setting(
     "STYGIG_WARMUP_ROUNDS",
-    "warm-up passes over the request paths (picture, item, text) each worker runs before /ping says ready",
+    "warm-up passes over the request paths (picture, item, text) each worker's model gets before /ping says "
+    "ready (a model `serve` loads before forking gets the first in the arbiter, shared by every worker)",
     1,
     integer(1, 1000),
 )

@@ -615,8 +615,10 @@ async def _invoke_held(request: Request, ctx: ServerContext, *, sagemaker_api: b
     return Response(payload, media_type=response_type, headers=headers)
 
 
-def worker_app() -> FastAPI:
-    """The app for a worker started by :mod:`stygig.serving.entrypoint` (settings from the environment)."""
+def worker_app(*, verified: bool | None = None) -> FastAPI:
+    """The app for the workers :mod:`stygig.serving.entrypoint` starts (settings from the
+    environment; ``verified``: the artifact's checksums are already checked, default
+    ``STYGIG_ARTIFACT_VERIFIED``)."""
     config = ServingConfig.from_env()
     logs.configure(config.log_level)
 
@@ -634,7 +636,8 @@ def worker_app() -> FastAPI:
         logging.shutdown()
         os._exit(3)
 
-    verified = settings.ARTIFACT_VERIFIED.read()
+    if verified is None:
+        verified = settings.ARTIFACT_VERIFIED.read()
     return create_app(config, state=ModelState(config.artifact_dir, on_failure=fatal, verify=not verified,
                                                 **model_state_options(config)))
 

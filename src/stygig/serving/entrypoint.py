@@ -14,8 +14,12 @@ Process model: gunicorn's arbiter supervising uvicorn workers (``uvicorn_worker.
   non-zero status — a broken artifact never looks healthy.
 * The artifact's checksums are verified once, in the arbiter, while it imports; a corrupted
   artifact stops ``serve`` with one line before anything listens.
-* Heavy modules are imported in the arbiter before forking so a new worker is ready quickly; the
-  model itself is loaded after the fork (ONNX Runtime and OpenMP thread pools do not survive fork).
+* Heavy modules are imported, and the app built, in the arbiter before forking, so a new worker is
+  ready quickly. When each worker runs single-threaded (``OMP_NUM_THREADS=1``: one worker per core,
+  the default) the model too is loaded there, once, beside the imports, with its first warm-up
+  pass (:func:`stygig.serving.state.preload`): neither ONNX Runtime nor OpenMP has a thread pool
+  then, and every worker -- a replacement too -- forks with it. Otherwise each worker loads its own
+  after the fork (ONNX Runtime and OpenMP thread pools do not survive fork).
 * ``OMP_NUM_THREADS`` defaults to cores / workers so that workers do not oversubscribe the CPU,
   and ``OMP_WAIT_POLICY`` to ``PASSIVE`` so idle OpenMP threads do not spin.
 """
@@ -49,7 +53,7 @@ def gunicorn_options(config: ServingConfig) -> dict:
         "errorlog": "-",
         "loglevel": "warning" if config.log_level == "warning" else "info",
         "proc_name": "stygig-serve",
-        "preload_app": False,
+        "preload_app": True,
         "capture_output": False,
         "control_socket_disable": True,
     }
@@ -59,9 +63,10 @@ def gunicorn_options(config: ServingConfig) -> dict:
 
 
 class _Gunicorn:
-    """A gunicorn application whose workers build :func:`stygig.serving.app.worker_app`."""
+    """A gunicorn application serving ``asgi`` (:func:`stygig.serving.app.worker_app`, built once in
+    the arbiter: every worker forks with it, and starts its model in its own lifespan)."""
 
-    def __new__(cls, config: ServingConfig):
+    def __new__(cls, config: ServingConfig, asgi):
         from gunicorn.app.base import BaseApplication
 
         class App(BaseApplication):
@@ -74,9 +79,7 @@ class _Gunicorn:
                     self.cfg.set(key, value)
 
             def load(self):
-                from stygig.serving.app import worker_app
-
-                return worker_app()
+                return asgi
 
         return App()
 
@@ -159,7 +162,7 @@ def run(config: ServingConfig) -> int:
             from stygig.serving.state import preload
 
             try:
-                preload(config.artifact_dir, config.compatibility)
+                preload(config.artifact_dir, config.compatibility, settings.WARMUP_ROUNDS.read())
             except Exception:  # noqa: BLE001 - each worker loads (and reports) it again
                 pass
 
@@ -169,6 +172,11 @@ def run(config: ServingConfig) -> int:
     for t in threads:
         t.start()
     _preload()
+    from stygig.serving.app import worker_app
+
+    # the app's Python work while the model's sessions open beside it; its workers will not hash the
+    # artifact again (serve stops below unless the check passes)
+    asgi = worker_app(verified=True)
     for t in threads:
         t.join()
     if "error" in verdict:
@@ -180,7 +188,7 @@ def run(config: ServingConfig) -> int:
     with tempfile.TemporaryDirectory(prefix="stygig-serve-") as tmp:
         failure = Path(tmp) / "load-failure.txt"
         os.environ[settings.FAILURE_FILE.name] = str(failure)
-        app = _Gunicorn(config)
+        app = _Gunicorn(config, asgi)
         print(f"serving {config.artifact_dir} on {page_url(config)} (the web page; GET /ping says 200 once the "
               f"model is loaded)", file=sys.stderr, flush=True)
         from gunicorn.errors import HaltServer

@@ -36,9 +36,11 @@ _READY_POLL_S = 0.01
 _PRELOADED: dict[tuple[str, str | None], "Recommender"] = {}
 
 
-def preload(artifact_dir: str | Path, compatibility: str | None = None) -> "Recommender":
+def preload(artifact_dir: str | Path, compatibility: str | None = None, rounds: int = 1) -> "Recommender":
     """Load the model once, in the arbiter, for every worker it forks to inherit (copy-on-write):
-    artifact, indexes and both ONNX sessions (the text one too, so that no worker pays for it).
+    artifact, indexes and both ONNX sessions (the text one too, so that no worker pays for it),
+    then the first of the ``rounds`` warm-up passes (what a first pass pays -- the towers' first
+    runs, lazy imports, page faults -- is then paid once; a worker runs the other ``rounds - 1``).
 
     Only for workers that run single-threaded (``OMP_NUM_THREADS=1``, as ``serve`` sets it with one
     worker per core): then neither ONNX Runtime nor OpenMP has started a thread pool, which would
@@ -49,6 +51,8 @@ def preload(artifact_dir: str | Path, compatibility: str | None = None) -> "Reco
     prepare_text = getattr(recommender.encoder, "prepare_text", None)
     if prepare_text is not None:
         prepare_text()
+    if rounds >= 1:
+        warm_up(recommender, 1)
     _PRELOADED[_preload_key(artifact_dir, compatibility)] = recommender
     return recommender
 
@@ -59,7 +63,7 @@ def _preload_key(artifact_dir: str | Path, compatibility: str | None) -> tuple[s
 
 def warm_up(recommender: "Recommender", rounds: int = 1) -> None:
     """Run the paths a request runs (encoder, colour extraction, index search, scoring), ``rounds``
-    times (STYGIG_WARMUP_ROUNDS)."""
+    times (STYGIG_WARMUP_ROUNDS; 0: only fault in the memory-mapped files)."""
     from PIL import Image
 
     from stygig.errors import UnsupportedQuery
@@ -158,20 +162,23 @@ class ModelState:
             await asyncio.sleep(_READY_POLL_S)
         return self.require()
 
-    def _load(self) -> "Recommender":
+    def _load(self) -> tuple["Recommender", int]:
+        """The model and the warm-up passes it still needs: the one the arbiter loaded before
+        forking (:func:`preload`, which ran the first pass), else this worker's own."""
         from stygig.recommend.engine import Recommender
 
+        rounds = settings.WARMUP_ROUNDS.read()
         inherited = _PRELOADED.get(_preload_key(self.artifact_dir, self.compatibility))
         if inherited is not None:
-            return inherited
-        return Recommender.load(self.artifact_dir, verify=self.verify, compatibility=self.compatibility)
+            return inherited, rounds - 1
+        return Recommender.load(self.artifact_dir, verify=self.verify, compatibility=self.compatibility), rounds
 
     def _run(self) -> None:
         try:
-            recommender = self._load()
+            recommender, rounds = self._load()
             # the overlay's first look before /ping says 200 (a bad one is logged; the artifact's stays)
             self.overlay = watch(recommender, self.overlay_source, self.overlay_seconds, self.allowed_s3_buckets)
-            warm_up(recommender, settings.WARMUP_ROUNDS.read())
+            warm_up(recommender, rounds)
         except StygigError as e:
             self._fail(e.message, None)
         except Exception as e:  # noqa: BLE001 - any load failure is fatal for this worker
