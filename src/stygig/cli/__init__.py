@@ -19,16 +19,18 @@ import sys
 from stygig import __version__
 from stygig.errors import StygigError
 
-#: modules that add subcommands, in the order they appear in --help
-COMMAND_MODULES = [
-    "stygig.cli.core",  # sample-catalog, build, merge, update, recommend
-    "stygig.cli.batch",  # batch
-    "stygig.cli.demo",  # demo
-    "stygig.cli.evaluate",  # eval, learn, import-polyvore
-    "stygig.cli.export",  # export-clip
-    "stygig.cli.serve",  # serve, invoke, package
-    "stygig.cli.aws",  # aws ...
-]
+#: modules that add subcommands, in the order they appear in --help, and the commands each adds:
+#: a command line naming one of them imports only its module (``stygig recommend`` does not import
+#: the serving, batch or AWS modules: issue 17.5); ``--help`` and anything else imports them all
+COMMAND_MODULES = {
+    "stygig.cli.core": ("sample-catalog", "build", "merge", "update", "recommend"),
+    "stygig.cli.batch": ("batch",),
+    "stygig.cli.demo": ("demo",),
+    "stygig.cli.evaluate": ("eval", "learn", "import-polyvore"),
+    "stygig.cli.export": ("export-clip",),
+    "stygig.cli.serve": ("serve", "invoke", "package"),
+    "stygig.cli.aws": ("aws",),
+}
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -49,7 +51,19 @@ class CommandParser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word that is not an option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+        if word in ("-h", "--help", "--version"):
+            return None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, only the module adding that command registers (all when
+    ``command`` is None or unknown, so that --help and mistakes list every command)."""
     parser = argparse.ArgumentParser(
         prog="stygig",
         description="StyGig: complete an outfit from one garment, over your own catalog.",
@@ -58,13 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True
-    for name in COMMAND_MODULES:
+    owners = [m for m, commands in COMMAND_MODULES.items() if command in commands]
+    for name in owners or COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -144,12 +144,16 @@ def run_recommend(artifact: str, pieces: list[tuple[str, str, str]], opts: dict,
     """Load the artifact and answer the query: ``pieces`` as :func:`stygig.schema.cli_pieces`
     gives them; one piece is the one-piece form (its response has ``query_item``), several the
     list form (``query_items``; errors name each piece as typed, ``--item shirt-0003``)."""
+    from stygig.features.encoders.registry import open_in_background
+
+    # the encoder's ONNX session opens (without the GIL) while the engine's modules import
+    opening = open_in_background(artifact)
     from stygig.images import decode_image
     from stygig.recommend.engine import Recommender
     from stygig.recommend.query import Piece, Query
     from stygig.schema import Options
 
-    rec = Recommender.load(artifact, compatibility=compatibility)
+    rec = Recommender.load(artifact, compatibility=compatibility, encoder=opening)
     built = [Piece(**{kind: decode_image(value) if kind == "image" else value}, label=label)
              for kind, value, label in pieces]
     query = Query(pieces=built) if len(built) > 1 else Query(image=built[0].image, text=built[0].text,

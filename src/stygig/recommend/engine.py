@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +121,14 @@ class Recommender:
     # ---- loading ---------------------------------------------------------------------------
     @classmethod
     def load(
-        cls, artifact_dir: str | Path, *, verify: bool = True, compatibility: Compatibility | str | None = None
+        cls, artifact_dir: str | Path, *, verify: bool = True, compatibility: Compatibility | str | None = None,
+        encoder: "Future[Encoder] | None" = None,
     ) -> "Recommender":
         """Load an artifact: checks format and checksums; memory-maps vectors and indexes. The
         compatibility model is the one the manifest names unless ``compatibility`` is given: a
         model, or a kind to load from the artifact (``"heuristic"``, ``"learned"``; None: the
-        ``STYGIG_COMPATIBILITY`` environment variable's, else the manifest's)."""
+        ``STYGIG_COMPATIBILITY`` environment variable's, else the manifest's). ``encoder``: this
+        artifact's encoder already loading (:func:`~stygig.features.encoders.registry.open_in_background`)."""
         root = Path(artifact_dir)
         manifest = read_manifest(root)
         # The encoder opens beside everything else: ONNX Runtime builds a session without the GIL,
@@ -134,7 +136,7 @@ class Recommender:
         # nothing on top of verification and the Python work below. A checksum error is reported
         # before anything the encoder says: its files may be the corrupted ones.
         with ThreadPoolExecutor(1, thread_name_prefix="stygig-encoder") as pool:
-            opening = pool.submit(load_encoder, root / "encoder", manifest["encoder"])
+            opening = encoder or pool.submit(load_encoder, root / "encoder", manifest["encoder"])
             try:
                 if verify:
                     manifest = verify_artifact(root)

@@ -17,9 +17,11 @@ not pay for scanning installed packages.
 from __future__ import annotations
 
 import importlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from stygig.artifact.manifest import read_manifest
 from stygig.errors import ArtifactError, StygigError
 from stygig.features.encoders.base import Encoder
 
@@ -89,6 +91,21 @@ def load_encoder(directory: Path, config: dict[str, Any]) -> Encoder:
     """Load the encoder an artifact recorded (its ``encoder`` config and ``encoder/`` directory)."""
     cls = get(config.get("kind"), error=ArtifactError)
     return cls.load(Path(directory), config)
+
+
+def open_in_background(artifact_dir: str | Path) -> "Future[Encoder]":
+    """Start loading the encoder of the artifact at ``artifact_dir`` in a thread of its own, and
+    return at once: :meth:`stygig.recommend.engine.Recommender.load` takes the future
+    (``encoder=``). A caller that has the engine still to import (``stygig recommend``) starts the
+    ONNX session this way first, and it opens (without the GIL) while the imports run. The
+    artifact's checksums are not checked here: the load checks them and reports a mismatch before
+    anything the encoder says. An unreadable manifest is the future's error."""
+    root = Path(artifact_dir)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="stygig-encoder")
+    try:
+        return pool.submit(lambda: load_encoder(root / "encoder", read_manifest(root)["encoder"]))
+    finally:
+        pool.shutdown(wait=False)
 
 
 def resolve_encoder(spec: str | None, *, precision: str | None = None, kind: str | None = None) -> Encoder:
