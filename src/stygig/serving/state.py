@@ -106,6 +106,8 @@ class ModelState:
         self.error: str | None = None
         self.recommender: "Recommender | None" = None
         self.load_seconds: float | None = None
+        #: where the model was loaded: "arbiter" (before the fork, :func:`preload`) or "worker"
+        self.loaded_in: str | None = None
         #: the live attribute overlay (STYGIG_OVERLAY), watched by this worker once its model is loaded
         self.overlay_source = overlay
         self.overlay_seconds = overlay_seconds
@@ -170,7 +172,9 @@ class ModelState:
         rounds = settings.WARMUP_ROUNDS.read()
         inherited = _PRELOADED.get(_preload_key(self.artifact_dir, self.compatibility))
         if inherited is not None:
+            self.loaded_in = "arbiter"
             return inherited, rounds - 1
+        self.loaded_in = "worker"
         return Recommender.load(self.artifact_dir, verify=self.verify, compatibility=self.compatibility), rounds
 
     def _run(self) -> None:
@@ -195,6 +199,7 @@ class ModelState:
                 model_version=recommender.model_version,
                 items=recommender.n_items,
                 seconds=round(self.load_seconds, 3),
+                loaded_in=self.loaded_in,
             )
 
     def _fail(self, message: str, exc: BaseException | None) -> None:
