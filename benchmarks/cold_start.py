@@ -14,8 +14,10 @@
     it once. Nothing of stygig is imported.
 (d) server: ``serve ARTIFACT --workers 2`` (int8) from spawn to the first ``GET /ping`` 200, as
     SageMaker sees a container start.
+(e) cli: ``stygig recommend ARTIFACT PHOTO --json`` (int8), from spawn to its exit: the command
+    line's own parsing and imports on top of (b).
 
-Fresh processes, alternating naive / int8 / fp32 / floor / server, ``--runs`` of each; medians. The OS file
+Fresh processes, alternating naive / int8 / fp32 / floor / cli / server, ``--runs`` of each; medians. The OS file
 cache is warm for both after the first round (the same for both paths).
 
 Targets (2-core machine): stygig int8 <= 1.0 s, fp32 <= 1.5 s; >= 5x faster than naive; peak RSS
@@ -176,6 +178,19 @@ def run_server(artifact: Path, timeout: float) -> dict:
     return {"s": ready, "n": 1}
 
 
+def run_cli(artifact: Path, query: Path, timeout: float) -> dict:
+    """``stygig recommend ARTIFACT PHOTO --json`` from spawn to exit (fresh verification cache)."""
+    with tempfile.TemporaryDirectory(prefix="stygig-cold-") as cache:
+        env = dict(os.environ, STYGIG_CACHE_DIR=cache)
+        t0 = time.time()
+        r = subprocess.run([sys.executable, "-m", "stygig.cli", "recommend", str(artifact), str(query), "--json"],
+                           capture_output=True, text=True, timeout=timeout, env=env)
+        s = time.time() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"stygig recommend failed:\n{r.stderr[-2000:]}")
+    return {"s": s, "n": len(json.loads(r.stdout)["recommendations"])}
+
+
 def run_child(code: str, timeout: float) -> dict:
     # A fresh, empty verification cache for every process: each start hashes the artifact's files
     # as a new SageMaker container does (stygig.artifact.verify_artifact remembers checks there).
@@ -224,6 +239,9 @@ def main() -> int:
             out = run_child(code, args.timeout)
             results[kind].append(out)
             print(f"  run {i + 1} {kind:6s} {out['s']:6.2f} s  (CPU {out['cpu_s']:5.2f} s)  peak RSS {out['rss_mb']:6.0f} MB")
+        out = run_cli(arts["int8"], query, args.timeout)
+        results.setdefault("cli", []).append(out)
+        print(f"  run {i + 1} cli    {out['s']:6.2f} s  (stygig recommend --json, int8, spawn to exit)")
         out = run_server(arts["int8"], args.timeout)
         results.setdefault("server", []).append(out)
         print(f"  run {i + 1} server {out['s']:6.2f} s  to the first /ping 200 (2 workers, int8)")
@@ -236,7 +254,7 @@ def main() -> int:
         return ", ".join(f"{n} {C.median([r['phases'][n] for r in results[kind]]):.2f}" for n in names)
 
     naive_s, int8_s, fp32_s = med("naive", "s"), med("int8", "s"), med("fp32", "s")
-    floor_s, server_s = med("floor", "s"), med("server", "s")
+    floor_s, server_s, cli_s = med("floor", "s"), med("server", "s"), med("cli", "s")
     naive_rss, int8_rss, fp32_rss = med("naive", "rss_mb"), med("int8", "rss_mb"), med("fp32", "rss_mb")
     print(f"machine at the end: {C.machine()}")
     print()
@@ -248,7 +266,7 @@ def main() -> int:
     print(f"int8 is {ratio:.1f}x faster than naive and uses {100 * int8_rss / naive_rss:.0f}% of its memory; "
           f"fp32 {naive_s / fp32_s:.1f}x, {100 * fp32_rss / naive_rss:.0f}%")
     print(f"2-worker server (int8) to /ping 200: {server_s:.2f} s; int8 is {int8_s / floor_s:.2f}x the floor, "
-          f"the server {server_s / floor_s:.2f}x; the int8 artifact (what a deploy uploads) is {artifact_mb:.1f} MB")
+          f"the server {server_s / floor_s:.2f}x; `stygig recommend` {cli_s:.2f} s ({cli_s / floor_s:.2f}x); the int8 artifact (what a deploy uploads) is {artifact_mb:.1f} MB")
     checks = {
         "int8 <= 1.0 s": int8_s <= 1.0,
         "fp32 <= 1.5 s": fp32_s <= 1.5,
@@ -268,8 +286,10 @@ def main() -> int:
         "stygig_fp32_rss_mb": round(fp32_rss, 1),
         "floor_s": round(floor_s, 3),
         "server_ready_s": round(server_s, 3),
+        "cli_int8_s": round(cli_s, 3),
         "int8_over_floor": round(int8_s / floor_s, 2),
         "server_over_floor": round(server_s / floor_s, 2),
+        "cli_over_floor": round(cli_s / floor_s, 2),
         "int8_artifact_mb": round(artifact_mb, 1),
         "runs": runs,
         "random_weights": True,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +31,22 @@ def verify_artifact(root: str | Path, *, checksums: bool = True) -> dict[str, An
     manifest = read_manifest(root)
     root_resolved = root.resolve()
     stats = {}
+    dirs: dict[str, Path] = {}  # each directory resolved once, not each of its (thousands of) files
     for rel in manifest["files"]:
-        p = (root / rel).resolve()
+        head, _, name = rel.rpartition("/")
+        parent = dirs.get(head)
+        if parent is None:
+            parent = dirs[head] = (root / head).resolve() if head else root_resolved
+        p = parent / name
+        if name in ("", ".", "..") or os.path.islink(p):
+            p = p.resolve()
         if not p.is_relative_to(root_resolved):
             raise ArtifactError(f"artifact manifest lists a path outside the artifact: {rel}")
         try:
             st = p.stat()
         except OSError:
             raise ArtifactError(f"artifact is missing {rel}") from None
-        if not p.is_file():
+        if not stat.S_ISREG(st.st_mode):
             raise ArtifactError(f"artifact is missing {rel}")
         stats[rel] = [str(p), st.st_size, st.st_mtime_ns, st.st_ino]
     if not checksums:
