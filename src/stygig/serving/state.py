@@ -14,6 +14,7 @@ import asyncio
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -49,10 +50,14 @@ def preload(artifact_dir: str | Path, compatibility: str | None = None, rounds: 
 
     recommender = Recommender.load(artifact_dir, verify=False, compatibility=compatibility)
     prepare_text = getattr(recommender.encoder, "prepare_text", None)
-    if prepare_text is not None:
-        prepare_text()
-    if rounds >= 1:
-        warm_up(recommender, 1)
+    with ThreadPoolExecutor(1, thread_name_prefix="stygig-text") as pool:
+        # the text session opens (without the GIL) while the picture and item paths warm up; the
+        # pass's text query waits for it (prepare_text is idempotent and locked)
+        opening = pool.submit(prepare_text) if prepare_text is not None else None
+        if rounds >= 1:
+            warm_up(recommender, 1)
+        if opening is not None:
+            opening.result()
     _PRELOADED[_preload_key(artifact_dir, compatibility)] = recommender
     return recommender
 
