@@ -145,3 +145,21 @@ def test_a_corrupted_tower_is_reported_as_a_checksum_error(clip_artifact, tmp_pa
     assert manifest["files"]["encoder/image_int8.onnx"] != hashlib.sha256(tower.read_bytes()).hexdigest()
     with pytest.raises(ArtifactError, match="encoder/image_int8.onnx does not match its checksum"):
         _recommend(broken, open_in_background(broken) if background else None)
+
+
+def test_recommend_as_a_program_ends_without_the_interpreter_teardown(lite_artifact, tmp_path):
+    """Its output is whole (flushed, also into a file) and its status kept; atexit work is skipped."""
+    code = ("import atexit, sys; atexit.register(lambda: print('teardown ran', file=sys.stderr)); "
+            "from stygig.cli import main; sys.exit(main())")
+    out = tmp_path / "out.json"
+    args = [sys.executable, "-c", code, "recommend", str(lite_artifact), "--item", "shirt-0000", "--json"]
+    with open(out, "w") as fh:
+        r = subprocess.run(args, stdout=fh, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 0 and "teardown ran" not in r.stderr, r.stderr[-2000:]
+    assert json.loads(out.read_text())["recommendations"]
+    bad = subprocess.run(args[:4] + [str(tmp_path / "nothing"), "--item", "x"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "artifact not found" in bad.stderr and "teardown ran" not in bad.stderr
+    # called with arguments (a test, a script), main returns, and the interpreter ends as usual
+    inproc = subprocess.run([sys.executable, "-c", code.replace("main()", f"main(['recommend', {str(lite_artifact)!r}, '--item', 'shirt-0000'])")],
+                            capture_output=True, text=True, timeout=120)
+    assert inproc.returncode == 0 and "teardown ran" in inproc.stderr

@@ -78,9 +78,29 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: commands that, run as a program, end without the interpreter's teardown once their output is
+#: flushed: freeing the ONNX sessions, FAISS and every module took 0.12 s of a 0.8 s `recommend`
+FAST_EXIT = frozenset({"recommend"})
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command line (``argv``; None: this program's own, ``sys.argv``) and return its status."""
     parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
+    rc = _run(args)
+    if argv is None and args.command in FAST_EXIT:
+        # everything is written (files by then, atomically); nothing is left for atexit to do
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(rc)
+    return rc
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
