@@ -235,19 +235,25 @@ print(json.dumps({"resumed_chunks": s.resumed_chunks}))
 """
 
 
-def test_a_killed_build_resumes_without_losing_finished_chunks(sample_catalog, lite_artifact, tmp_path):
-    out = tmp_path / "art"
-    chunks = tmp_path / ".art.build" / "chunks"
-    cmd = [sys.executable, "-c", BUILD, str(sample_catalog), str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def kill_after_a_chunk(cmd: list[str], chunks: Path, what: str) -> dict[str, bytes]:
+    """Run ``cmd`` (a build or an update), SIGKILL it once a chunk is finished; the finished
+    chunks' markers."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None and not list(chunks.glob("*.done")):
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be killed"
+    assert proc.returncode == -signal.SIGKILL, f"the {what} finished before it could be killed"
+    return {p.name: p.read_bytes() for p in chunks.glob("*.done")}
+
+
+def test_a_killed_build_resumes_without_losing_finished_chunks(sample_catalog, lite_artifact, tmp_path):
+    out = tmp_path / "art"
+    chunks = tmp_path / ".art.build" / "chunks"
+    cmd = [sys.executable, "-c", BUILD, str(sample_catalog), str(out)]
+    finished = kill_after_a_chunk(cmd, chunks, "build")
     assert not out.exists()  # never a half artifact
-    finished = {p.name: p.read_bytes() for p in chunks.glob("*.done")}
     n_chunks = -(-json.loads((lite_artifact / "manifest.json").read_text())["counts"]["items"] // 8)
     assert 1 <= len(finished) < n_chunks, sorted(finished)
 

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 
 from stygig.artifact.reader import ArtifactReader
 from stygig.cli import main
+from test_faults import kill_after_a_chunk
 
 ADDED_EVERY = 6  # every 6th item of the sample catalog is added by the update
 REMOVED = 5
@@ -449,22 +450,6 @@ def many(sample_catalog, tmp_path_factory):
     return {"dir": d, "base_art": d / "base-art", **files, "n_chunks": -(-(len(added) + 1) // 4)}
 
 
-def _kill_after_a_chunk(cmd: list[str], chunks: Path) -> dict[str, bytes]:
-    """Run ``cmd``, SIGKILL it once a chunk is finished; the finished chunks' markers."""
-    import signal
-    import subprocess
-    import time
-
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None and not list(chunks.glob("*.done")):
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the update finished before it could be killed"
-    return {p.name: p.read_bytes() for p in chunks.glob("*.done")}
-
-
 def test_a_killed_update_resumes_from_its_finished_chunks_and_writes_what_an_uninterrupted_one_does(many, tmp_path):
     import subprocess
     import sys
@@ -475,7 +460,7 @@ def test_a_killed_update_resumes_from_its_finished_chunks_and_writes_what_an_uni
     work = tmp_path / ".out.update"
     args = [str(many["base_art"]), str(out), str(many["add"]), str(many["remove"]), str(many["attributes"])]
     cmd = [sys.executable, "-c", UPDATE, *args]
-    finished = _kill_after_a_chunk(cmd, work / "chunks")
+    finished = kill_after_a_chunk(cmd, work / "chunks", "update")
     assert not out.exists(), "never a half artifact"
     assert 1 <= len(finished) < many["n_chunks"], sorted(finished)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.update-")], "no staged artifact left"
@@ -506,7 +491,7 @@ def test_an_interrupted_update_re_run_with_other_inputs_starts_over(many, tmp_pa
     out = tmp_path / "out"
     work = tmp_path / ".out.update"
     args = [str(many["base_art"]), str(out), str(many["add"]), str(many["remove"]), str(many["attributes"])]
-    finished = _kill_after_a_chunk([sys.executable, "-c", UPDATE, *args], work / "chunks")
+    finished = kill_after_a_chunk([sys.executable, "-c", UPDATE, *args], work / "chunks", "update")
     assert finished
     other = _write(tmp_path / "other.jsonl", [{"id": _rows(many["add"])[5]["id"], "price": 4.5}])
     r = subprocess.run([sys.executable, "-c", UPDATE, *args[:4], str(other)], capture_output=True, text=True, timeout=120)
