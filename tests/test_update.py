@@ -503,6 +503,24 @@ def test_an_interrupted_update_re_run_with_other_inputs_starts_over(many, tmp_pa
     assert new.items[new.items.row_of(_rows(many["add"])[5]["id"])]["attributes"]["price"] == 4.5
 
 
+def test_an_interrupted_update_re_run_without_resume_starts_over(many, tmp_path):
+    """``resume=False`` (the CLI's ``--no-resume``) with the very inputs of the killed run: nothing
+    resumed, everything embedded, the work folder gone."""
+    import sys
+
+    from stygig.build import update_artifact
+
+    out = tmp_path / "out"
+    work = tmp_path / ".out.update"
+    args = [str(many["base_art"]), str(out), str(many["add"]), str(many["remove"]), str(many["attributes"])]
+    assert kill_after_a_chunk([sys.executable, "-c", UPDATE, *args], work / "chunks", "update")
+    s = update_artifact(many["base_art"], out, add=many["add"], remove=many["remove"], attributes=many["attributes"],
+                        chunk_size=4, workers=1, resume=False)
+    assert s.resumed_chunks == 0 and s.embedded == len(_rows(many["add"]))
+    assert json.loads((out / "build_report.json").read_text())["resumed_chunks"] == 0
+    assert not work.exists()
+
+
 # ---- the CLIP path -------------------------------------------------------------------------------
 TINY_CLIP = {  # the tiny open_clip configuration of tests/test_photo_query.py, random weights
     "embed_dim": 32,
