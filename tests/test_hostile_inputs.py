@@ -388,9 +388,9 @@ def settled_rss(pid: int) -> int:
 
 
 def test_rss_stays_bounded_over_the_corpus(server, cases):
-    """Four more passes over the whole corpus: memory reaches a plateau and stays there."""
+    """Six more passes over the whole corpus: memory reaches a plateau and stays there."""
     samples = [server.rss_start]
-    for _ in range(4):
+    for _ in range(6):
         for case in cases:
             send(server, case)
         samples.append(settled_rss(server.worker))
@@ -399,11 +399,15 @@ def test_rss_stays_bounded_over_the_corpus(server, cases):
     print("worker RSS MB (start, after each pass):", mb)
     # the first passes may grow the allocator's arenas (5 MB bodies): bounded...
     assert max(samples) - samples[0] < 64 * 2**20, mb
-    # ...and further passes over the same inputs add nothing that stays: no leak per request
-    # (the allocator may hold a transient 20 MB for a moment, so the least of them is compared).
+    # ...and further passes over the same inputs add nothing that stays: no leak per request.
     # The plateau can take two passes to reach (a clean-clone CI run measured 87.4, 94.0, 103.8,
-    # 103.9 MB: +9.8 MB in pass two, +0.1 MB in pass three); a leak grows every pass alike.
-    assert min(samples[3:]) - samples[2] < max(8 * 2**20, 0.05 * samples[2]), mb
+    # 103.9 MB: +9.8 MB in pass two, +0.1 MB in pass three), and the allocator holds or gives back
+    # 10-20 MB from one pass to the next, even two passes running (another CI run: 81.1, 100.8,
+    # 100.9, 111.7, 121.5; twelve passes on one machine: 94.0, 96.9, 88.4, 97.7, 87.3 ... 88.8,
+    # 109.1). So the least of passes four to six is compared with the most of passes one and two:
+    # a leak grows every pass alike, so even the least of the late passes stands above the early
+    # plateau (and the bound above caps six passes' growth at 64 MB).
+    assert min(samples[4:]) - max(samples[1:3]) < max(8 * 2**20, 0.05 * max(samples[1:3])), mb
 
 
 # ---- odd but valid: the picture the engine sees is the right one ------------------------------
