@@ -390,9 +390,8 @@ def test_the_category_hint_belongs_to_one_query(lite_server, desktop, shirt_phot
 
 def test_catalog_browser_completes_a_piece(lite_server, desktop):
     page = desktop.open(lite_server)
-    page.click("#tab-catalog")
-    page.select_option("#catalog-category", "dress")
-    page.wait_for_function(PICTURES_LOADED, arg="#catalog-grid img.photo")
+    page.click("#tab-catalog")  # draws a page of every category first: wait for the dresses'
+    catalog_after(page, lambda: page.select_option("#catalog-category", "dress"), asks="category=dress")
     items = page.locator(".catalog-item")
     assert items.count() == 6  # PER_CATEGORY in tests/conftest.py
     second = items.nth(1)
@@ -576,8 +575,7 @@ def test_phone_width_has_no_horizontal_scroll(lite_server, phone, shirt_photo):
     phone.page.wait_for_function("() => document.getElementById('outfit').getBoundingClientRect().top < 200")
     phone.shot("phone-outfit")
     page.click("#tab-catalog")
-    page.select_option("#catalog-category", "jumpsuit")
-    page.wait_for_function(PICTURES_LOADED, arg="#catalog-grid img.photo")
+    catalog_after(page, lambda: page.select_option("#catalog-category", "jumpsuit"), asks="category=jumpsuit")
     assert page.evaluate(NO_HORIZONTAL_SCROLL)
     page.set_input_files("#photo-input", {"name": "a-very-long-file-name-" + "x" * 120 + ".txt", "mimeType": "text/plain", "buffer": b"no"})
     page.wait_for_function(ERROR_SHOWN)
