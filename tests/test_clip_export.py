@@ -18,7 +18,7 @@ from PIL import Image
 
 from stygig.cli import main
 from stygig.errors import ArtifactError, StygigError
-from stygig.features.encoders.clip_onnx import ClipOnnxEncoder, ClipPreprocess, read_export, sha256_file
+from stygig.features.encoders.clip_onnx import ClipOnnxEncoder, ClipPreprocess, read_export, sha256_file, trim_tokens
 from stygig.features.encoders.tokenizer import ClipTokenizer
 from stygig.features.encoders.registry import load_encoder, resolve_encoder
 
@@ -169,6 +169,64 @@ def test_fp32_onnx_matches_open_clip_torch(tiny):
     assert (ref_txt @ ref_txt.T)[~np.eye(len(PROMPTS), dtype=bool)].max() < 0.999
     # batching does not change results
     np.testing.assert_allclose(enc.encode_images(pics[:1]), got_img[:1], atol=1e-5)
+
+
+def test_text_tower_runs_only_the_tokens_it_pools(tiny):
+    # CLIP's text tower pools the end-of-text token of a causal transformer: the export takes any
+    # sequence length and the encoder cuts each batch after its longest row's end-of-text token,
+    # which gives open_clip's own vectors at full length (a prompt runs ~10 of 77 positions)
+    import open_clip
+    import onnxruntime as ort
+    import torch
+
+    spec = read_export(tiny.export)
+    assert spec["text_trim"] == {"pool": "argmax"} and spec["parity"]["fp32_text_cut_cosine_min"] >= 0.99999
+    session = ort.InferenceSession(str(tiny.export / "text_fp32.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == ["batch", "sequence"]
+    prompts = [*PROMPTS, "a " * 200 + "very long prompt cut at 77 tokens"]
+    tokenizer = open_clip.get_tokenizer("tiny")
+    ids = tokenizer(prompts).numpy()
+    cut = trim_tokens(ids, spec["text_trim"])
+    assert cut.shape == (len(prompts), 77)  # the long one ends at the last position
+    assert trim_tokens(ids[:2], spec["text_trim"]).shape == (2, int(ids[:2].argmax(1).max()) + 1) and ids[:2].argmax(1).max() < 12
+    with torch.no_grad():
+        ref = tiny.model.encode_text(torch.from_numpy(ids), normalize=True).numpy()
+    short = session.run(None, {"input_ids": trim_tokens(ids[:4], spec["text_trim"])})[0]
+    assert (short * ref[:4]).sum(1).min() >= 0.99999
+    enc = ClipOnnxEncoder.from_export(tiny.export, precision="fp32")
+    got = np.concatenate([enc.encode_texts(prompts[:-1]), enc.encode_texts(prompts[-1:])])
+    np.testing.assert_allclose(got, ref, atol=2e-5)
+    np.testing.assert_allclose(enc.encode_texts(prompts), ref, atol=2e-5)  # mixed lengths in one batch
+
+
+def test_a_text_tower_that_attends_to_every_token_keeps_its_length(tiny, tmp_path):
+    import onnxruntime as ort
+
+    cfg = json.loads(json.dumps(TINY_CONFIG))
+    cfg["text_cfg"].update(no_causal_mask=True, pool_type="last")  # as SigLIP's tower: every token counts
+    cfg_path = tmp_path / "bidirectional.json"
+    cfg_path.write_text(json.dumps(cfg))
+    out = tmp_path / "export"
+    args = ["export-clip", "--model", "stygig-tiny-bidirectional", "--model-config", str(cfg_path), "--pretrained", "random"]
+    assert main([*args, "--precision", "fp32", "-o", str(out)]) == 0
+    spec = read_export(out)
+    assert "text_trim" not in spec and "fp32_text_cut_cosine_min" not in spec["parity"]
+    enc = ClipOnnxEncoder.from_export(out)
+    assert ort.InferenceSession(str(out / "text_fp32.onnx"), providers=["CPUExecutionProvider"]).get_inputs()[0].shape == ["batch", 77]
+    v = enc.encode_texts(PROMPTS)
+    assert v.shape == (len(PROMPTS), 32) and np.isfinite(v).all()
+
+
+def test_a_bad_text_trim_is_named(tiny, tmp_path):
+    import shutil
+
+    out = tmp_path / "export"
+    shutil.copytree(tiny.export, out)
+    spec = json.loads((out / "export.json").read_text())
+    spec["text_trim"] = {"pool": "mean"}
+    (out / "export.json").write_text(json.dumps(spec))
+    with pytest.raises(StygigError, match="bad text_trim in the CLIP export"):
+        ClipOnnxEncoder.from_export(out)
 
 
 def test_int8_close_to_fp32(tiny):

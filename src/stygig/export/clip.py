@@ -50,6 +50,7 @@ from stygig.features.encoders.clip_onnx import (
     ClipPreprocess,
     make_session,
     sha256_file,
+    trim_tokens,
 )
 from stygig.features.encoders.tokenizer import make_tokenizer
 
@@ -358,12 +359,14 @@ def _export(open_clip, torch, model, pretrained, out, precisions, seed, model_co
             "tokenizer": tokenizer_cfg,
             "parity": files["parity"],
             "quantization": files.get("quantization"),
+            "text_trim": files.get("text_trim"),
             "ort_optimization": files.get("ort_optimization"),
             "exported_with": {
                 "open_clip": getattr(open_clip, "__version__", "?"),
                 "torch": torch.__version__,
                 "onnx_opset": OPSET,
-                "exporter": "torch.onnx TorchScript (dynamo=False), dynamic batch axis",
+                "exporter": "torch.onnx TorchScript (dynamo=False), dynamic batch axis"
+                + (" and text sequence axis" if files.get("text_trim") else ""),
             },
             "model_config": base_cfg if model_config is not None else None,
             "files": {n: {"sha256": sha256_file(tmp / n), "bytes": (tmp / n).stat().st_size} for n in names},
@@ -408,19 +411,61 @@ def _write_towers(torch, clip, tmp: Path, precisions, preprocess, tokenize, prog
         def forward(self, input_ids):
             return F.normalize(self.m.encode_text(input_ids), dim=-1)
 
+    class TrimmableTextTower(torch.nn.Module):
+        """open_clip's ``CLIP.encode_text`` for any sequence length up to the context length: the
+        positions and the causal mask cut to the input's length (open_clip adds all 77)."""
+
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids):
+            from open_clip.transformer import text_global_pool
+
+            m, n = self.m, input_ids.shape[1]
+            cast = m.transformer.get_cast_dtype()
+            x = m.token_embedding(input_ids).to(cast) + m.positional_embedding[:n].to(cast)
+            mask = m.attn_mask[:n, :n].to(cast)
+            for block in m.transformer.resblocks:  # open_clip's ResidualAttentionBlock.forward
+                x = x + block.ls_1(self.attention(block.attn, block.ln_1(x), mask))
+                x = x + block.ls_2(block.mlp(block.ln_2(x)))
+            x = m.ln_final(x)
+            x = text_global_pool(x, input_ids, m.text_pool_type, eos_token_id=getattr(m, "text_eos_id", None))
+            if m.text_projection is not None:
+                x = m.text_projection(x) if isinstance(m.text_projection, torch.nn.Linear) else x @ m.text_projection
+            return F.normalize(x, dim=-1)
+
+        @staticmethod
+        def attention(attn, x, mask):
+            """``nn.MultiheadAttention`` (batch first) written with -1 for the length: torch's own
+            function, traced, fixes the sequence length of the example in its reshapes."""
+            b, width, heads = x.shape[0], attn.embed_dim, attn.num_heads
+            qkv = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).reshape(b, -1, 3, heads, width // heads)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return attn.out_proj(out.transpose(1, 2).reshape(b, -1, width))
+
     pre = ClipPreprocess(preprocess)
     pixels = pre.batch(_parity_images(preprocess["size"]))
     ids = tokenize(list(PARITY_PROMPTS))
+    trim = text_trim(clip)
     with torch.no_grad():
         ref_img = ImageTower(clip)(torch.from_numpy(pixels)).numpy()
         ref_txt = TextTower(clip)(torch.from_numpy(ids)).numpy()
+        if trim is not None:  # the cut tower must be open_clip's own at full length and when cut
+            short = trim_tokens(ids, trim)
+            for got in (TrimmableTextTower(clip)(torch.from_numpy(ids)), TrimmableTextTower(clip)(torch.from_numpy(short))):
+                if _cosines(got.numpy(), ref_txt).min() < 1 - 1e-5:
+                    trim = None  # e.g. a text tower that attends to every token: keep the fixed length
+                    break
 
     scratch = tmp / ".raw"
     scratch.mkdir()
     raw = {(t, p): scratch / f"{t}_{p}.onnx" for t in ("image", "text") for p in PRECISIONS}
-    for tower, module, example, input_name in (
-        ("image", ImageTower(clip), torch.from_numpy(pixels[:2]), IMAGE_INPUT),
-        ("text", TextTower(clip), torch.from_numpy(ids[:2]), TEXT_INPUT),
+    text_axes = {0: "batch", 1: "sequence"} if trim is not None else {0: "batch"}
+    for tower, module, example, input_name, axes in (
+        ("image", ImageTower(clip), torch.from_numpy(pixels[:2]), IMAGE_INPUT, {0: "batch"}),
+        ("text", TrimmableTextTower(clip) if trim is not None else TextTower(clip), torch.from_numpy(ids[:2]), TEXT_INPUT, text_axes),
     ):
         _say(progress, f"exporting the {tower} tower to ONNX (fp32, opset {OPSET})")
         with _quiet():
@@ -430,7 +475,7 @@ def _write_towers(torch, clip, tmp: Path, precisions, preprocess, tokenize, prog
                 str(raw[tower, "fp32"]),
                 input_names=[input_name],
                 output_names=["embedding"],
-                dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}},
+                dynamic_axes={input_name: axes, "embedding": {0: "batch"}},
                 opset_version=OPSET,
                 do_constant_folding=True,
                 dynamo=False,
@@ -468,11 +513,13 @@ def _write_towers(torch, clip, tmp: Path, precisions, preprocess, tokenize, prog
 
     parity: dict[str, Any] = {}
     fp32_out = {}
+    cut = trim_tokens(ids, trim) if trim is not None else ids  # what the encoder will send
     for tower, inputs, ref, input_name in (
         ("image", pixels, ref_img, IMAGE_INPUT),
         ("text", ids, ref_txt, TEXT_INPUT),
     ):
-        got = make_session(final.get((tower, "fp32"), raw[tower, "fp32"])).run(None, {input_name: inputs})[0]
+        session = make_session(final.get((tower, "fp32"), raw[tower, "fp32"]))
+        got = session.run(None, {input_name: inputs})[0]
         fp32_out[tower] = got
         cos = _cosines(got, ref)
         parity[f"fp32_{tower}_cosine_min"] = round(float(cos.min()), 6)
@@ -480,6 +527,15 @@ def _write_towers(torch, clip, tmp: Path, precisions, preprocess, tokenize, prog
             raise ExportError(
                 f"the exported {tower} tower disagrees with open_clip (cosine {cos.min():.4f} < {MIN_EXPORT_COSINE})"
             )
+        if tower == "text" and trim is not None:
+            try:
+                short = _cosines(session.run(None, {input_name: cut})[0], got)
+            except Exception as e:  # onnxruntime's own Fail/InvalidArgument types
+                raise ExportError(f"the exported text tower cannot take cut token rows: {_one_line(e)}") from None
+            parity["fp32_text_cut_cosine_min"] = round(float(short.min()), 6)
+            if short.min() < 1 - 1e-5:
+                raise ExportError(f"the exported text tower gives other vectors for cut token rows (cosine {short.min():.6f})")
+            inputs = cut
         if "int8" in precisions:
             got = make_session(final[tower, "int8"]).run(None, {input_name: inputs})[0]
             cos = _cosines(got, fp32_out[tower])
@@ -487,6 +543,7 @@ def _write_towers(torch, clip, tmp: Path, precisions, preprocess, tokenize, prog
             parity[f"int8_{tower}_cosine_to_fp32_min"] = round(float(cos.min()), 6)
     parity["samples"] = {"images": int(len(pixels)), "prompts": int(len(ids))}
     result["parity"] = parity
+    result["text_trim"] = trim
     if "int8" in precisions:
         result["quantization"] = {
             "method": "onnxruntime.quantization.quantize_dynamic",
@@ -504,6 +561,38 @@ def _write_towers(torch, clip, tmp: Path, precisions, preprocess, tokenize, prog
     }
     shutil.rmtree(scratch)
     return result
+
+
+def text_trim(clip) -> dict[str, Any] | None:
+    """How the text tower's token rows may be cut, or None when they may not.
+
+    A causal text transformer pooled at one token (open_clip's ``argmax``: the end-of-text token,
+    the highest id; ``eos``: the first end-of-sequence id) gives the same vector whatever follows
+    that token, so a batch needs only as many columns as its longest row's pooled position: about
+    10 of CLIP's 77 for a prompt or a shop's query. A tower that attends to every token (SigLIP's)
+    or pools otherwise keeps its fixed length. ``_write_towers`` checks the claim on its prompts.
+    """
+    import torch
+
+    pool = getattr(clip, "text_pool_type", None)
+    mask = getattr(clip, "attn_mask", None)
+    transformer = getattr(clip, "transformer", None)
+    if pool not in ("argmax", "eos") or mask is None or not hasattr(clip, "positional_embedding"):
+        return None
+    if not getattr(transformer, "batch_first", False) or not all(
+        isinstance(getattr(b, "attn", None), torch.nn.MultiheadAttention) and b.attn.batch_first
+        and b.attn.in_proj_weight is not None and not hasattr(b, "ln_1_kv")
+        for b in getattr(transformer, "resblocks", ())
+    ):
+        return None  # blocks other than the ones _write_towers writes out for any length
+    above = np.triu(np.ones(tuple(mask.shape), dtype=bool), 1)
+    values = mask.detach().cpu().numpy()
+    if not (np.isneginf(values[above]).all() and (values[~above] == 0).all()):
+        return None  # not a causal mask
+    if pool == "eos":
+        eos = getattr(clip, "text_eos_id", None)
+        return None if eos is None else {"pool": "eos", "eos_id": int(eos)}
+    return {"pool": "argmax"}
 
 
 def _finalise_tower(src: Path, dst: Path) -> Path:

@@ -255,6 +255,34 @@ def _choose_precision(spec: dict[str, Any], precision: str | None, where: Path, 
 
 
 # ----------------------------------------------------------------------------------------------
+# token rows cut to what the text tower pools
+# ----------------------------------------------------------------------------------------------
+
+
+def trim_tokens(ids: np.ndarray, trim: dict[str, Any]) -> np.ndarray:
+    """``ids`` without the columns after the batch's last pooled position.
+
+    An export's ``text_trim`` (see :func:`stygig.export.clip.text_trim`) says its text tower takes
+    any sequence length and pools one token of a causal transformer, so nothing after that token
+    changes a vector: a short query runs about 10 of CLIP's 77 positions, the same vector for less.
+    """
+    if ids.shape[1] == 0:
+        return ids
+    pooled = (ids == trim["eos_id"]).argmax(1) if trim["pool"] == "eos" else ids.argmax(1)
+    return np.ascontiguousarray(ids[:, : int(pooled.max()) + 1])
+
+
+def _text_trim(value: Any, directory: Path, error: type[StygigError]) -> dict[str, Any] | None:
+    if value is None:
+        return None  # an export with a fixed text length (before text_trim, or SigLIP's tower)
+    if isinstance(value, dict) and value.get("pool") == "argmax" and set(value) == {"pool"}:
+        return value
+    if isinstance(value, dict) and value.get("pool") == "eos" and type(value.get("eos_id")) is int and set(value) == {"pool", "eos_id"}:
+        return value
+    raise error(f"bad text_trim in the CLIP export {directory}: {json.dumps(value)[:80]} (expected {{\"pool\": \"argmax\"}} or {{\"pool\": \"eos\", \"eos_id\": N}})")
+
+
+# ----------------------------------------------------------------------------------------------
 # the encoder
 # ----------------------------------------------------------------------------------------------
 
@@ -287,6 +315,7 @@ class ClipOnnxEncoder(Encoder):
             self._image_session = make_session(self.image_path)
         except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph/RuntimeException types
             raise error(_session_error(self.image_path, spec, e)) from None
+        self._text_trim = _text_trim(spec.get("text_trim"), self.directory, error)
         self._text_session = None
         self._tokenizer = None
         self._text_lock = threading.Lock()
@@ -378,6 +407,8 @@ class ClipOnnxEncoder(Encoder):
         out = []
         for start in range(0, len(texts), self.batch_size):
             ids = tokenizer(list(texts[start : start + self.batch_size]))
+            if self._text_trim is not None:
+                ids = trim_tokens(ids, self._text_trim)
             out.append(session.run(None, {TEXT_INPUT: ids})[0])
         return _finish(np.concatenate(out), self.dim)
 
