@@ -23,6 +23,12 @@ def rec(full_artifact):
     return Recommender.load(full_artifact)
 
 
+def colour_count(im) -> int:
+    """How many distinct colours a picture holds (a blank tile has one or two)."""
+    px = np.asarray(im.convert("RGB")).reshape(-1, 3)
+    return len(np.unique(px, axis=0))
+
+
 def _problem(query_categories, rng, *, per_slot=2, genders=None):
     """A composition over random scores: ``per_slot`` candidates in each slot the query leaves open."""
     plan = RULES.plan(query_categories)
@@ -336,7 +342,7 @@ def test_outfit_png_shows_the_set_with_the_query_marked_and_alternatives_written
         for n in range(2):
             x = PAD + n * (CARD + PAD)
             assert im.getpixel((x - 6, 96 + CARD // 2)) == ACCENT
-            assert len(set(im.crop((x, 96, x + CARD, 96 + CARD)).getdata())) > 50, "the piece's picture, not a blank"
+            assert colour_count(im.crop((x, 96, x + CARD, 96 + CARD))) > 50, "the piece's picture, not a blank"
         # each slot's alternatives are drawn under it
         for k, p in enumerate(pieces):
             n = 2 + k
@@ -345,7 +351,7 @@ def test_outfit_png_shows_the_set_with_the_query_marked_and_alternatives_written
             x = PAD + n * (CARD + PAD)
             y = 96 + CARD + 150 + 4 + 16
             tile = im.crop((x, y, x + ALT, y + ALT))
-            assert len(set(tile.getdata())) > 20, p["slot"]
+            assert colour_count(tile) > 20, p["slot"]
 
 
 def test_a_query_of_mens_and_womens_pieces_still_gets_a_complete_base(rec):
