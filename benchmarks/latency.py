@@ -15,6 +15,9 @@ int8 quality: mean cosine between the int8 and fp32 catalog vectors, and the mea
 top-10 catalog neighbours of every catalog item under int8 vs fp32 vectors (random weights: see
 the note printed first).
 
+A text query (``text_p50_ms_<precision>``: ``recommend(Query(text=...))`` end to end, short shop
+phrases in turn) is timed in the same loop too: what a "navy linen blazer" costs.
+
 Targets: p50 <= 35 ms int8, <= 70 ms fp32; int8 p50 <= 1.3 x the int8 tower alone. Last line:
 one JSON object.
 """
@@ -114,16 +117,27 @@ def main() -> int:
         session.run(None, {"pixel_values": pixels[p]})
         return time.perf_counter() - t
 
+    phrases = ("navy linen blazer", "white leather sneakers", "a black handbag with a gold chain", "floral summer dress")
+
+    def text_request(rec, i: int) -> float:
+        t = time.perf_counter()
+        answer = json.dumps(rec.recommend(Query(text=phrases[i % len(phrases)])))
+        assert '"recommendations"' in answer
+        return time.perf_counter() - t
+
     for p, rec in recs.items():
-        for _ in range(5):
+        for i in range(5):
             request(rec)
             tower(p)
+            text_request(rec, i)
     times: dict[str, list[float]] = {p: [] for p in recs}
     tower_times: dict[str, list[float]] = {p: [] for p in recs}
-    for _ in range(n):
+    text_times: dict[str, list[float]] = {p: [] for p in recs}
+    for i in range(n):
         for p, rec in recs.items():
             times[p].append(request(rec, p))
             tower_times[p].append(tower(p))
+            text_times[p].append(text_request(rec, i))
     parts = {p: {k: C.median(v) for k, v in d.items() if any(v)} for p, d in parts_raw.items()}
 
     va = np.load(arts["int8"] / "vectors.npy")
@@ -143,12 +157,14 @@ def main() -> int:
         ms = [1000 * t for t in times[p]]
         p50, p99 = C.percentile(ms, 0.5), C.percentile(ms, 0.99)
         embed = C.percentile([1000 * t for t in tower_times[p]], 0.5)
-        out[p] = (p50, p99, embed)
+        text = C.percentile([1000 * t for t in text_times[p]], 0.5)
+        out[p] = (p50, p99, embed, text)
         br = ", ".join(f"{k} {1000 * v:.1f}" for k, v in parts[p].items())
         rest = "search, scores, JSON" if photo else "colours, search, scores, JSON"
         print(f"{p}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {sum(ms) / len(ms):.1f} ms, "
               f"CPU {1000 * cpu[p] / n:.1f} ms/request; the tower alone p50 {embed:.1f} ms (ratio {p50 / embed:.2f})  "
-              f"[median ms: {br}; features = embedding and colours side by side; rest = {rest}]")
+              f"[median ms: {br}; features = embedding and colours side by side; rest = {rest}]; "
+              f"a text query p50 {text:.1f} ms")
     print(f"int8 vs fp32 catalog vectors: mean cosine {cosine:.5f}; top-10 neighbour overlap {overlap:.3f} "
           f"(random weights put all pictures close together: mean pairwise cosine {spread:.3f}, "
           "so neighbour ranks are fragile; expect higher overlap with real weights)")
@@ -164,9 +180,11 @@ def main() -> int:
         "embed_p50_ms_int8": round(out["int8"][2], 2),
         "ratio_int8": round(out["int8"][0] / out["int8"][2], 3),
         "p99_ms_int8": round(out["int8"][1], 2),
+        "text_p50_ms_int8": round(out["int8"][3], 2),
         "p50_ms_fp32": round(out["fp32"][0], 2),
         "embed_p50_ms_fp32": round(out["fp32"][2], 2),
         "p99_ms_fp32": round(out["fp32"][1], 2),
+        "text_p50_ms_fp32": round(out["fp32"][3], 2),
         "int8_cosine": round(cosine, 5),
         "int8_top10_overlap": round(overlap, 4),
         "requests": n,
