@@ -311,11 +311,11 @@ class ClipOnnxEncoder(Encoder):
             self.preprocess = ClipPreprocess(spec["preprocess"])
         except (KeyError, TypeError, ValueError) as e:
             raise error(f"bad preprocess parameters in the CLIP export {self.directory}: {e}") from None
+        self._text_trim = _text_trim(spec.get("text_trim"), self.directory, error)
         try:
             self._image_session = make_session(self.image_path)
         except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph/RuntimeException types
             raise error(_session_error(self.image_path, spec, e)) from None
-        self._text_trim = _text_trim(spec.get("text_trim"), self.directory, error)
         self._text_session = None
         self._tokenizer = None
         self._text_lock = threading.Lock()
