@@ -131,3 +131,22 @@ def test_warm_changes_no_answer(artifacts):
 
     for cat, index in warm.indexes.per_category.items():
         assert faiss.extract_index_ivf(index).nprobe == info[cat]["nprobe"]
+
+
+def test_item_columns_are_as_wide_as_the_longest_id_whatever_blocks_they_came_in(tmp_path):
+    """An update hands the item writer blocks of carried ids as wide as the old artifact's
+    longest; the written column is as wide as the new catalog's longest, as a full build's."""
+    from stygig.artifact.items import ItemWriter
+
+    w = ItemWriter(tmp_path / "items", CATS)
+    w.add({"id": "a", "category": "shirt", "gender": "unisex"})
+    w.add_serialised(np.array([b"bb", b"cc"], dtype="S9"), [1, 2], [0, 0], b'{"x": 1}\n{"x": 2}\n', np.array([9, 9]))
+    w.add_line(b"dd", 3, 0, b'{"x": 3}\n')
+    with pytest.raises(ValueError, match="increasing id order"):
+        w.add_line(b"cz", 0, 0, b"{}\n")
+    assert w.close() == 4
+    ids = np.load(tmp_path / "items" / "ids.npy")
+    assert ids.dtype == np.dtype("S2") and ids.tolist() == [b"a", b"bb", b"cc", b"dd"]
+    store = ItemStore(tmp_path / "items", CATS)
+    assert [store.category_of(r) for r in range(4)] == CATS
+    assert store[2] == {"x": 2} and store.row_of("dd") == 3

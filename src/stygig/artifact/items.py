@@ -26,16 +26,21 @@ from stygig.taxonomy import GENDERS
 
 
 class ItemWriter:
-    """Stream rows (in id order) into ``items/``; ``close()`` writes the columns."""
+    """Stream rows (in id order) into ``items/``; ``close()`` writes the columns.
+
+    The columns are kept as blocks (an update hands runs of thousands of carried rows at once),
+    joined at ``close()``."""
 
     def __init__(self, directory: Path, categories: Sequence[str]):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._cat_code = {c: i for i, c in enumerate(categories)}
-        self._ids: list[bytes] = []
-        self._cats: list[int] = []
-        self._genders: list[int] = []
-        self._offsets: list[int] = [0]
+        self._ids: list[np.ndarray] = []  # fixed-width byte strings, a block each
+        self._cats: list[np.ndarray] = []
+        self._genders: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._last: bytes | None = None
+        self._rows: list[tuple[bytes, int, int, int]] = []  # added one by one, not yet a block
         self._fh = open(self.dir / "meta.jsonl", "wb")
 
     def add(self, row: dict[str, Any]) -> None:
@@ -44,13 +49,21 @@ class ItemWriter:
 
     def add_line(self, item_id: bytes, category_code: int, gender_code: int, line: bytes) -> None:
         """A row already serialised as :meth:`add` serialises it (an update carries rows over)."""
-        if self._ids and item_id <= self._ids[-1]:
+        if self._last is not None and item_id <= self._last:
             raise ValueError(f"items must be added in increasing id order ({item_id.decode('utf-8', 'replace')!r})")
-        self._ids.append(item_id)
-        self._cats.append(category_code)
-        self._genders.append(gender_code)
+        self._last = item_id
+        self._rows.append((item_id, category_code, gender_code, len(line)))
         self._fh.write(line)
-        self._offsets.append(self._offsets[-1] + len(line))
+
+    def _flush_rows(self) -> None:
+        """The rows added one by one since the last block, as a block."""
+        if self._rows:
+            ids, cats, genders, lengths = zip(*self._rows)
+            self._rows = []
+            self._ids.append(np.array(ids, dtype=bytes))
+            self._cats.append(np.array(cats, dtype=np.uint16))
+            self._genders.append(np.array(genders, dtype=np.uint8))
+            self._lengths.append(np.array(lengths, dtype=np.int64))
 
     def add_lines(self, item_ids: Sequence[bytes], category_codes: Sequence[int], gender_codes: Sequence[int],
                   lines: Sequence[bytes]) -> None:
@@ -58,27 +71,42 @@ class ItemWriter:
         lengths = np.fromiter((len(x) for x in lines), dtype=np.int64, count=len(lines))
         self.add_serialised(item_ids, category_codes, gender_codes, b"".join(lines), lengths)
 
-    def add_serialised(self, item_ids: Sequence[bytes], category_codes: Sequence[int], gender_codes: Sequence[int],
-                       data: bytes, lengths: np.ndarray) -> None:
-        """Consecutive rows as one run of JSON lines (``lengths``: each line's bytes)."""
+    def add_serialised(self, item_ids: "Sequence[bytes] | np.ndarray", category_codes: "Sequence[int] | np.ndarray",
+                       gender_codes: "Sequence[int] | np.ndarray", data: bytes, lengths: np.ndarray) -> None:
+        """Consecutive rows as one run of JSON lines (``lengths``: each line's bytes); the ids in
+        increasing order, as a list of bytes or a fixed-width byte-string array."""
         if not len(item_ids):
             return
-        if self._ids and item_ids[0] <= self._ids[-1]:
-            raise ValueError(f"items must be added in increasing id order ({item_ids[0].decode('utf-8', 'replace')!r})")
-        self._ids.extend(item_ids)
-        self._cats.extend(category_codes)
-        self._genders.extend(gender_codes)
+        ids = np.asarray(item_ids)
+        if ids.dtype.kind != "S":
+            ids = np.array(list(item_ids), dtype=bytes)
+        first = bytes(ids[0])
+        if self._last is not None and first <= self._last:
+            raise ValueError(f"items must be added in increasing id order ({first.decode('utf-8', 'replace')!r})")
+        self._last = bytes(ids[-1])
+        self._flush_rows()
+        self._ids.append(ids)
+        self._cats.append(np.asarray(category_codes, dtype=np.uint16))
+        self._genders.append(np.asarray(gender_codes, dtype=np.uint8))
+        self._lengths.append(np.asarray(lengths, dtype=np.int64))
         self._fh.write(data)
-        self._offsets.extend((np.cumsum(lengths) + self._offsets[-1]).tolist())
 
     def close(self) -> int:
         self._fh.close()
-        width = max((len(i) for i in self._ids), default=1)
-        np.save(self.dir / "ids.npy", np.array(self._ids, dtype=f"S{width}"), allow_pickle=False)
-        np.save(self.dir / "category.npy", np.array(self._cats, dtype=np.uint16), allow_pickle=False)
-        np.save(self.dir / "gender.npy", np.array(self._genders, dtype=np.uint8), allow_pickle=False)
-        np.save(self.dir / "meta.offsets.npy", np.array(self._offsets, dtype=np.int64), allow_pickle=False)
-        return len(self._ids)
+        self._flush_rows()
+        # as wide as the longest id (a block may be wider: carried from an artifact whose longest is gone)
+        width = max((int(np.char.str_len(block).max()) for block in self._ids), default=1)
+        ids = np.concatenate([b.astype(f"S{width}") for b in self._ids]) if self._ids else np.zeros(0, dtype="S1")
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        np.save(self.dir / "ids.npy", ids, allow_pickle=False)
+        np.save(self.dir / "category.npy", np.concatenate(self._cats) if self._cats else np.zeros(0, np.uint16),
+                allow_pickle=False)
+        np.save(self.dir / "gender.npy", np.concatenate(self._genders) if self._genders else np.zeros(0, np.uint8),
+                allow_pickle=False)
+        np.save(self.dir / "meta.offsets.npy", offsets, allow_pickle=False)
+        return len(ids)
 
 
 class ItemStore(Sequence[dict]):

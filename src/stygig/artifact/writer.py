@@ -75,9 +75,10 @@ class ArtifactWriter:
         self._cat_code = {c: i for i, c in enumerate(taxonomy.categories)}
         self.taxonomy_categories = list(taxonomy.categories)
         self.codes = np.zeros(n, dtype=np.uint16)
-        self.per_category: dict[str, int] = {}
         self._attributes = AttributeCollector(n)
         self.row = 0
+        self._hasher: ThreadPoolExecutor | None = None
+        self._hashing: dict[str, Any] = {}
 
     def add(self, meta: dict[str, Any], vector: np.ndarray | None = None, colours: np.ndarray | None = None) -> int:
         """One row; ``vector``/``colours`` None when :meth:`put_vectors`/:meth:`put_colours` give them."""
@@ -90,9 +91,7 @@ class ArtifactWriter:
             self._vec.append(vector[None])
         if colours is not None:
             self._col.append(colours[None])
-        category = meta["category"]
-        self.codes[r] = self._cat_code[category]
-        self.per_category[category] = self.per_category.get(category, 0) + 1
+        self.codes[r] = self._cat_code[meta["category"]]
         self.row = r + 1
         return r
 
@@ -103,9 +102,7 @@ class ArtifactWriter:
         if r >= self.n:
             raise ValueError(f"more than the {self.n} rows this writer was opened for")
         self._items.add_line(item_id, category_code, gender_code, line)
-        category = self.taxonomy_categories[category_code]
         self.codes[r] = category_code
-        self.per_category[category] = self.per_category.get(category, 0) + 1
         self.row = r + 1
         return r
 
@@ -123,13 +120,15 @@ class ArtifactWriter:
         if r + m > self.n:
             raise ValueError(f"more than the {self.n} rows this writer was opened for")
         codes = np.asarray(category_codes, dtype=np.uint16)
-        self._items.add_serialised(item_ids, codes.tolist(), np.asarray(gender_codes).tolist(), data, lengths)
+        self._items.add_serialised(item_ids, codes, gender_codes, data, lengths)
         self.codes[r : r + m] = codes
-        present, first, count = np.unique(codes, return_index=True, return_counts=True)
-        for k in np.argsort(first):  # in the order a row-by-row add would meet them
-            category = self.taxonomy_categories[int(present[k])]
-            self.per_category[category] = self.per_category.get(category, 0) + int(count[k])
         self.row = r + m
+
+    @property
+    def per_category(self) -> dict[str, int]:
+        """Items per category of the rows written so far, in the order the rows first meet them."""
+        present, first, count = np.unique(self.codes[: self.row], return_index=True, return_counts=True)
+        return {self.taxonomy_categories[int(present[k])]: int(count[k]) for k in np.argsort(first)}
 
     def put_attributes(self, name: str, rows: Sequence[int], values: Sequence[Any], first_ids: dict[str, str]) -> None:
         """One attribute's values for the given rows at once (see :meth:`AttributeCollector.put`)."""
@@ -154,6 +153,21 @@ class ArtifactWriter:
         and ``colors.npy`` as the next rows, copied file to file (an update's unchanged rows)."""
         self._vec.copy_from(vectors, first, stop)
         self._col.copy_from(colours, first, stop)
+
+    def arrays_written(self) -> None:
+        """Say that every row's vector and colours are written (before the rows' metadata, as an
+        update writes them): the two files are closed and hashed by a thread meanwhile."""
+        if self._hasher is not None:
+            return
+        self._vec.close()
+        self._col.close()
+        self._hasher = ThreadPoolExecutor(max_workers=1)  # hashlib lets go of the GIL
+        self._hashing = {rel: self._hasher.submit(sha256_file, self.art / rel) for rel in ("vectors.npy", "colors.npy")}
+
+    def abandon(self) -> None:
+        """Wait for the hashing thread, if any (an update that fails leaves nothing running)."""
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True)
 
     def finish(
         self,
@@ -181,13 +195,11 @@ class ArtifactWriter:
         if self.row != self.n:
             raise ValueError(f"{self.row} rows written of the {self.n} expected")
         self._items.close()
-        self._vec.close()
-        self._col.close()
+        # the two largest files hashed by a thread while the indexes are made
+        self.arrays_written()
         timings = timings if timings is not None else {}
         tax, art = self.taxonomy, self.art
-        # the two largest files hashed by a thread (hashlib lets go of the GIL) while the indexes are made
-        hasher = ThreadPoolExecutor(max_workers=1)
-        hashing = {rel: hasher.submit(sha256_file, art / rel) for rel in ("vectors.npy", "colors.npy")}
+        hasher, hashing = self._hasher, self._hashing
         try:
             t = time.perf_counter()
             index_info = (indexer or _build_indexes)(art / "vectors.npy", self.codes, list(tax.categories), art / "index", index_kind)
