@@ -321,6 +321,92 @@ def test_ivf_categories_keep_their_centroids_while_recall_holds(tmp_path):
     assert info["n"] == n - 10 + 4000 and info["tuned_recall_at_50"] >= TARGET_RECALL
 
 
+def _exact_top(x: np.ndarray, rows: np.ndarray, queries: np.ndarray, k: int) -> list[list[int]]:
+    """The exact top ``k`` rows among ``rows`` (vectors ``x[rows]``) for each query, best first."""
+    scores = queries @ x[rows].T
+    order = np.lexsort((np.broadcast_to(rows, scores.shape), -scores))[:, :k]
+    return rows[order].tolist()
+
+
+def test_an_ivf_categorys_tuning_is_kept_and_updated_to_what_an_exact_search_finds(tmp_path):
+    """An IVF category keeps its tuning queries and their exact neighbours in the artifact; an
+    update brings them up to date from the rows it removes and adds (no exact search of the whole
+    category): the neighbours it lists are an exact search's over the new catalog, the queries'
+    items are still there, and the queries are drawn from what the update added too."""
+    from stygig.artifact.index import CROSS, OWN, RECALL_K, TUNE_QUERIES, Tuning
+    from stygig.build import update_from_arrays, write_artifact_from_arrays
+    from stygig.features.encoders.precomputed import PrecomputedEncoder
+
+    rng = np.random.default_rng(7)
+    dim = 16
+    centres = rng.standard_normal((30, dim)).astype(np.float32)
+
+    def vectors(k):
+        x = centres[rng.integers(0, len(centres), k)] + 0.4 * rng.standard_normal((k, dim)).astype(np.float32)
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    n = 2400
+    cats = ["sneakers"] * (n // 2) + ["heels"] * (n // 2)
+    ids = [f"item-{i:05d}" for i in range(0, 2 * n, 2)]
+    enc = PrecomputedEncoder(dim, "test vectors")
+    base = tmp_path / "base"
+    x0 = vectors(n)
+    write_artifact_from_arrays(base, ids=ids, categories=cats, genders=["unisex"] * n, vectors=x0,
+                               colours=np.zeros((n, 3, 4), np.float32), encoder=enc, index_kind="ivf")
+    old = ArtifactReader.open(base)
+    for cat, info in old.manifest["index"]["per_category"].items():
+        assert info["tuning"] == f"cat-{cat}.tuning.npy" and f"index/{info['tuning']}" in old.manifest["files"]
+        t = Tuning.load(base / "index" / info["tuning"])
+        assert len(t) == TUNE_QUERIES and (t.groups == OWN).sum() == TUNE_QUERIES // 2
+        np.testing.assert_array_equal(t.queries, x0[t.sources])  # the queries are items' vectors
+        own = np.flatnonzero(np.asarray(old.items.category_codes) == list(old.taxonomy.categories).index(cat))
+        assert np.isin(t.sources[t.groups == OWN], own).all() and not np.isin(t.sources[t.groups == CROSS], own).any()
+        assert t.complete_to(RECALL_K).all()
+        found = [r[r >= 0].tolist() for r in t.rows]
+        truth = _exact_top(x0, own, t.queries, 64)
+        assert np.mean([len(set(a) & set(b)) / 64 for a, b in zip(found, truth)]) > 0.999
+
+    # the update: 160 removed (among them queries' own items), 300 added between the old ids
+    gone = [ids[i] for i in rng.choice(n, size=160, replace=False)]
+    added = [f"item-{i:05d}" for i in range(1, 600, 2)]
+    new_x = vectors(len(added))
+    new_cats = [["sneakers", "heels"][i % 2] for i in range(len(added))]
+    update_from_arrays(base, tmp_path / "up", ids=added, categories=new_cats, genders=["unisex"] * len(added),
+                       vectors=new_x, colours=np.zeros((len(added), 3, 4), np.float32), remove=gone)
+    up = ArtifactReader.open(tmp_path / "up")
+    x1 = np.asarray(up.vectors)
+    codes = np.asarray(up.items.category_codes)
+    for cat, info in up.manifest["index"]["per_category"].items():
+        t = Tuning.load(up.root / "index" / info["tuning"])
+        own = np.flatnonzero(codes == list(up.taxonomy.categories).index(cat))
+        assert len(t) == TUNE_QUERIES and (t.groups == OWN).sum() == TUNE_QUERIES // 2
+        assert (t.sources >= 0).all() and len(set(t.sources.tolist())) == len(t)
+        np.testing.assert_array_equal(t.queries, x1[t.sources])  # every query's item is still there
+        assert np.isin(t.sources[t.groups == OWN], own).all() and not np.isin(t.sources[t.groups == CROSS], own).any()
+        new_rows = {up.items.row_of(i) for i in added}
+        assert new_rows & set(t.sources.tolist())  # a sample of the catalog as it now is
+        assert t.complete_to(RECALL_K).all()
+        for q in range(len(t)):  # what is listed is an exact search's top, in its order
+            listed = t.rows[q][t.rows[q] >= 0]
+            truth = _exact_top(x1, own, t.queries[q : q + 1], len(listed))[0]
+            assert listed.tolist() == truth, (cat, q)
+
+    # an artifact from before tunings were kept: the update measures recall as it did, and keeps one
+    older = tmp_path / "older"
+    shutil.copytree(base, older)
+    manifest = json.loads((older / "manifest.json").read_text())
+    for info in manifest["index"]["per_category"].values():
+        del info["tuning"]
+    (older / "manifest.json").write_text(json.dumps(manifest))
+    summary = update_from_arrays(older, tmp_path / "up2", ids=added, categories=new_cats,
+                                 genders=["unisex"] * len(added), vectors=new_x,
+                                 colours=np.zeros((len(added), 3, 4), np.float32), remove=gone)
+    assert set(summary.indexes.values()) == {"updated"}
+    for cat, info in ArtifactReader.open(tmp_path / "up2").manifest["index"]["per_category"].items():
+        t = Tuning.load(tmp_path / "up2" / "index" / info["tuning"])
+        assert len(t) == TUNE_QUERIES and t.complete_to(RECALL_K).all()
+
+
 def test_recall_without_searching_is_the_recall_a_search_measures():
     """update measures an IVF-Flat index's recall from its lists (an exact neighbour is found iff
     its list is probed): the same figure FAISS's own search gives."""

@@ -31,9 +31,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -349,89 +350,93 @@ def _finish(old: ArtifactReader, out: Path, rows: dict[str, NewRow], removed: se
         t = time.perf_counter()
         dim, cshape = old.vectors.shape[1], old.colours.shape[1:]
         writer = ArtifactWriter(art, tax, n, dim, cshape)
-        _write_arrays(old, plan, writer)
-        offsets = np.load(old.root / "items" / "meta.offsets.npy", allow_pickle=False).tolist()
-        with open(old.root / "items" / "meta.jsonl", "rb") as fh:
-            blob = fh.read()
-        ids = np.asarray(old.items.ids)
-        run_ids: list[bytes] = []
-        run_lines: list[bytes] = []
-        run_rows: list[int] = []
-
-        def flush() -> None:
-            if run_lines:
-                at = np.asarray(run_rows, dtype=np.int64)
-                writer.add_lines(run_ids, old_codes[at], old_genders[at], run_lines)
-                run_ids.clear(), run_lines.clear(), run_rows.clear()
-
-        # runs of unchanged rows that follow each other in both artifacts are copied in one piece
-        # when no thumbnail needs a new name; the others row by row
-        thumbs = any(rel.startswith("thumbs/") for rel in files)
-        order = plan.order
-        src = np.where(order < plan.n_carried, plan.carried[np.minimum(order, max(plan.n_carried - 1, 0))], -1) \
-            if plan.n_carried else np.full(n, -1)
-        whole = (src >= 0) & ~np.isin(src, list(patched_rows)) & (not thumbs)
-        starts = np.flatnonzero(np.r_[True, ~whole[1:] | ~whole[:-1] | (src[1:] != src[:-1] + 1)]) if n else []
-        ends = np.r_[starts[1:], n] if n else []
-        offs = np.asarray(offsets, dtype=np.int64)
-        for a, b in zip(np.asarray(starts).tolist(), np.asarray(ends).tolist()):
-            if whole[a]:
-                r0, r1 = int(src[a]), int(src[b - 1]) + 1
-                writer.add_serialised(ids[r0:r1].tolist(), old_codes[r0:r1], old_genders[r0:r1],
-                                      blob[offsets[r0] : offsets[r1]], np.diff(offs[r0 : r1 + 1]))
-                continue
-            for j in range(a, b):
-                k = int(order[j])
-                if k < plan.n_carried:
-                    r = int(plan.carried[k])
-                    line = blob[offsets[r] : offsets[r + 1]]
-                    if r not in patched_rows:
-                        line = _renumber_thumbnail(line, r, j, old, art, known)
-                        if line is not None:
-                            run_ids.append(bytes(ids[r]))
-                            run_lines.append(line)
-                            run_rows.append(r)
-                            continue
-                        line = blob[offsets[r] : offsets[r + 1]]
-                    flush()
-                    meta = json.loads(line)
-                    _patch(meta, patched_rows.get(r))
-                    writer.add(_place_thumbnail(meta, j, None, old, art, known))
-                else:
-                    flush()
-                    row = plan.new[k - plan.n_carried]
-                    meta = dict(row.meta)
-                    _patch(meta, patches.get(meta["id"]))
-                    fresh = row.vector is not None
-                    writer.add(_place_thumbnail(meta, j, row.thumb if fresh else None, old, art, known, fresh))
-            flush()
-        flush()
-        del blob
-        for name, positions, values, first_ids in _carried_attributes(old, plan, set(patched_rows)):
-            writer.put_attributes(name, positions, values, first_ids)
-        for rel, digest in files.items():
-            if rel.startswith("encoder/"):
-                (art / rel).parent.mkdir(parents=True, exist_ok=True)
-                _link(old.root / rel, art / rel)
-                known[rel] = digest
-        (art / "encoder").mkdir(exist_ok=True)
-        compatibility = _carry_compatibility(old, art, plan, writer.codes, known)
-        timings["write_s"] = round(time.perf_counter() - t, 3)
-        actions: dict[str, str] = {}
-        indexer = partial(_indexer, old=old, old_codes=old_codes, row_map=plan.row_map,
-                          stale=np.array(sorted(stale), dtype=np.int64), known=known, actions=actions)
-        skipped = _skipped(old, skipped_now, rows, removed)
+        # the indexes are brought up to date by a thread while the rows are written
+        indexing = _Indexing(old, art, plan, cats, old_codes, stale, kind, known)
         try:
-            manifest = writer.finish(encoder_config=old.manifest["encoder"],
-                                     encoder_description=old.report.get("encoder", {}), skipped=skipped,
-                                     category_text=old.category_text(), shard=None, index_kind=kind, timings=timings,
-                                     indexer=indexer, compatibility=compatibility, known_digests=known)
-        except CatalogError as e:
-            raise CatalogError(f"the updated catalog's attributes: {e.message}") from None
-        manifest = _note_origin(art, manifest, old)
+            _write_arrays(old, plan, writer)
+            writer.arrays_written()
+            offsets = np.load(old.root / "items" / "meta.offsets.npy", allow_pickle=False).tolist()
+            with open(old.root / "items" / "meta.jsonl", "rb") as fh:
+                blob = fh.read()
+            ids = np.asarray(old.items.ids)
+            run_ids: list[bytes] = []
+            run_lines: list[bytes] = []
+            run_rows: list[int] = []
+
+            def flush() -> None:
+                if run_lines:
+                    at = np.asarray(run_rows, dtype=np.int64)
+                    writer.add_lines(run_ids, old_codes[at], old_genders[at], run_lines)
+                    run_ids.clear(), run_lines.clear(), run_rows.clear()
+
+            # runs of unchanged rows that follow each other in both artifacts are copied in one piece
+            # when no thumbnail needs a new name; the others row by row
+            thumbs = any(rel.startswith("thumbs/") for rel in files)
+            order = plan.order
+            src = np.where(order < plan.n_carried, plan.carried[np.minimum(order, max(plan.n_carried - 1, 0))], -1) \
+                if plan.n_carried else np.full(n, -1)
+            whole = (src >= 0) & ~np.isin(src, list(patched_rows)) & (not thumbs)
+            starts = np.flatnonzero(np.r_[True, ~whole[1:] | ~whole[:-1] | (src[1:] != src[:-1] + 1)]) if n else []
+            ends = np.r_[starts[1:], n] if n else []
+            offs = np.asarray(offsets, dtype=np.int64)
+            for a, b in zip(np.asarray(starts).tolist(), np.asarray(ends).tolist()):
+                if whole[a]:
+                    r0, r1 = int(src[a]), int(src[b - 1]) + 1
+                    writer.add_serialised(np.array(ids[r0:r1]), old_codes[r0:r1], old_genders[r0:r1],
+                                          blob[offsets[r0] : offsets[r1]], np.diff(offs[r0 : r1 + 1]))
+                    continue
+                for j in range(a, b):
+                    k = int(order[j])
+                    if k < plan.n_carried:
+                        r = int(plan.carried[k])
+                        line = blob[offsets[r] : offsets[r + 1]]
+                        if r not in patched_rows:
+                            line = _renumber_thumbnail(line, r, j, old, art, known)
+                            if line is not None:
+                                run_ids.append(bytes(ids[r]))
+                                run_lines.append(line)
+                                run_rows.append(r)
+                                continue
+                            line = blob[offsets[r] : offsets[r + 1]]
+                        flush()
+                        meta = json.loads(line)
+                        _patch(meta, patched_rows.get(r))
+                        writer.add(_place_thumbnail(meta, j, None, old, art, known))
+                    else:
+                        flush()
+                        row = plan.new[k - plan.n_carried]
+                        meta = dict(row.meta)
+                        _patch(meta, patches.get(meta["id"]))
+                        fresh = row.vector is not None
+                        writer.add(_place_thumbnail(meta, j, row.thumb if fresh else None, old, art, known, fresh))
+                flush()
+            flush()
+            del blob
+            for name, positions, values, first_ids in _carried_attributes(old, plan, set(patched_rows)):
+                writer.put_attributes(name, positions, values, first_ids)
+            for rel, digest in files.items():
+                if rel.startswith("encoder/"):
+                    (art / rel).parent.mkdir(parents=True, exist_ok=True)
+                    _link(old.root / rel, art / rel)
+                    known[rel] = digest
+            (art / "encoder").mkdir(exist_ok=True)
+            compatibility = _carry_compatibility(old, art, plan, writer.codes, known)
+            timings["write_s"] = round(time.perf_counter() - t, 3)
+            skipped = _skipped(old, skipped_now, rows, removed)
+            try:
+                manifest = writer.finish(encoder_config=old.manifest["encoder"],
+                                         encoder_description=old.report.get("encoder", {}), skipped=skipped,
+                                         category_text=old.category_text(), shard=None, index_kind=kind, timings=timings,
+                                         indexer=indexing, compatibility=compatibility, known_digests=known)
+            except CatalogError as e:
+                raise CatalogError(f"the updated catalog's attributes: {e.message}") from None
+            manifest = _note_origin(art, manifest, old)
+        finally:
+            indexing.close()
+            writer.abandon()
     summary = UpdateSummary(out, n, skipped_now, 0.0, manifest["encoder"], per_category=writer.per_category,
                             timings=timings, updated_from=str(old.root), removed=len(removed),
-                            attributes_rewritten=len(patches), indexes=actions, resumed_chunks=resumed, **counts)
+                            attributes_rewritten=len(patches), indexes=indexing.actions, resumed_chunks=resumed, **counts)
     return done(summary, out, t0, tar)
 
 
@@ -476,6 +481,28 @@ class _Plan:
                 row_map[row.old_row] = position[len(carried) + k]
         return cls(carried, new, order, row_map, dropped_rows)
 
+    def vector_sources(self) -> np.ndarray:
+        """For each new row, the old row whose vector and colours it takes as they are, or -1
+        (a vector embedded or given)."""
+        src = np.full(self.n, -1, dtype=np.int64)
+        is_old = self.order < self.n_carried
+        src[is_old] = self.carried[self.order[is_old]]
+        for j in np.flatnonzero(~is_old).tolist():
+            row = self.new[int(self.order[j]) - self.n_carried]
+            if row.vector is None:
+                src[j] = row.old_row
+        return src
+
+    def category_codes(self, old_codes: np.ndarray, categories: list[str]) -> np.ndarray:
+        """Each new row's category code (what the writer records as it writes them)."""
+        code = {c: i for i, c in enumerate(categories)}
+        out = np.empty(self.n, dtype=np.uint16)
+        is_old = self.order < self.n_carried
+        out[is_old] = old_codes[self.carried[self.order[is_old]]]
+        for j in np.flatnonzero(~is_old).tolist():
+            out[j] = code[self.new[int(self.order[j]) - self.n_carried].meta["category"]]
+        return out
+
     def positions(self) -> np.ndarray:
         """The new row of every carried row."""
         position = np.empty(self.n, dtype=np.int64)
@@ -483,17 +510,33 @@ class _Plan:
         return position[: self.n_carried]
 
 
+class _NewVectors:
+    """The new artifact's vectors by row before its ``vectors.npy`` is written: carried rows' from
+    the old artifact's file, the embedded (or given) ones' from memory. The indexes are brought
+    up to date from these while the writer writes the rows."""
+
+    def __init__(self, old: ArtifactReader, plan: _Plan):
+        self.src = plan.vector_sources()
+        self.old = np.load(old.root / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        self.given_rows = np.flatnonzero(self.src < 0)
+        given = [plan.new[int(plan.order[j]) - plan.n_carried].vector for j in self.given_rows.tolist()]
+        self.given = np.stack(given).astype(np.float32) if given else np.zeros((0, self.old.shape[1]), np.float32)
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.old.shape[1]), dtype=np.float32)
+        src = self.src[rows]
+        carried = src >= 0
+        out[carried] = self.old[src[carried]]
+        out[~carried] = self.given[np.searchsorted(self.given_rows, rows[~carried])]
+        return out
+
+
 def _write_arrays(old: ArtifactReader, plan: _Plan, writer: ArtifactWriter) -> None:
     """Vectors and colours in new-row order: runs of old rows that stay consecutive copied file to
     file, the embedded (or given) ones written."""
     n = plan.n
-    src = np.full(n, -1, dtype=np.int64)  # the old row whose vector and colours row j takes, or -1
-    is_old = plan.order < plan.n_carried
-    src[is_old] = plan.carried[plan.order[is_old]]
-    for j in np.flatnonzero(~is_old).tolist():
-        row = plan.new[int(plan.order[j]) - plan.n_carried]
-        if row.vector is None:
-            src[j] = row.old_row
+    src = plan.vector_sources()
     have = src >= 0
     breaks = np.r_[True, (have[1:] != have[:-1]) | (have[1:] & (src[1:] != src[:-1] + 1))]
     starts = np.flatnonzero(breaks).tolist()
@@ -603,20 +646,51 @@ def _carried_attributes(old: ArtifactReader, plan: _Plan, patched: set[int]):
             yield name, pos, values, first
 
 
-def _indexer(vectors: Path, codes: np.ndarray, categories: list[str], index_dir: Path, kind: str, *,
-             old: ArtifactReader, old_codes: np.ndarray, row_map: np.ndarray, stale: np.ndarray,
-             known: dict[str, str], actions: dict[str, str]) -> dict:
-    digests: dict[str, str] = {}
-    info, done_ = update_indexes(vectors, codes, categories, index_dir, kind=kind, old_dir=old.root / "index",
-                                 old_info=old.manifest.get("index", {}), old_codes=old_codes, row_map=row_map,
-                                 stale=stale, digests=digests)
-    actions.update(done_)
-    known.update({f"index/{name}": digest for name, digest in digests.items()})
-    for cat, what in done_.items():
-        if what == "kept":
-            rel = f"index/{info['per_category'][cat]['file']}"
-            known[rel] = old.manifest["files"][rel]
-    return info
+class _Indexing:
+    """The new artifact's indexes (:func:`update_indexes`), brought up to date by a thread from
+    the vectors as they will be (:class:`_NewVectors`) while the rows are written; called by the
+    writer as its indexer once ``vectors.npy`` is whole (a category built anew waits for that)."""
+
+    def __init__(self, old: ArtifactReader, art: Path, plan: "_Plan", categories: list[str], old_codes: np.ndarray,
+                 stale: list[int], kind: str, known: dict[str, str]):
+        self.old, self.known = old, known
+        self.codes = plan.category_codes(old_codes, categories)
+        self.actions: dict[str, str] = {}
+        self._digests: dict[str, str] = {}
+        self._whole = threading.Event()
+        self._abandoned = False
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._future = self._pool.submit(
+            update_indexes, art / "vectors.npy", self.codes, categories, art / "index", kind=kind,
+            old_dir=old.root / "index", old_info=old.manifest.get("index", {}), old_codes=old_codes,
+            row_map=plan.row_map, stale=np.array(sorted(stale), dtype=np.int64), digests=self._digests,
+            gather=_NewVectors(old, plan), file_ready=self._wait)
+
+    def _wait(self) -> None:
+        self._whole.wait()
+        if self._abandoned:
+            raise StygigError("the update was abandoned before its vectors were written")
+
+    def __call__(self, vectors: Path, codes: np.ndarray, categories: list[str], index_dir: Path, kind: str) -> dict:
+        if not np.array_equal(codes, self.codes):  # the rows written are not the rows planned
+            raise RuntimeError("the update's rows changed category between its plan and its writer")
+        self._whole.set()
+        info, done_ = self._future.result()
+        self.actions.update(done_)
+        self.known.update({f"index/{name}": digest for name, digest in self._digests.items()})
+        for cat, what in done_.items():
+            if what == "kept":
+                entry = info["per_category"][cat]
+                for rel in [f"index/{entry['file']}"] + ([f"index/{entry['tuning']}"] if entry.get("tuning") else []):
+                    self.known[rel] = self.old.manifest["files"][rel]
+        return info
+
+    def close(self) -> None:
+        """Wait for the thread (a failed update leaves nothing running into its folder)."""
+        if not self._whole.is_set():
+            self._abandoned = True
+            self._whole.set()
+        self._pool.shutdown(wait=True)
 
 
 def _carry_compatibility(old: ArtifactReader, art: Path, plan: _Plan, codes: np.ndarray,
