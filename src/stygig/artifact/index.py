@@ -440,6 +440,7 @@ def update_indexes(
         """One category's old index brought up to date: (action, its manifest entry), or
         ("fresh", None) when its recall fell below the target."""
         code, cat, old, rows, before, added, changed, queries = job
+        faiss.omp_set_num_threads(1)  # this thread's own setting: a new thread starts with every core
         dest = out_dir / f"cat-{cat}.faiss"
         index = faiss.read_index(str(old_dir / old["file"]))
         tuning = Tuning.load(old_dir / old["tuning"]) if old.get("tuning") else None
@@ -488,16 +489,13 @@ def update_indexes(
 
     from threadpoolctl import threadpool_limits  # here: serving, which imports this module, does not need it
 
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        # and one BLAS thread per category's matrix products (two categories' products, each on
-        # every core, thrash: measured 2.0 s against 2.8 s for the 100 k benchmark's update)
-        with threadpool_limits(limits=1, user_api="blas"), \
-                ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
-            done = list(pool.map(one, todo))
-    finally:
-        faiss.omp_set_num_threads(threads)
+    # one OpenMP thread in each worker (set by each: OpenMP's setting is the calling thread's, and
+    # a new thread starts with every core — until this was set there, each worker's FAISS calls ran
+    # on two), and one BLAS thread per category's matrix products (two categories' products, each
+    # on every core, thrash: measured 2.0 s against 2.8 s for the 100 k benchmark's update)
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        done = list(pool.map(one, todo))
     for (code, cat, *_), (what, entry) in zip(todo, done):
         if what == "fresh":
             fresh.append(code)
@@ -632,11 +630,11 @@ def _probed_recall(index: faiss.Index, tuning: Tuning, k: int, nprobe: int) -> t
     centroids."""
     ivf = faiss.extract_index_ivf(index)
     ids, owner, _ = _list_rows(ivf)
-    by_id = np.argsort(ids)
-    top = tuning.rows[:, :k]
-    lists_of_top = owner[by_id[np.searchsorted(ids[by_id], top)]]
+    list_of = np.empty(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)  # row -> its list
+    list_of[ids] = owner
+    lists_of_top = list_of[tuning.rows[:, :k]]
     centroids = ivf.quantizer.reconstruct_n(0, ivf.nlist)
-    is_probed = np.ones((len(top), ivf.nlist), dtype=bool)
+    is_probed = np.ones((len(tuning), ivf.nlist), dtype=bool)
     if nprobe < ivf.nlist:
         probed = np.argpartition(tuning.queries @ centroids.T, ivf.nlist - nprobe, axis=1)[:, -nprobe:]
         is_probed[:] = False
