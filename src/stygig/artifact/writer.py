@@ -195,11 +195,22 @@ class ArtifactWriter:
         if self.row != self.n:
             raise ValueError(f"{self.row} rows written of the {self.n} expected")
         self._items.close()
-        # the two largest files hashed by a thread while the indexes are made
+        # the two largest files hashed by a thread while the rest is written and the indexes are made
         self.arrays_written()
         timings = timings if timings is not None else {}
         tax, art = self.taxonomy, self.art
         hasher, hashing = self._hasher, self._hashing
+        if category_text is not None:
+            np.save(art / "category_text.npy", category_text, allow_pickle=False)
+        (art / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
+        try:
+            attributes = self._attributes.write(art)
+        except BaseException:
+            hasher.shutdown()
+            raise
+        for p in sorted((art / "items").rglob("*")):  # the items' columns and attributes, finished now
+            if p.is_file():
+                hashing[p.relative_to(art).as_posix()] = hasher.submit(sha256_file, p)
         try:
             t = time.perf_counter()
             index_info = (indexer or _build_indexes)(art / "vectors.npy", self.codes, list(tax.categories), art / "index", index_kind)
@@ -207,10 +218,6 @@ class ArtifactWriter:
             known_digests = {**(known_digests or {}), **{rel: f.result() for rel, f in hashing.items()}}
         finally:
             hasher.shutdown()
-        if category_text is not None:
-            np.save(art / "category_text.npy", category_text, allow_pickle=False)
-        (art / "taxonomy.json").write_text(tax.to_json(), encoding="utf-8")
-        attributes = self._attributes.write(art)
         report = {
             "items": self.n,
             "skipped": skipped,
