@@ -348,11 +348,13 @@ def test_an_ivf_categorys_tuning_is_kept_and_updated_to_what_an_exact_search_fin
     n = 2400
     cats = ["sneakers"] * (n // 2) + ["heels"] * (n // 2)
     ids = [f"item-{i:05d}" for i in range(0, 2 * n, 2)]
+    bags = [f"bag-{i:05d}" for i in range(1200)]  # rows 0-1199 before and after: its index is kept
     enc = PrecomputedEncoder(dim, "test vectors")
     base = tmp_path / "base"
-    x0 = vectors(n)
-    write_artifact_from_arrays(base, ids=ids, categories=cats, genders=["unisex"] * n, vectors=x0,
-                               colours=np.zeros((n, 3, 4), np.float32), encoder=enc, index_kind="ivf")
+    x0 = vectors(n + len(bags))
+    write_artifact_from_arrays(base, ids=bags + ids, categories=["bag"] * len(bags) + cats,
+                               genders=["unisex"] * (n + len(bags)), vectors=x0,
+                               colours=np.zeros((n + len(bags), 3, 4), np.float32), encoder=enc, index_kind="ivf")
     old = ArtifactReader.open(base)
     for cat, info in old.manifest["index"]["per_category"].items():
         assert info["tuning"] == f"cat-{cat}.tuning.npy" and f"index/{info['tuning']}" in old.manifest["files"]
@@ -371,12 +373,21 @@ def test_an_ivf_categorys_tuning_is_kept_and_updated_to_what_an_exact_search_fin
     added = [f"item-{i:05d}" for i in range(1, 600, 2)]
     new_x = vectors(len(added))
     new_cats = [["sneakers", "heels"][i % 2] for i in range(len(added))]
-    update_from_arrays(base, tmp_path / "up", ids=added, categories=new_cats, genders=["unisex"] * len(added),
-                       vectors=new_x, colours=np.zeros((len(added), 3, 4), np.float32), remove=gone)
+    summary = update_from_arrays(base, tmp_path / "up", ids=added, categories=new_cats,
+                                 genders=["unisex"] * len(added), vectors=new_x,
+                                 colours=np.zeros((len(added), 3, 4), np.float32), remove=gone)
+    assert summary.indexes == {"sneakers": "updated", "heels": "updated", "bag": "kept"}
     up = ArtifactReader.open(tmp_path / "up")
     x1 = np.asarray(up.vectors)
     codes = np.asarray(up.items.category_codes)
+    # the kept index's queries still name their items as they now are: moved, or gone (-1)
+    t = Tuning.load(up.root / "index" / up.manifest["index"]["per_category"]["bag"]["tuning"])
+    alive = t.sources >= 0
+    assert 0 < (~alive).sum() < 20 and (t.groups[~alive] == CROSS).all()
+    np.testing.assert_array_equal(t.queries[alive], x1[t.sources[alive]])
     for cat, info in up.manifest["index"]["per_category"].items():
+        if cat == "bag":
+            continue
         t = Tuning.load(up.root / "index" / info["tuning"])
         own = np.flatnonzero(codes == list(up.taxonomy.categories).index(cat))
         assert len(t) == TUNE_QUERIES and (t.groups == OWN).sum() == TUNE_QUERIES // 2
@@ -401,8 +412,11 @@ def test_an_ivf_categorys_tuning_is_kept_and_updated_to_what_an_exact_search_fin
     summary = update_from_arrays(older, tmp_path / "up2", ids=added, categories=new_cats,
                                  genders=["unisex"] * len(added), vectors=new_x,
                                  colours=np.zeros((len(added), 3, 4), np.float32), remove=gone)
-    assert set(summary.indexes.values()) == {"updated"}
+    assert summary.indexes == {"sneakers": "updated", "heels": "updated", "bag": "kept"}
     for cat, info in ArtifactReader.open(tmp_path / "up2").manifest["index"]["per_category"].items():
+        if cat == "bag":  # kept as it was: without one
+            assert "tuning" not in info
+            continue
         t = Tuning.load(tmp_path / "up2" / "index" / info["tuning"])
         assert len(t) == TUNE_QUERIES and t.complete_to(RECALL_K).all()
 

@@ -160,9 +160,14 @@ class Tuning:
         """Which queries list their exact top ``k``."""
         return (self.rows[:, :k] >= 0).all(axis=1)
 
-    def renumbered(self, row_map: np.ndarray) -> "Tuning":
+    def renumbered(self, row_map: np.ndarray, stale: np.ndarray) -> "Tuning":
+        """The same neighbours under the new row numbers (``row_map``); a query whose item is
+        ``stale`` (removed or re-embedded: a boolean mask over the old rows) keeps its vector, its
+        source becomes -1."""
         rows = np.where(self.rows >= 0, row_map[np.maximum(self.rows, 0)], -1)
-        sources = np.where(self.sources >= 0, row_map[np.maximum(self.sources, 0)], -1)
+        alive = self.sources >= 0
+        alive[alive] = ~stale[self.sources[alive]]
+        sources = np.where(alive, row_map[np.maximum(self.sources, 0)], -1)
         return Tuning(self.queries, sources, self.groups, rows, self.scores, self.floor)
 
     def merged(self, stale: np.ndarray, row_map: np.ndarray, added: np.ndarray, added_vectors: np.ndarray) -> "Tuning":
@@ -188,10 +193,7 @@ class Tuning:
         rows, scores = rows[:, :TUNE_KEEP].copy(), scores[:, :TUNE_KEEP].copy()
         unsure = np.cumsum((rows < 0) | (scores < self.floor[:, None]), axis=1) > 0  # the exact top is a prefix
         rows[unsure], scores[unsure] = -1, -np.inf
-        alive = self.sources >= 0
-        alive[alive] = ~stale[self.sources[alive]]
-        sources = np.where(alive, row_map[np.maximum(self.sources, 0)], -1)
-        return Tuning(self.queries, sources, self.groups, rows, scores, floor)
+        return Tuning(self.queries, self.renumbered(row_map, stale).sources, self.groups, rows, scores, floor)
 
     def save(self, path: Path) -> None:
         q, dim = self.queries.shape
@@ -414,10 +416,17 @@ def update_indexes(
             continue
         if not changed and np.array_equal(row_map[before], before):
             _link(old_dir / old["file"], out_dir / f"cat-{cat}.faiss")
-            if old.get("tuning"):
-                _link(old_dir / old["tuning"], out_dir / tuning_file(cat))
             actions[cat] = "kept"
             per_cat[cat] = {**old, "file": f"cat-{cat}.faiss"}
+            if old.get("tuning"):  # its cross-category queries' items may have moved or gone
+                tuning = Tuning.load(old_dir / old["tuning"])
+                now = tuning.renumbered(row_map, is_stale)
+                if np.array_equal(now.sources, tuning.sources):
+                    _link(old_dir / old["tuning"], out_dir / tuning_file(cat))
+                else:
+                    now.save(out_dir / tuning_file(cat))
+                    written(out_dir / tuning_file(cat))
+                per_cat[cat]["tuning"] = tuning_file(cat)
             continue
         todo.append((code, cat, old, rows, before, added, changed, None))
     # the tuning queries of an artifact that has none (made before they were kept), drawn in
@@ -454,7 +463,7 @@ def update_indexes(
             faiss.write_index(index, str(dest))
             written(dest)
             if tuning is not None:
-                save_tuning(tuning.renumbered(row_map), cat, entry)
+                save_tuning(tuning.renumbered(row_map, is_stale), cat, entry)
             return "renumbered", entry
         added_vectors = gather(added) if len(added) else np.zeros((0, index.d), dtype=np.float32)
         if len(added):

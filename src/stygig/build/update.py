@@ -691,8 +691,9 @@ class _Indexing:
         for cat, what in done_.items():
             if what == "kept":
                 entry = info["per_category"][cat]
-                for rel in [f"index/{entry['file']}"] + ([f"index/{entry['tuning']}"] if entry.get("tuning") else []):
-                    self.known[rel] = self.old.manifest["files"][rel]
+                for name in [entry["file"]] + ([entry["tuning"]] if entry.get("tuning") else []):
+                    if name not in self._digests:  # linked, not written anew
+                        self.known[f"index/{name}"] = self.old.manifest["files"][f"index/{name}"]
         return info
 
     def close(self) -> None:
